@@ -1,0 +1,234 @@
+"""The stack config, parsed and validated in exactly one place.
+
+``load_config`` turns the ``togather:`` keys of a Pulumi stack into one frozen,
+typed ``DeployConfig``. It runs before any resource is declared, so bad input
+stops ``pulumi preview`` with a message naming the key, the value and what is
+allowed. The program, the dynamic providers and the operator scripts all read
+this object; nothing else parses config.
+
+Secrets (``jwtSecret``, ``csrfKey``, ``databasePassword``, ``grafanaAdminPassword``
+and every value of ``appSecrets``) must be set with ``pulumi config set --secret``;
+they are kept out of ``repr`` so logging a config never leaks them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from components import config_fields as f
+from components.config_sections import (
+    DatabaseConfig,
+    HealthConfig,
+    MigrationsConfig,
+    MonitoringConfig,
+    NotifyConfig,
+    RouterConfig,
+    SlotConfig,
+    SnapshotsConfig,
+    read_database,
+    read_health,
+    read_migrations,
+    read_monitoring,
+    read_notify,
+    read_router,
+    read_slot,
+    read_snapshots,
+)
+from components.errors import ConfigError
+
+COLORS = ("blue", "green")
+ENVIRONMENTS = ("development", "test", "staging", "production")
+SECRET_KEYS = ("jwtSecret", "csrfKey", "databasePassword", "grafanaAdminPassword")
+# Variables the deployment sets itself; an operator overriding them would break the slot.
+RESERVED_ENV = frozenset({"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "SLOT", "DEPLOYMENT_SLOT",
+                          "ENVIRONMENT", "SERVER_HOST", "SERVER_PORT", "VERSION"})
+
+DEFAULT_APP_HEALTHCHECK = ("CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz")
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Operator-provided secrets; ``None`` means "generate one with pulumi_random"."""
+
+    jwt_secret: str | None = field(default=None, repr=False)
+    csrf_key: str | None = field(default=None, repr=False)
+    database_password: str | None = field(default=None, repr=False)
+    grafana_admin_password: str | None = field(default=None, repr=False)
+    app_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    """Everything the program needs to know about one stack."""
+
+    project: str
+    stack: str
+    environment: str
+    active_color: str
+    image: str
+    build_context: str | None
+    blue: SlotConfig
+    green: SlotConfig
+    public_port: int
+    domain: str
+    database: DatabaseConfig
+    migrations: MigrationsConfig
+    snapshots: SnapshotsConfig
+    health: HealthConfig
+    monitoring: MonitoringConfig
+    notify: NotifyConfig
+    router: RouterConfig
+    app_env: Mapping[str, str]
+    app_memory_mb: int
+    app_healthcheck: tuple[str, ...]
+    """Docker health check of an app container (``["CMD", ...]``)."""
+    stop_idle_slot: bool
+    state_dir: str
+    secrets: Secrets
+
+    def slot(self, color: str) -> SlotConfig:
+        return self.blue if color == "blue" else self.green
+
+    @property
+    def idle_color(self) -> str:
+        return other_color(self.active_color)
+
+    @property
+    def deployed_colors(self) -> tuple[str, ...]:
+        """Colours that have a version and therefore a container."""
+        return tuple(c for c in COLORS if self.slot(c).version)
+
+    def name(self, role: str) -> str:
+        """Docker object names: ``<project>-<stack>-<role>`` (``togather-deploy-dev-app-blue``)."""
+        return f"{self.project}-{self.stack}-{role}"
+
+    @property
+    def network_name(self) -> str:
+        return self.name("net")
+
+    @property
+    def router_dir(self) -> str:
+        """Host directory bind-mounted read-only into the router (config + active colour)."""
+        return os.path.join(self.state_dir, "router")
+
+
+def other_color(color: str) -> str:
+    return "green" if color == "blue" else "blue"
+
+
+def load_config(
+    raw: Mapping[str, Any],
+    *,
+    project: str,
+    stack: str,
+    project_dir: str,
+    secret_keys: Collection[str] = (),
+) -> DeployConfig:
+    """Validate the ``togather:`` config (keys without the prefix) into a ``DeployConfig``.
+
+    ``secret_keys`` are the keys Pulumi holds encrypted; a secret given in plain
+    text is refused so it never lands unencrypted in ``Pulumi.<stack>.yaml``.
+    Relative paths are resolved against ``project_dir``.
+    """
+    top = f.Section("", raw)
+    environment = f.choice("environment", top.get("environment"), ENVIRONMENTS, "production")
+    blue = read_slot(top.section("blue"), "blue", 18081)
+    green = read_slot(top.section("green"), "green", 18082)
+    active = f.choice("activeColor", top.get("activeColor"), COLORS, "blue")
+    build = top.section("build")
+    build_context = f.optional_string(build.key("context"), build.get("context"))
+    build.done()
+    state_dir = _path(project_dir, f.string("stateDir", top.get("stateDir"),
+                                            f"/var/lib/togather-deploy/{stack}"))
+    cfg = DeployConfig(
+        project=project,
+        stack=stack,
+        environment=environment,
+        active_color=active,
+        image=f.string("image", top.get("image"), pattern=r"[a-z0-9][a-z0-9._/:-]*",
+                       allowed="an image repository without a tag, like ghcr.io/org/server"),
+        build_context=_path(project_dir, build_context) if build_context else None,
+        blue=blue,
+        green=green,
+        public_port=f.port("publicPort", top.get("publicPort"), 80),
+        domain=f.string("domain", top.get("domain"), "_", pattern=r"_|[A-Za-z0-9.-]+",
+                        allowed="a host name like events.example.org"),
+        database=read_database(top.section("database")),
+        migrations=read_migrations(top.section("migrations"), project_dir),
+        snapshots=read_snapshots(top.section("snapshots"), project_dir, state_dir),
+        health=read_health(top.section("health")),
+        monitoring=read_monitoring(top.section("monitoring")),
+        notify=read_notify(top.section("notify")),
+        router=read_router(top.section("router")),
+        app_env=f.env_map("appEnv", top.get("appEnv"), reserved=RESERVED_ENV),
+        app_memory_mb=f.integer("appMemoryMb", top.get("appMemoryMb"), 512, minimum=64),
+        app_healthcheck=f.argv("appHealthcheck", top.get("appHealthcheck"), DEFAULT_APP_HEALTHCHECK),
+        stop_idle_slot=f.boolean("stopIdleSlot", top.get("stopIdleSlot"), True),
+        state_dir=state_dir,
+        secrets=_read_secrets(top, secret_keys),
+    )
+    top.done()
+    _cross_checks(cfg)
+    return cfg
+
+
+def _path(project_dir: str, value: str) -> str:
+    return os.path.abspath(os.path.join(project_dir, os.path.expanduser(value)))
+
+
+def _read_secrets(top: f.Section, secret_keys: Collection[str]) -> Secrets:
+    values: dict[str, str | None] = {}
+    for key in SECRET_KEYS:
+        value = f.optional_string(key, top.get(key))
+        if value is not None and key not in secret_keys:
+            raise ConfigError(f"{key}: is a secret but was stored in plain text", key=key,
+                              fix=f"pulumi config set --secret togather:{key} VALUE")
+        values[key] = value
+    for key in ("jwtSecret", "csrfKey"):
+        value = values[key]
+        if value is not None and len(value) < 32:
+            raise ConfigError(f"{key}: must be at least 32 characters, got {len(value)}", key=key,
+                              fix=f"pulumi config set --secret togather:{key} \"$(openssl rand -hex 32)\"")
+    app_secrets = f.env_map("appSecrets", top.get("appSecrets"), reserved=RESERVED_ENV)
+    if app_secrets and "appSecrets" not in secret_keys:
+        raise ConfigError("appSecrets: values must be stored as secrets", key="appSecrets",
+                          fix="pulumi config set --secret --path togather:appSecrets.NAME VALUE")
+    return Secrets(
+        jwt_secret=values["jwtSecret"],
+        csrf_key=values["csrfKey"],
+        database_password=values["databasePassword"],
+        grafana_admin_password=values["grafanaAdminPassword"],
+        app_secrets=app_secrets,
+    )
+
+
+def _cross_checks(cfg: DeployConfig) -> None:
+    """Rules that involve more than one key."""
+    if not cfg.slot(cfg.active_color).version:
+        raise ConfigError(
+            f"activeColor: {cfg.active_color} has no version, so it cannot serve traffic",
+            key="activeColor",
+            fix=f"pulumi config set togather:{cfg.active_color}.version VERSION --path "
+            f"(or set activeColor back to {other_color(cfg.active_color)})")
+    overlap = set(cfg.app_env) & set(cfg.secrets.app_secrets)
+    if overlap:
+        name = sorted(overlap)[0]
+        raise ConfigError(f"appEnv.{name}: also set in appSecrets; keep it in one place",
+                          key=f"appEnv.{name}")
+    if cfg.environment not in ("development", "test") and \
+            "CORS_ALLOWED_ORIGINS" not in {**cfg.app_env, **cfg.secrets.app_secrets}:
+        raise ConfigError(
+            "appEnv.CORS_ALLOWED_ORIGINS: the server requires it outside development/test",
+            key="appEnv.CORS_ALLOWED_ORIGINS",
+            fix="pulumi config set --path togather:appEnv.CORS_ALLOWED_ORIGINS https://your.domain")
+    ports = {"publicPort": cfg.public_port, "router.previewPort": cfg.router.preview_port,
+             "database.hostPort": cfg.database.host_port, "blue.hostPort": cfg.blue.host_port,
+             "green.hostPort": cfg.green.host_port}
+    seen: dict[int, str] = {}
+    for key, value in ports.items():
+        if value in seen:
+            raise ConfigError(f"{key}: port {value} is already used by {seen[value]}", key=key)
+        seen[value] = key

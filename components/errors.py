@@ -1,0 +1,95 @@
+"""One error family for the whole project, carrying the context an operator needs.
+
+Every failure that reaches an operator is a ``DeployError`` (or a subclass). It
+carries *where* (file, key, slot, SQL) and *why* (the original exception), and
+the process exit code the scripts use, so a script never has to guess:
+
+    0 ok, 1 failure, 2 usage, 3 locked, 4 health, 5 migration, 10 config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 3
+EXIT_HEALTH = 4
+EXIT_MIGRATION = 5
+EXIT_CONFIG = 10
+
+
+@dataclass
+class DeployError(Exception):
+    """A failure with context. ``str()`` gives one readable paragraph.
+
+    ``fix`` is the exact next step for the operator (a command, a config key).
+    """
+
+    message: str
+    file: str | None = None
+    key: str | None = None
+    slot: str | None = None
+    sql: str | None = None
+    fix: str | None = None
+    cause: BaseException | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+    exit_code: int = EXIT_FAILURE
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        for label, value in (("file", self.file), ("key", self.key), ("slot", self.slot)):
+            if value:
+                parts.append(f"{label}: {value}")
+        if self.sql:
+            parts.append(f"sql: {self.sql.strip()[:500]}")
+        for k, v in self.context.items():
+            parts.append(f"{k}: {v}")
+        if self.cause is not None:
+            parts.append(f"cause: {type(self.cause).__name__}: {self.cause}")
+        if self.fix:
+            parts.append(f"fix: {self.fix}")
+        return "\n  ".join(parts)
+
+
+@dataclass
+class ConfigError(DeployError):
+    """Bad stack config or bad input, found before anything changed."""
+
+    exit_code: int = EXIT_CONFIG
+
+
+@dataclass
+class MigrationError(DeployError):
+    exit_code: int = EXIT_MIGRATION
+
+
+@dataclass
+class SnapshotError(DeployError):
+    exit_code: int = EXIT_FAILURE
+
+
+@dataclass
+class HealthError(DeployError):
+    exit_code: int = EXIT_HEALTH
+
+
+@dataclass
+class SwitchError(DeployError):
+    exit_code: int = EXIT_HEALTH
+
+
+@dataclass
+class LockError(DeployError):
+    exit_code: int = EXIT_LOCKED
+
+
+def invalid(key: str, got: Any, allowed: str) -> ConfigError:
+    """The one shape of a config complaint: ``key: must be <allowed>, got <value>``."""
+    return ConfigError(f"{key}: must be {allowed}, got {got!r}", key=key)
