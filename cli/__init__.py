@@ -1,0 +1,1 @@
+"""Operator commands behind ``scripts/``: parse arguments, call one verb, render its result."""

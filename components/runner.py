@@ -1,0 +1,59 @@
+"""The one place that executes commands. Everything else builds argv lists as data.
+
+Builders (``pg_dump_argv``, ``docker_exec``...) are pure and tested with plain
+asserts; only ``run`` touches the system, and it never puts a secret on a
+command line (pass secrets through ``env`` or ``stdin``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from components.errors import DeployError
+
+Argv = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: Argv
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def docker_exec(container: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
+                interactive: bool = False) -> Argv:
+    """``docker exec [-i] [-e NAME ...] CONTAINER argv...`` (values come from our env)."""
+    cmd: list[str] = ["docker", "exec"]
+    if interactive:
+        cmd.append("-i")
+    for name in sorted(env or {}):
+        cmd += ["-e", name]  # value inherited from the runner's env: never on the command line
+    return (*cmd, container, *argv)
+
+
+def run(argv: Sequence[str], *, env: Mapping[str, str] | None = None, input: str | None = None,
+        timeout: float | None = None, check: bool = True, what: str | None = None) -> Result:
+    """Run ``argv`` and capture its output; raise ``DeployError`` on failure when ``check``."""
+    full_env = {**os.environ, **(env or {})}
+    try:
+        proc = subprocess.run(list(argv), env=full_env, input=input, capture_output=True,
+                              text=True, timeout=timeout, check=False)
+    except FileNotFoundError as exc:
+        raise DeployError(f"{argv[0]}: command not found", cause=exc,
+                          fix=f"install {argv[0]} or put it on PATH") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise DeployError(f"{what or argv[0]} timed out after {timeout}s", cause=exc) from exc
+    result = Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+    if check and not result.ok:
+        raise DeployError(f"{what or argv[0]} failed with exit code {proc.returncode}",
+                          context={"stderr": proc.stderr.strip()[-2000:]})
+    return result

@@ -1,0 +1,37 @@
+"""Shared fixtures: real services started once per test session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from tests.support.pg import PostgresServer, pg_bindir, start_postgres  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def project_root() -> str:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL 15 for the session (Debian's postgresql-15 + PostGIS)."""
+    if pg_bindir() is None or shutil.which("runuser") is None:
+        pytest.fail("PostgreSQL is not installed: run scripts/test, which installs it")
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database_url(postgres_server: PostgresServer) -> str:
+    """A fresh, empty database on the session server; its superuser DSN."""
+    return postgres_server.create_database()
