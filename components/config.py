@@ -86,6 +86,8 @@ class DeployConfig:
     app_healthcheck: tuple[str, ...]
     """Docker health check of an app container (``["CMD", ...]``)."""
     stop_idle_slot: bool
+    allow_live_replace: bool
+    """Emergency hatch: let an update replace the live colour's container (brief outage)."""
     state_dir: str
     secrets: Secrets
 
@@ -167,6 +169,7 @@ def load_config(
         app_memory_mb=f.integer("appMemoryMb", top.get("appMemoryMb"), 512, minimum=64),
         app_healthcheck=f.argv("appHealthcheck", top.get("appHealthcheck"), DEFAULT_APP_HEALTHCHECK),
         stop_idle_slot=f.boolean("stopIdleSlot", top.get("stopIdleSlot"), True),
+        allow_live_replace=f.boolean("allowLiveReplace", top.get("allowLiveReplace"), False),
         state_dir=state_dir,
         secrets=_read_secrets(top, secret_keys),
     )

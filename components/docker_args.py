@@ -1,0 +1,53 @@
+"""``ContainerSpec`` → ``pulumi_docker.Container`` arguments: the only such mapping.
+
+Pure: builds argument objects, creates nothing. The release rehearsal maps the
+same spec to ``docker run`` (``components.docker_cli``), so a setting exists once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_docker as docker
+
+from components.specs import ContainerSpec
+
+
+def env_list(env: dict[str, Any]) -> list[Any]:
+    """``NAME=value`` strings; secret values stay ``Output`` secrets."""
+    out: list[Any] = []
+    for name in sorted(env):
+        value = env[name]
+        if isinstance(value, pulumi.Output):
+            out.append(pulumi.Output.concat(name, "=", value))
+        else:
+            out.append(f"{name}={value}")
+    return out
+
+
+def container_args(spec: ContainerSpec) -> dict[str, Any]:
+    """Keyword arguments for ``docker.Container(name, **container_args(spec), opts=...)``."""
+    health = spec.health
+    return {
+        "name": spec.name,
+        "image": spec.image,
+        "envs": env_list(dict(spec.env)),
+        "command": list(spec.command) or None,
+        "ports": [docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip)
+                  for p in spec.ports],
+        "mounts": [docker.ContainerMountArgs(target=m.target, type=m.type, source=m.source,
+                                             read_only=m.read_only) for m in spec.mounts],
+        "networks_advanced": [docker.ContainerNetworksAdvancedArgs(
+            name=spec.network, aliases=list(spec.aliases) or None)] if spec.network else None,
+        "healthcheck": docker.ContainerHealthcheckArgs(
+            tests=list(health.test), interval=f"{health.interval_s}s",
+            timeout=f"{health.timeout_s}s", retries=health.retries,
+            start_period=f"{health.start_period_s}s") if health else None,
+        "labels": [docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(spec.labels.items())],
+        "memory": spec.memory_mb,
+        "restart": spec.restart,
+        "log_driver": "json-file",
+        "log_opts": {"max-size": spec.log_max_size, "max-file": str(spec.log_max_file)},
+        "destroy_grace_seconds": spec.stop_grace_s,
+    }

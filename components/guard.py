@@ -1,0 +1,119 @@
+"""``LiveSlotGuard``: the colour serving traffic is immutable.
+
+Changing the version or the settings of the live colour would make pulumi-docker
+delete and recreate the container that serves every request. This dynamic
+resource is registered before the slots (they depend on it) and refuses such an
+update at ``check`` time — during ``pulumi preview``, before anything changes.
+
+Contract
+- State recorded: the active colour and, per colour, its version and a
+  fingerprint of its non-secret container settings (``specs.app_spec``). No
+  secret and no secret-derived hash is recorded.
+- ``check(olds, news)``: pure. Fails when (a) the colour that was live in the
+  previous update would get a different version/settings or lose its container,
+  or (b) the colour to activate has no version. ``allowLiveReplace`` turns (a)
+  into a pass for emergencies.
+- ``diff``: pure; an update whenever any recorded value changes, never a replace.
+- ``create``/``update``: record the new inputs, nothing else. ``delete``: nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from components.config import COLORS, DeployConfig, other_color
+from components.specs import app_spec
+
+
+def slot_fingerprint(cfg: DeployConfig, color: str) -> str:
+    """A hash of everything non-secret that defines the colour's container ("" = no container)."""
+    if not cfg.slot(color).version:
+        return ""
+    spec = app_spec(cfg, color, secrets={})
+    data = json.dumps(asdict(spec), sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def guard_inputs(cfg: DeployConfig) -> dict[str, Any]:
+    inputs: dict[str, Any] = {"active_color": cfg.active_color,
+                              "allow_live_replace": cfg.allow_live_replace}
+    for color in COLORS:
+        inputs[f"{color}_version"] = cfg.slot(color).version or ""
+        inputs[f"{color}_fingerprint"] = slot_fingerprint(cfg, color)
+    return inputs
+
+
+def violations(olds: dict[str, Any], news: dict[str, Any]) -> list[CheckFailure]:
+    """Why ``news`` may not follow ``olds`` (empty: allowed)."""
+    failures: list[CheckFailure] = []
+    active = news.get("active_color", "")
+    if active in COLORS and not news.get(f"{active}_version"):
+        failures.append(CheckFailure("active_color", (
+            f"activeColor is {active} but {active} has no version, so nothing would serve "
+            f"traffic. Deploy it first: pulumi config set --path togather:{active}.version VERSION; "
+            f"pulumi up; then flip activeColor.")))
+    live = olds.get("active_color")
+    if live not in COLORS or news.get("allow_live_replace"):
+        return failures
+    old_v, new_v = olds.get(f"{live}_version", ""), news.get(f"{live}_version", "")
+    same = old_v == new_v and olds.get(f"{live}_fingerprint") == news.get(f"{live}_fingerprint")
+    if not same:
+        idle = other_color(live)
+        what = (f"its version ({old_v or 'none'} → {new_v or 'none'})" if old_v != new_v
+                else "its container settings (env, health check, limits)")
+        failures.append(CheckFailure(f"{live}_version", (
+            f"{live} is serving traffic: changing {what} would replace the live container. "
+            f"Deploy to the idle colour instead: pulumi config set --path togather:{idle}.version "
+            f"VERSION (and togather:{idle}.env.*), pulumi up, then pulumi config set "
+            f"togather:activeColor {idle} and pulumi up (or: scripts/deploy STACK VERSION). "
+            f"Put the previous values of {live} back in the stack config to continue. "
+            f"For an emergency replacement with a brief outage: pulumi config set "
+            f"togather:allowLiveReplace true.")))
+    return failures
+
+
+class LiveSlotGuardProvider(ResourceProvider):
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return CheckResult(news, violations(_olds or {}, news))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        keys = sorted(k for k in set(olds) | set(news)
+                      if not k.startswith("__") and olds.get(k) != news.get(k))
+        return DiffResult(changes=bool(keys), replaces=[], stables=[], delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult("live-slot-guard", outs=_public(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=_public(news))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        return None
+
+
+def _public(props: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if not k.startswith("__")}
+
+
+class LiveSlotGuard(Resource):
+    """Register before the slots; make every ``AppSlot`` depend on it."""
+
+    active_color: pulumi.Output[str]
+
+    def __init__(self, name: str, cfg: DeployConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        props: dict[str, Any] = {**guard_inputs(cfg)}
+        super().__init__(LiveSlotGuardProvider(), name, props, opts)

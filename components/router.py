@@ -1,0 +1,47 @@
+"""``NginxRouter``: the only container on the public port.
+
+pulumi-docker deletes a container before creating its replacement, so nothing
+about this container may depend on the active colour: its settings come from
+``specs.router_spec`` (no colour in it) and its config lives in a host directory
+bind-mounted read-only. A colour flip only replaces the one-word ``active_color``
+file in that directory (``TrafficSwitch``); nginx reads it per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+from pulumi import ResourceOptions
+
+from components.config import DeployConfig
+from components.docker_args import container_args
+from components.specs import router_spec
+
+
+@dataclass
+class NginxRouterArgs:
+    config: DeployConfig
+    """The validated stack config (``publicPort``, ``router.*``, ``stateDir``)."""
+    network: docker.Network
+    """The private network the slots answer on."""
+    config_files: pulumi.Resource | None = None
+    """The resource that writes nginx.conf into ``config.router_dir`` (must exist first)."""
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+
+
+class NginxRouter(pulumi.ComponentResource):
+    container_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NginxRouterArgs, opts: ResourceOptions | None = None) -> None:
+        super().__init__("togather:deploy:NginxRouter", name, None, opts)
+        child = (opts or ResourceOptions()).merge(ResourceOptions(parent=self))
+        first = [args.network, *args.depends_on]
+        if args.config_files is not None:
+            first.append(args.config_files)
+        container = docker.Container(f"{name}-container", **container_args(router_spec(args.config)),
+                                     opts=child.merge(ResourceOptions(depends_on=first)))
+        self.container_name = container.name
+        self.register_outputs({"container_name": self.container_name})

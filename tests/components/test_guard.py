@@ -1,0 +1,91 @@
+"""The live-slot guard, run the way the engine runs it: pickled, in another process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.guard import LiveSlotGuardProvider
+from tests.support.pickled import call_pickled
+from tests.support.program import run_program, stack_config
+
+
+def guard_inputs_of(raw: dict) -> dict:
+    """What the real program registers for the guard with this stack config."""
+    reg = run_program("dev", raw).named("live-slot-guard")
+    return {k: v for k, v in reg.inputs.items() if k != "__provider"}
+
+
+@pytest.fixture(scope="module")
+def base() -> dict:
+    return stack_config("dev")  # blue v1.0.0 live, green v1.1.0 idle
+
+
+def check(olds: dict, news: dict) -> list[str]:
+    result = call_pickled(LiveSlotGuardProvider(), "check", olds, news)
+    return [f.reason for f in result.failures]
+
+
+def test_first_deploy_is_allowed(base) -> None:
+    assert check({}, guard_inputs_of(base)) == []
+
+
+def test_changing_the_idle_colour_is_allowed(base) -> None:
+    olds = guard_inputs_of(base)
+    news = guard_inputs_of({**base, "green": json.dumps({"version": "v1.2.0"})})
+    assert check(olds, news) == []
+
+
+def test_flipping_to_a_deployed_colour_is_allowed(base) -> None:
+    olds = guard_inputs_of(base)
+    assert check(olds, guard_inputs_of({**base, "activeColor": "green"})) == []
+
+
+def test_a_new_version_on_the_live_colour_is_refused_with_the_right_move(base) -> None:
+    olds = guard_inputs_of(base)
+    news = guard_inputs_of({**base, "blue": json.dumps({"version": "v1.0.1"})})
+    (reason,) = check(olds, news)
+    assert "blue is serving traffic" in reason and "v1.0.0 → v1.0.1" in reason
+    assert "togather:green.version" in reason and "togather:activeColor green" in reason
+
+
+def test_new_env_on_the_live_colour_is_refused(base) -> None:
+    olds = guard_inputs_of(base)
+    news = guard_inputs_of({**base, "blue": json.dumps({"version": "v1.0.0",
+                                                         "env": {"LOG_LEVEL": "debug"}})})
+    (reason,) = check(olds, news)
+    assert "container settings" in reason
+
+
+def test_flip_and_change_of_the_old_live_colour_in_one_update_is_refused(base) -> None:
+    olds = guard_inputs_of(base)
+    news = guard_inputs_of({**base, "activeColor": "green",
+                            "blue": json.dumps({"version": "v9"})})
+    assert len(check(olds, news)) == 1
+
+
+def test_activating_a_colour_without_version_is_refused() -> None:
+    olds = {"active_color": "blue", "blue_version": "v1", "blue_fingerprint": "a",
+            "green_version": "", "green_fingerprint": "", "allow_live_replace": False}
+    news = {**olds, "active_color": "green"}
+    (reason,) = check(olds, news)
+    assert "green has no version" in reason
+
+
+def test_emergency_hatch_allows_replacing_the_live_colour(base) -> None:
+    olds = guard_inputs_of(base)
+    news = guard_inputs_of({**base, "allowLiveReplace": "true",
+                            "blue": json.dumps({"version": "v1.0.1"})})
+    assert check(olds, news) == []
+
+
+def test_create_and_diff_run_pickled(base) -> None:
+    inputs = guard_inputs_of(base)
+    created = call_pickled(LiveSlotGuardProvider(), "create", inputs)
+    assert created.outs == inputs
+    same = call_pickled(LiveSlotGuardProvider(), "diff", "id", inputs, inputs)
+    assert same.changes is False
+    flipped = call_pickled(LiveSlotGuardProvider(), "diff", "id", inputs,
+                           {**inputs, "active_color": "green"})
+    assert flipped.changes is True and not flipped.replaces

@@ -1,0 +1,113 @@
+"""The real ``__main__.py`` under Pulumi's mocks, for every committed stack file."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.stack_config import from_stack_file
+from tests.support.program import ROOT, is_secret, reveal, run_program, stack_config
+
+STACKS = ("dev", "staging", "production")
+CONTAINER = "docker:index/container:Container"
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def run(request):
+    return request.param, run_program(request.param)
+
+
+def test_names_follow_project_stack_role(run) -> None:
+    stack, result = run
+    cfg = from_stack_file(ROOT, stack)
+    names = set(result.containers())
+    assert f"togather-deploy-{stack}-db" in names
+    assert f"togather-deploy-{stack}-router" in names
+    for color in cfg.deployed_colors:
+        assert f"togather-deploy-{stack}-app-{color}" in names
+
+
+def test_every_image_is_pinned(run) -> None:
+    _, result = run
+    for name, reg in result.containers().items():
+        image = reg.inputs["image"]
+        if image.startswith("sha256:"):  # app slots use the pulled image's id
+            image = image.split(":", 1)[1][12:]
+        assert ":" in image and not image.endswith(":latest"), (name, image)
+
+
+def test_only_the_router_listens_publicly(run) -> None:
+    _, result = run
+    for name, reg in result.containers().items():
+        for port in reg.inputs.get("ports", []):
+            if name.endswith("-router") and port["internal"] == 8080:
+                assert port["ip"] == "0.0.0.0"
+            else:
+                assert port["ip"] == "127.0.0.1", (name, port)
+
+
+def test_every_child_is_parented_to_its_component(run) -> None:
+    _, result = run
+    for reg in result.registrations:
+        if reg.type.startswith("togather:deploy:") or reg.name in ("network", "live-slot-guard"):
+            continue
+        component = reg.name.rsplit("-", 1)[0]
+        assert reg.parent.endswith(f"::{component}"), (reg.name, reg.parent)
+
+
+def test_database_volume_survives_destroy(run) -> None:
+    _, result = run
+    (volume,) = result.of_type("docker:index/volume:Volume")
+    assert volume.protect and volume.retain_on_delete
+
+
+def test_secrets_are_secret(run) -> None:
+    _, result = run
+    containers = result.containers()
+    for name, reg in containers.items():
+        if "-app-" in name or name.endswith("-db"):
+            assert is_secret(reg.inputs["envs"]), name
+    assert not any("rrrr" in str(reg.inputs) for reg in result.registrations
+                   if reg.type.startswith("togather:deploy:"))
+
+
+def test_every_container_has_memory_limit_restart_and_log_rotation(run) -> None:
+    _, result = run
+    for name, reg in result.containers().items():
+        assert reg.inputs["memory"] > 0, name
+        assert reg.inputs["restart"] == "unless-stopped", name
+        assert reg.inputs["logOpts"]["max-size"], name
+
+
+def test_app_health_check_is_production_sane(run) -> None:
+    _, result = run
+    for name, reg in result.containers().items():
+        if "-app-" in name:
+            assert reg.inputs["healthcheck"]["interval"] == "30s"
+            assert reg.inputs["mustRun"] is False  # a stopped idle slot must stay stopped
+
+
+def test_colour_without_version_has_no_container() -> None:
+    raw = stack_config("production")
+    result = run_program("production", raw)
+    names = set(result.containers())
+    assert "togather-deploy-production-app-blue" in names
+    assert "togather-deploy-production-app-green" not in names
+
+
+def test_router_inputs_do_not_depend_on_active_colour() -> None:
+    raw = stack_config("dev")
+    blue = run_program("dev", {**raw, "activeColor": "blue"})
+    green = run_program("dev", {**raw, "activeColor": "green"})
+    router_blue = blue.containers()["togather-deploy-dev-router"].inputs
+    router_green = green.containers()["togather-deploy-dev-router"].inputs
+    assert router_blue == router_green
+
+
+def test_app_env_carries_slot_identity_and_operator_env() -> None:
+    raw = {**stack_config("dev"), "appEnv": '{"LOG_LEVEL": "debug"}'}
+    result = run_program("dev", raw, secrets={"jwtSecret": "j" * 40})
+    env = reveal(result.containers()["togather-deploy-dev-app-green"].inputs["envs"])
+    assert "SLOT=green" in env and "DEPLOYMENT_SLOT=green" in env
+    assert "LOG_LEVEL=debug" in env and "ENVIRONMENT=development" in env
+    assert "JWT_SECRET=" + "j" * 40 in env  # operator's secret wins over the generated one
+    assert any(e.startswith("DATABASE_URL=postgres://togather:") and "@db:5432/" in e for e in env)
