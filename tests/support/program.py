@@ -128,9 +128,12 @@ def run_program(stack: str, raw: Mapping[str, Any] | None = None,
     pm.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     cwd = os.getcwd()
     os.chdir(ROOT)
+
+    def program() -> None:
+        runpy.run_path(os.path.join(ROOT, "__main__.py"), run_name="__main__")
+
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(os.path.join(ROOT, "__main__.py"),
-                                                             run_name="__main__")))
+        _sync_await(run_pulumi_func(program))
     finally:
         os.chdir(cwd)
         set_all_config({}, secret_keys=[])
