@@ -1,0 +1,179 @@
+"""Alert rules: checked by ``promtool check rules`` and unit-tested with ``promtool test rules``.
+
+Every alert has a case that must fire and a case that must stay silent; the
+catalogue and the cases are compared so a new alert cannot ship untested.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+
+import pytest
+import yaml
+
+from components.alert_rules import DEFAULT_DURATIONS, alert_rules, render_alert_rules
+from components.errors import DeployError
+from components.runner import run
+
+pytestmark = pytest.mark.monitoring
+
+ACTIVE_BLUE = [
+    {"series": 'togather_deploy_active_color{job="node",instance="n",color="blue"}', "values": "1x40"},
+    {"series": 'togather_deploy_active_color{job="node",instance="n",color="green"}', "values": "0x40"},
+]
+APP = 'job="togather",instance="app-blue:8080",slot="blue"'
+FS = 'job="node",instance="n",device="/dev/sda1",fstype="ext4",mountpoint="/"'
+TMPFS = 'job="node",instance="n",fstype="tmpfs",mountpoint="/dev/shm"'
+
+
+def _disk(labels: str, avail: str, size: str) -> list[dict[str, str]]:
+    return [_s(f"node_filesystem_avail_bytes{{{labels}}}", avail),
+            _s(f"node_filesystem_size_bytes{{{labels}}}", size)]
+
+
+def _s(series: str, values: str) -> dict[str, str]:
+    return {"series": series, "values": values}
+
+
+def _buckets(le_values: dict[str, str]) -> list[dict[str, str]]:
+    return [_s(f'togather_http_request_duration_seconds_bucket{{{APP},method="GET",path="/x",le="{le}"}}',
+               v) for le, v in le_values.items()]
+
+
+# alert -> (series that must fire it, labels it fires with, series that must not)
+CASES: dict[str, tuple[list[dict[str, str]], dict[str, str], list[dict[str, str]]]] = {
+    "HighErrorRate": (
+        [_s(f'togather_http_requests_total{{{APP},method="GET",path="/x",status="500"}}', "0+10x40"),
+         _s(f'togather_http_requests_total{{{APP},method="GET",path="/x",status="200"}}', "0+100x40")],
+        {"slot": "blue", "severity": "critical"},
+        [_s(f'togather_http_requests_total{{{APP},method="GET",path="/x",status="500"}}', "0+1x40"),
+         _s(f'togather_http_requests_total{{{APP},method="GET",path="/x",status="200"}}', "0+100x40")]),
+    "DatabaseDown": (
+        [_s('pg_up{job="postgres",instance="pe"}', "0x40")],
+        {"job": "postgres", "instance": "pe", "severity": "critical"},
+        [_s('pg_up{job="postgres",instance="pe"}', "1x40"),
+         _s('up{job="postgres",instance="pe"}', "1x40")]),
+    "DiskSpaceLow": (
+        _disk(FS, "5x40", "100x40"),
+        {**dict(kv.split("=") for kv in FS.replace('"', "").split(",")), "severity": "warning"},
+        # a nearly full tmpfs says nothing about the disk
+        [*_disk(FS, "50x40", "100x40"), *_disk(TMPFS, "1x40", "100x40")]),
+    "HighMemoryUsage": (
+        [_s('node_memory_MemAvailable_bytes{job="node",instance="n"}', "10x40"),
+         _s('node_memory_MemTotal_bytes{job="node",instance="n"}', "100x40")],
+        {"job": "node", "instance": "n", "severity": "warning"},
+        [_s('node_memory_MemAvailable_bytes{job="node",instance="n"}', "50x40"),
+         _s('node_memory_MemTotal_bytes{job="node",instance="n"}', "100x40")]),
+    "ServiceUnhealthy": (
+        [*ACTIVE_BLUE, _s(f"togather_health_status{{{APP}}}", "0x40")],
+        {"job": "togather", "instance": "app-blue:8080", "slot": "blue", "severity": "critical"},
+        # the idle colour being unhealthy (or stopped) is not an incident
+        [*ACTIVE_BLUE, _s(f"togather_health_status{{{APP}}}", "2x40"),
+         _s('togather_health_status{job="togather",instance="app-green:8080",slot="green"}', "0x40")]),
+    "HighLatency": (
+        _buckets({"0.5": "0x40", "1": "0x40", "5": "0+10x40", "+Inf": "0+10x40"}),
+        {"slot": "blue", "severity": "warning"},
+        _buckets({"0.5": "0+10x40", "1": "0+10x40", "5": "0+10x40", "+Inf": "0+10x40"})),
+    "TargetDown": (
+        [*ACTIVE_BLUE, _s(f"up{{{APP}}}", "0x40")],
+        {"job": "togather", "instance": "app-blue:8080", "slot": "blue", "severity": "critical"},
+        # the stopped idle colour is down on purpose
+        [*ACTIVE_BLUE, _s(f"up{{{APP}}}", "1x40"),
+         _s('up{job="togather",instance="app-green:8080",slot="green"}', "0x40"),
+         _s('up{job="node",instance="n"}', "1x40")]),
+    "SnapshotTooOld": (
+        # promtool's clock starts at 0: at 3d a snapshot taken at 0 is 3 days old (> 2)
+        [_s('togather_deploy_last_snapshot_timestamp_seconds{job="node",instance="n"}', "0x4400")],
+        {"job": "node", "instance": "n", "severity": "warning"},
+        [_s('togather_deploy_last_snapshot_timestamp_seconds{job="node",instance="n"}', "100000x4400")]),
+}
+EVAL_TIME = {"SnapshotTooOld": "3d"}
+
+
+def _promtool(*args: str, cwd: str) -> Any:
+    if shutil.which("promtool") is None:
+        pytest.fail("promtool is not installed: run scripts/test (Debian package prometheus)")
+    return run(["promtool", *args], check=False, timeout=120, env={"PWD": cwd})
+
+
+def _test_file(tmp_path: Any, tests: list[dict[str, Any]], rules_text: str) -> str:
+    (tmp_path / "rules.yml").write_text(rules_text)
+    doc = {"rule_files": [str(tmp_path / "rules.yml")], "evaluation_interval": "1m", "tests": tests}
+    path = tmp_path / "tests.yml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return str(path)
+
+
+def test_every_alert_has_a_firing_and_a_silent_case() -> None:
+    assert set(CASES) == set(DEFAULT_DURATIONS)
+    names = [r["alert"] for r in alert_rules(2)["groups"][0]["rules"]]  # type: ignore[index]
+    assert sorted(names) == sorted(CASES)
+
+
+def test_rendered_rules_pass_promtool_check(tmp_path: Any) -> None:
+    path = tmp_path / "togather.yml"
+    path.write_text(render_alert_rules(2))
+    result = _promtool("check", "rules", str(path), cwd=str(tmp_path))
+    assert result.ok, result.stdout + result.stderr
+    assert "8 rules found" in result.stdout
+
+
+def test_every_rule_tells_the_operator_what_to_do() -> None:
+    for rule in alert_rules(2)["groups"][0]["rules"]:  # type: ignore[index]
+        assert rule["labels"]["severity"] in ("critical", "warning")
+        assert rule["annotations"]["summary"]
+        assert len(rule["annotations"]["description"]) > 60
+
+
+def test_research_durations() -> None:
+    fors = {r["alert"]: r["for"] for r in alert_rules(2)["groups"][0]["rules"]}  # type: ignore[index]
+    assert fors["HighErrorRate"] == "2m" and fors["DatabaseDown"] == "1m"
+    assert fors["DiskSpaceLow"] == "5m" and fors["HighMemoryUsage"] == "10m"
+
+
+def test_unknown_duration_override_is_refused() -> None:
+    with pytest.raises(DeployError, match="HighErorRate"):
+        alert_rules(2, {"HighErorRate": "1s"})
+
+
+@pytest.mark.parametrize("alert", sorted(CASES))
+def test_alert_fires_and_stays_silent(tmp_path: Any, alert: str) -> None:
+    firing, labels, silent = CASES[alert]
+    at = EVAL_TIME.get(alert, "30m")
+    tests = [
+        {"interval": "1m", "input_series": firing,
+         "alert_rule_test": [{"eval_time": at, "alertname": alert, "exp_alerts": [{"exp_labels": labels}]}]},
+        {"interval": "1m", "input_series": silent,
+         "alert_rule_test": [{"eval_time": at, "alertname": alert, "exp_alerts": []}]},
+    ]
+    path = _test_file(tmp_path, tests, render_alert_rules(2, annotations=False))
+    result = _promtool("test", "rules", path, cwd=str(tmp_path))
+    assert result.ok, result.stdout + result.stderr
+
+
+def test_for_duration_holds_back_a_short_blip(tmp_path: Any) -> None:
+    """DatabaseDown needs 1m: a single failed scrape evaluation must not page."""
+    tests = [{"interval": "1m", "input_series": [_s('pg_up{job="postgres",instance="pe"}', "1 0 1 1 1")],
+              "alert_rule_test": [{"eval_time": "1m", "alertname": "DatabaseDown", "exp_alerts": []},
+                                  {"eval_time": "2m", "alertname": "DatabaseDown", "exp_alerts": []}]}]
+    path = _test_file(tmp_path, tests, render_alert_rules(2, annotations=False))
+    result = _promtool("test", "rules", path, cwd=str(tmp_path))
+    assert result.ok, result.stdout + result.stderr
+
+
+def test_annotations_expand_with_labels_and_values(tmp_path: Any) -> None:
+    series = [*ACTIVE_BLUE, _s(f"togather_health_status{{{APP}}}", "0x40")]
+    tests = [{"interval": "1m", "input_series": series,
+              "alert_rule_test": [{"eval_time": "30m", "alertname": "ServiceUnhealthy", "exp_alerts": [{
+                  "exp_labels": CASES["ServiceUnhealthy"][1],
+                  "exp_annotations": {
+                      "summary": "The active slot (blue) reports itself not healthy",
+                      "description": next(
+                          r["annotations"]["description"] for r in alert_rules(2)["groups"][0]["rules"]  # type: ignore[index]
+                          if r["alert"] == "ServiceUnhealthy").replace("{{ $value }}", "0")}}]}]}]
+    path = _test_file(tmp_path, tests, render_alert_rules(2))
+    result = _promtool("test", "rules", path, cwd=str(tmp_path))
+    assert result.ok, result.stdout + result.stderr
+    assert os.path.exists(path)
