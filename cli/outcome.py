@@ -1,0 +1,161 @@
+"""What deploy and rollback share: the restore-on-failure switch and the ending
+(audit event, ``togather_deploy_*`` metrics, notification).
+
+``restore_active_on_failure`` guarantees: if anything in its block fails after
+``activeColor`` may have changed, ``activeColor`` is set back to the previous
+colour and ``pulumi up`` runs again; the failure is re-raised as
+``SwitchRestored`` (same exit code). If the restore itself fails, a plain
+``DeployError`` (exit 1) says traffic state is unknown and what to run.
+
+``finish`` never raises: a broken metrics directory or notification target is
+reported, never allowed to turn a good deploy into a failed one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from cli.render import Stages
+from components import audit, deploy_metrics, notify
+from components.config import DeployConfig
+from components.errors import DeployError
+from components.ops_context import (
+    OpsContext,
+    config_set_argv,
+    pulumi_checked,
+    stack_output_argv,
+    up_argv,
+)
+from components.stack_config import from_stack_file
+
+
+@dataclass
+class SwitchRestored(DeployError):
+    """The switch failed and the previous colour was put back (exit code of the failure)."""
+
+
+@dataclass
+class Outcome:
+    """The running record of one deploy or rollback (mutable while it runs)."""
+
+    ctx: OpsContext
+    cfg: DeployConfig
+    stages: Stages
+    secrets: tuple[str, ...]
+    kind: str
+    """``deployment`` | ``rollback`` (audit event prefix)."""
+    version: str | None
+    from_color: str
+    to_color: str
+    started_at: float = 0.0
+    status: str = "running"
+    exit_code: int = 0
+    error: DeployError | None = None
+    migrations: list[str] = field(default_factory=list)
+    snapshot: str | None = None
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    metrics_file: str | None = None
+
+    def __post_init__(self) -> None:
+        self.started_at = self.ctx.clock()
+
+    def record(self, what: str) -> None:
+        event = audit.make_event(
+            f"{self.kind}.{what}", stack=self.ctx.stack, version=self.version,
+            from_color=self.from_color, to_color=self.to_color, stages=self.stages.durations(),
+            migrations=self.migrations, snapshot=self.snapshot,
+            error=str(self.error) if self.error else None,
+            exit_code=self.exit_code if what != "started" else None, clock=self.ctx.clock)
+        try:
+            audit.append(self.cfg.state_dir, event, secrets=self.secrets)
+        except OSError as exc:
+            self.stages.note(f"audit log not written: {exc}")
+
+
+@contextlib.contextmanager
+def restore_active_on_failure(ctx: OpsContext, stages: Stages, previous: str) -> Iterator[None]:
+    try:
+        yield
+    except DeployError as exc:
+        stages.note(f"switch failed: {exc.message}; restoring activeColor = {previous}")
+        try:
+            with stages.stage("restore", f"activeColor = {previous}; pulumi up"):
+                pulumi_checked(ctx, config_set_argv(ctx, "activeColor", previous),
+                               "restoring activeColor")
+                pulumi_checked(ctx, up_argv(ctx), f"pulumi up (restore {previous})")
+        except DeployError as restore_exc:
+            raise DeployError(
+                f"switch failed ({exc.message}) AND restoring activeColor={previous} failed "
+                f"({restore_exc.message}): which colour serves traffic is unknown",
+                context={**exc.context, **{f"restore {k}": v for k, v in restore_exc.context.items()}},
+                fix=f"scripts/status {ctx.stack}; then `pulumi config set togather:activeColor "
+                    f"{previous} --stack {ctx.stack} && pulumi up --stack {ctx.stack}`",
+                cause=restore_exc) from exc
+        raise SwitchRestored(f"{exc.message}; traffic restored to {previous}",
+                             context=exc.context, fix=exc.fix, cause=exc,
+                             exit_code=exc.exit_code) from exc
+
+
+def migrations_and_snapshot(ctx: OpsContext, cfg: DeployConfig,
+                            stages: Stages) -> tuple[list[str], str | None]:
+    """From the stack outputs ``migrationsApplied`` / ``snapshotPath`` (best effort)."""
+    outputs: dict[str, Any] = {}
+    try:
+        result = ctx.pulumi(stack_output_argv(ctx))
+        if result.ok:
+            loaded = json.loads(result.stdout or "{}")
+            outputs = loaded if isinstance(loaded, dict) else {}
+    except (ValueError, DeployError) as exc:
+        stages.note(f"stack outputs unreadable: {exc}")
+    raw = outputs.get("migrationsApplied") or []
+    migrations = [str(m) for m in raw] if isinstance(raw, list) else []
+    snapshot = outputs.get("snapshotPath")
+    if not snapshot:
+        facts = deploy_metrics.latest_snapshot(cfg.snapshots.dir)
+        snapshot = facts.path if facts and facts.timestamp >= ctx.clock() - 3600 else None
+    return migrations, str(snapshot) if snapshot else None
+
+
+def finish(o: Outcome, exc: DeployError | None) -> None:
+    """Close the record: audit, metrics, notification. Never raises."""
+    if exc is None:
+        o.status, o.exit_code = "completed", 0
+    else:
+        o.status = "rolled_back" if isinstance(exc, SwitchRestored) else "failed"
+        o.exit_code, o.error = exc.exit_code, exc
+    o.record(o.status)
+    active, versions = o.to_color if o.status == "completed" else o.from_color, {}
+    try:
+        now_cfg = from_stack_file(o.ctx.project_dir, o.ctx.stack)
+        active = now_cfg.active_color
+        versions = {c: now_cfg.slot(c).version for c in ("blue", "green")}
+    except DeployError as read_exc:
+        o.stages.note(f"stack file unreadable after {o.kind}: {read_exc.message}")
+    try:
+        o.metrics_file = deploy_metrics.publish(o.cfg, active_color=active, versions=versions,
+                                                success=o.status == "completed", clock=o.ctx.clock)
+    except OSError as write_exc:
+        o.stages.note(f"metrics not written: {write_exc}")
+    note = _notification(o)
+    o.notifications = [asdict(d) for d in notify.send(o.cfg.notify, note, sleep=o.ctx.sleep)]
+
+
+def _notification(o: Outcome) -> notify.Notification:
+    what = {"completed": "succeeded", "failed": "FAILED", "rolled_back": "failed, traffic restored"}
+    title = f"togather {o.ctx.stack}: {o.kind} {o.version or ''} {what.get(o.status, o.status)}"
+    if o.status == "completed":
+        message = f"traffic now on {o.to_color} ({o.version})"
+    else:
+        message = f"traffic on {o.from_color}; {o.error.message if o.error else ''}"
+    event = audit.redact({"event": f"{o.kind}.{o.status}", "stack": o.ctx.stack,
+                          "version": o.version, "from_color": o.from_color, "to_color": o.to_color,
+                          "exit_code": o.exit_code, "stages": o.stages.durations(),
+                          "error": o.error.message if o.error else None}, o.secrets)
+    return notify.Notification(
+        title=audit.redact_text(title, o.secrets), message=audit.redact_text(message, o.secrets),
+        event=event, priority=3 if o.status == "completed" else 4,
+        tags=("white_check_mark",) if o.status == "completed" else ("warning",))

@@ -1,0 +1,91 @@
+"""The one way operator verbs talk to people: progress lines while they run, then the
+result printed for humans or as ``--json``.
+
+``Stages`` times each named step and prints one line per stage as it finishes
+(``  ✓ release-idle  42.1s``); results are frozen dataclasses that
+``print_json`` serialises as they are. Nothing printed here ever contains a
+secret: free text passes through ``components.audit.redact_text``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from components.audit import redact, redact_text
+from components.errors import DeployError
+
+
+@dataclass(frozen=True)
+class StageResult:
+    name: str
+    seconds: float
+    ok: bool
+    detail: str = ""
+
+
+class Stages:
+    """Times stages and prints one progress line per stage (unless quiet, for ``--json``)."""
+
+    def __init__(self, out: TextIO, monotonic: Callable[[], float], *, quiet: bool = False,
+                 secrets: Sequence[str] = ()) -> None:
+        self.out = out
+        self.monotonic = monotonic
+        self.quiet = quiet
+        self.secrets = tuple(secrets)
+        self.done: list[StageResult] = []
+
+    @contextlib.contextmanager
+    def stage(self, name: str, detail: str = "") -> Iterator[None]:
+        start = self.monotonic()
+        if not self.quiet:
+            self.out.write(f"  … {name}{'  ' + detail if detail else ''}\n")
+            self.out.flush()
+        try:
+            yield
+        except BaseException:
+            self._finish(name, start, False, detail)
+            raise
+        self._finish(name, start, True, detail)
+
+    def _finish(self, name: str, start: float, ok: bool, detail: str) -> None:
+        result = StageResult(name, round(self.monotonic() - start, 3), ok, detail)
+        self.done.append(result)
+        if not self.quiet:
+            mark = "✓" if ok else "✗"
+            self.out.write(f"  {mark} {name:<14} {result.seconds:7.1f}s"
+                           f"{'  ' + redact_text(detail, self.secrets) if detail else ''}\n")
+            self.out.flush()
+
+    def durations(self) -> dict[str, float]:
+        return {s.name: s.seconds for s in self.done}
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            self.out.write(f"    {redact_text(text, self.secrets)}\n")
+            self.out.flush()
+
+
+def as_data(result: Any) -> Any:
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.asdict(result)
+    return result
+
+
+def print_json(out: TextIO, result: Any, secrets: Sequence[str] = ()) -> None:
+    out.write(json.dumps(redact(as_data(result), secrets), indent=2, sort_keys=True, default=str))
+    out.write("\n")
+
+
+def print_error(out: TextIO, exc: BaseException, secrets: Sequence[str] = ()) -> None:
+    out.write(f"error: {redact_text(str(exc), secrets)}\n")
+    out.flush()
+
+
+def error_data(exc: DeployError) -> dict[str, Any]:
+    return {"message": exc.message, "exit_code": exc.exit_code, "fix": exc.fix,
+            "context": {k: str(v) for k, v in exc.context.items()}}

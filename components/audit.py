@@ -1,0 +1,127 @@
+"""The deployment audit log: ``<state_dir>/audit.log``, one JSON object per line.
+
+Events are ``deployment.started|completed|failed|rolled_back`` (and
+``rollback.*`` for ``scripts/rollback``) with the version, colours, stage
+durations, migrations applied and snapshot path. Guarantees:
+
+- The directory is 0700 and the file 0600, created that way (never widened later).
+- Every event passes through ``redact`` first: passwords in URLs, values under
+  keys that look secret (``*password*``, ``*secret*``, ``*token*``, ``*key*``) and
+  every known secret value (the stack's secret config) are replaced.
+- One ``write`` of one line with ``O_APPEND``: concurrent writers never interleave
+  within a line; a reader skips a torn or foreign line instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from components.config import DeployConfig
+
+REDACTED = "[redacted]"
+EVENTS = ("deployment.started", "deployment.completed", "deployment.failed",
+          "deployment.rolled_back", "rollback.started", "rollback.completed", "rollback.failed",
+          "rollback.rolled_back")
+_SECRET_KEY = re.compile(r"password|passwd|secret|token|key|credential", re.IGNORECASE)
+# scheme://user:password@host  -> the password part only
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)(?P<pw>[^@\s/]+)(?=@)")
+_MIN_SECRET_LEN = 4  # shorter "secrets" would shred ordinary text; config demands >= 32 anyway
+
+
+def audit_path(state_dir: str) -> str:
+    return os.path.join(state_dir, "audit.log")
+
+
+def secret_values(cfg: DeployConfig) -> tuple[str, ...]:
+    """Every secret the stack config carries (the plain-file reader has none, the engine may)."""
+    s = cfg.secrets
+    values = [s.jwt_secret, s.csrf_key, s.database_password, s.grafana_admin_password,
+              *s.app_secrets.values()]
+    return tuple(v for v in values if v and len(v) >= _MIN_SECRET_LEN)
+
+
+def redact_text(text: str, secrets: Sequence[str] = ()) -> str:
+    out = _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, text)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= _MIN_SECRET_LEN:
+            out = out.replace(secret, REDACTED)
+    return out
+
+
+def redact(value: Any, secrets: Sequence[str] = ()) -> Any:
+    """A copy of ``value`` that is safe to write anywhere."""
+    if isinstance(value, Mapping):
+        return {str(k): (REDACTED if _SECRET_KEY.search(str(k)) and v not in (None, "")
+                         else redact(v, secrets)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v, secrets) for v in value]
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    return value
+
+
+def make_event(kind: str, *, stack: str, version: str | None, from_color: str | None,
+               to_color: str | None, stages: Mapping[str, float] | None = None,
+               migrations: Iterable[str] = (), snapshot: str | None = None,
+               error: str | None = None, exit_code: int | None = None,
+               clock: Callable[[], float] = time.time, **extra: Any) -> dict[str, Any]:
+    if kind not in EVENTS:
+        raise ValueError(f"unknown audit event {kind!r}")
+    now = clock()
+    event: dict[str, Any] = {
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)), "unix": round(now, 3),
+        "event": kind, "stack": stack, "version": version,
+        "from_color": from_color, "to_color": to_color,
+        "stages": {k: round(v, 3) for k, v in (stages or {}).items()},
+        "migrations_applied": list(migrations), "snapshot": snapshot,
+    }
+    if error is not None:
+        event["error"] = error
+    if exit_code is not None:
+        event["exit_code"] = exit_code
+    event.update(extra)
+    return event
+
+
+def append(state_dir: str, event: Mapping[str, Any], *, secrets: Sequence[str] = ()) -> str:
+    """Redact ``event`` and append it as one line; returns the log's path."""
+    os.makedirs(state_dir, mode=0o700, exist_ok=True)
+    path = audit_path(state_dir)
+    line = json.dumps(redact(event, secrets), sort_keys=True, default=str) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return path
+
+
+def read_events(state_dir: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """The log's events, oldest first (the last ``limit`` when given)."""
+    try:
+        with open(audit_path(state_dir), encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except FileNotFoundError:
+        return []
+    events = []
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and isinstance(obj.get("event"), str):
+            events.append(obj)
+    return events[-limit:] if limit else events
+
+
+def count_events(state_dir: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for event in read_events(state_dir):
+        counts[event["event"]] = counts.get(event["event"], 0) + 1
+    return counts

@@ -1,0 +1,176 @@
+"""The deploy tooling's own metrics, for node-exporter's textfile collector.
+
+``<state_dir>/metrics/togather_deploy.prom`` is rewritten after every deploy
+and rollback, atomically (temp file, fsync, rename), so the collector never
+reads half a file. The names are a contract with the monitoring alerts and the
+Deployment dashboard; do not rename them:
+
+    togather_deploy_last_timestamp_seconds
+    togather_deploy_last_success                      1 | 0
+    togather_deploy_active_color{color}               1 active, 0 the other
+    togather_deploy_version_info{color,version}       1 per colour with a version
+    togather_deploy_last_snapshot_timestamp_seconds
+    togather_deploy_last_snapshot_size_bytes
+    togather_deploy_events_total{event}               counted from the audit log
+
+``render`` is pure; ``publish`` gathers the inputs and writes.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from components import audit
+from components.config import COLORS, DeployConfig
+
+FILENAME = "togather_deploy.prom"
+
+
+@dataclass(frozen=True)
+class SnapshotFacts:
+    path: str
+    timestamp: float
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class DeployMetrics:
+    last_timestamp: float
+    last_success: bool
+    active_color: str
+    versions: Mapping[str, str | None]
+    snapshot: SnapshotFacts | None = None
+    events: Mapping[str, int] = field(default_factory=dict)
+
+
+def metrics_path(state_dir: str) -> str:
+    return os.path.join(state_dir, "metrics", FILENAME)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _num(value: float) -> str:
+    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+
+
+def render(m: DeployMetrics) -> str:
+    """The textfile in Prometheus exposition format (HELP/TYPE for every family)."""
+    out: list[str] = []
+
+    def family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+        out.append(f"# HELP {name} {help_text}")
+        out.append(f"# TYPE {name} {kind}")
+        out.extend(f"{name}{labels} {_num(v)}" for labels, v in samples)
+
+    family("togather_deploy_last_timestamp_seconds", "gauge",
+           "Unix time the last deploy or rollback finished.", [("", m.last_timestamp)])
+    family("togather_deploy_last_success", "gauge",
+           "1 when the last deploy or rollback succeeded, else 0.", [("", 1 if m.last_success else 0)])
+    family("togather_deploy_active_color", "gauge", "1 for the colour serving traffic, 0 for the other.",
+           [(f'{{color="{c}"}}', 1 if c == m.active_color else 0) for c in COLORS])
+    family("togather_deploy_version_info", "gauge", "The version each colour is configured to run.",
+           [(f'{{color="{c}",version="{_label(v)}"}}', 1)
+            for c in COLORS if (v := m.versions.get(c))])
+    if m.snapshot is not None:
+        family("togather_deploy_last_snapshot_timestamp_seconds", "gauge",
+               "Unix time of the newest pre-migration snapshot.", [("", m.snapshot.timestamp)])
+        family("togather_deploy_last_snapshot_size_bytes", "gauge",
+               "Size of the newest pre-migration snapshot.", [("", m.snapshot.size_bytes)])
+    family("togather_deploy_events_total", "counter", "Deployment events recorded in the audit log.",
+           [(f'{{event="{_label(e)}"}}', n) for e, n in sorted(m.events.items())])
+    return "\n".join(out) + "\n"
+
+
+def latest_snapshot(snapshot_dir: str) -> SnapshotFacts | None:
+    """The newest ``*.meta.json`` in ``snapshot_dir`` (``components.snapshots`` when present)."""
+    try:  # the database engineer's reader is the one source of truth once it exists
+        snapshots = importlib.import_module("components.snapshots")
+    except ImportError:
+        snapshots = None
+    if snapshots is not None and hasattr(snapshots, "latest_snapshot"):
+        found = snapshots.latest_snapshot(snapshot_dir)
+        if found is None:
+            return None
+        return _facts_from_object(found)
+    return _read_newest_meta(snapshot_dir)
+
+
+def _facts_from_object(found: object) -> SnapshotFacts | None:
+    def pick(*names: str) -> object:
+        for n in names:
+            value = found.get(n) if isinstance(found, Mapping) else getattr(found, n, None)
+            if value is not None:
+                return value
+        return None
+
+    path, ts, size = pick("path", "dump_path", "file"), pick("timestamp", "created_at", "created"), \
+        pick("size_bytes", "size")
+    if path is None or ts is None:
+        return None
+    return SnapshotFacts(str(path), _unix(ts), int(size or 0))  # type: ignore[call-overload]
+
+
+def _unix(value: object) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    from datetime import datetime
+
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def _read_newest_meta(snapshot_dir: str) -> SnapshotFacts | None:
+    metas = sorted(glob.glob(os.path.join(glob.escape(snapshot_dir), "*.meta.json")),
+                   key=os.path.getmtime, reverse=True)
+    for meta in metas:
+        try:
+            with open(meta, encoding="utf-8") as fh:
+                raw = json.load(fh)
+            facts = _facts_from_object(raw)
+        except (OSError, ValueError, TypeError):
+            continue
+        if facts is None:
+            dump = meta[: -len(".meta.json")]
+            if os.path.exists(dump):
+                st = os.stat(dump)
+                facts = SnapshotFacts(dump, st.st_mtime, st.st_size)
+        if facts is not None:
+            return facts
+    return None
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Temp file in the same directory, fsync, rename: readers see old or new, never half."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".togather_deploy.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # node-exporter runs as another user
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def publish(cfg: DeployConfig, *, active_color: str, versions: Mapping[str, str | None],
+            success: bool, clock: Callable[[], float] = time.time) -> str:
+    """Gather snapshot facts and audit counts, render, write; returns the file's path."""
+    m = DeployMetrics(last_timestamp=clock(), last_success=success, active_color=active_color,
+                      versions=versions, snapshot=latest_snapshot(cfg.snapshots.dir),
+                      events=audit.count_events(cfg.state_dir))
+    path = metrics_path(cfg.state_dir)
+    write_atomic(path, render(m))
+    return path

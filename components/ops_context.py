@@ -1,0 +1,112 @@
+"""What the operator verbs (``cli/deploy|rollback|status|lock``) are given, and the
+``pulumi`` commands they run, as data.
+
+``OpsContext`` carries every input a verb touches (project dir, stack, the
+command runner, clocks, streams), so a verb is a plain function of it and
+tests pass their own. ``pulumi`` is the only external program the verbs run;
+``classify_failure`` is the one place that turns a failed ``pulumi up``'s output
+into an exit code. The providers mark their errors with a prefix:
+
+    [togather:health]    the HealthGate did not pass          -> 4
+    [togather:switch]    the TrafficSwitch could not verify     -> 4
+    [togather:migration] a migration failed                    -> 5
+    [togather:config]    config rejected by the program        -> 10
+    [togather:lock]      lock contention                       -> 3
+
+The error class names (``HealthError``...) are matched too, as a fallback.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from components import runner
+from components.errors import (
+    EXIT_CONFIG,
+    EXIT_FAILURE,
+    EXIT_HEALTH,
+    EXIT_LOCKED,
+    EXIT_MIGRATION,
+    DeployError,
+)
+from components.stack_config import NAMESPACE
+
+PULUMI_TIMEOUT_S = 3600.0
+# Marker or error-class name -> exit code, most specific first.
+_FAILURE_MARKERS: tuple[tuple[str, int], ...] = (
+    (r"\[togather:migration\]|\bMigrationError\b", EXIT_MIGRATION),
+    (r"\[togather:health\]|\bHealthError\b", EXIT_HEALTH),
+    (r"\[togather:switch\]|\bSwitchError\b", EXIT_HEALTH),
+    (r"\[togather:config\]|\bConfigError\b", EXIT_CONFIG),
+    (r"\[togather:lock\]|\bLockError\b", EXIT_LOCKED),
+)
+
+PulumiRunner = Callable[[Sequence[str]], runner.Result]
+
+
+def run_pulumi(argv: Sequence[str]) -> runner.Result:
+    """The real runner: ``components.runner.run`` without raising (the verb decides)."""
+    return runner.run(argv, check=False, timeout=PULUMI_TIMEOUT_S, what=" ".join(argv[:2]))
+
+
+@dataclass(frozen=True)
+class OpsContext:
+    project_dir: str
+    stack: str
+    pulumi: PulumiRunner = run_pulumi
+    clock: Callable[[], float] = time.time
+    """Wall clock (lock records, audit timestamps)."""
+    monotonic: Callable[[], float] = time.monotonic
+    """Stage durations."""
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    sleep: Callable[[float], None] = time.sleep
+
+
+def config_set_argv(ctx: OpsContext, key: str, value: str, *, path: bool = False) -> tuple[str, ...]:
+    """``pulumi config set [--path] togather:KEY VALUE --stack S --cwd DIR``."""
+    flags = ("--path",) if path else ()
+    return ("pulumi", "config", "set", *flags, f"{NAMESPACE}:{key}", value,
+            "--stack", ctx.stack, "--cwd", ctx.project_dir, "--non-interactive")
+
+
+def up_argv(ctx: OpsContext) -> tuple[str, ...]:
+    return ("pulumi", "up", "--yes", "--skip-preview", "--stack", ctx.stack,
+            "--cwd", ctx.project_dir, "--non-interactive")
+
+
+def stack_output_argv(ctx: OpsContext) -> tuple[str, ...]:
+    return ("pulumi", "stack", "output", "--json", "--stack", ctx.stack,
+            "--cwd", ctx.project_dir, "--non-interactive")
+
+
+def classify_failure(output: str) -> int:
+    """The exit code a failed ``pulumi up`` maps to, from its output."""
+    for pattern, code in _FAILURE_MARKERS:
+        if re.search(pattern, output):
+            return code
+    return EXIT_FAILURE
+
+
+def failure_reason(output: str, limit: int = 12) -> str:
+    """The lines of ``pulumi up`` output worth showing: errors first, else the tail."""
+    lines = [ln.rstrip() for ln in output.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "error" in ln.lower() or "[togather:" in ln]
+    return "\n".join((errors or lines)[-limit:])
+
+
+def pulumi_checked(ctx: OpsContext, argv: Sequence[str], what: str) -> runner.Result:
+    """Run ``argv``; on failure raise ``DeployError`` with the classified exit code."""
+    result = ctx.pulumi(argv)
+    if not result.ok:
+        output = result.stdout + "\n" + result.stderr
+        raise DeployError(f"{what} failed (pulumi exit {result.returncode})",
+                          exit_code=classify_failure(output),
+                          context={"output": failure_reason(output)})
+    return result
