@@ -1,0 +1,173 @@
+"""The database side of migrations, golang-migrate compatible: connection, lock, version table.
+
+- ``schema_migrations(version bigint primary key, dirty boolean not null)`` holds
+  at most one row, exactly as golang-migrate keeps it (no row = no version).
+- The advisory lock id is golang-migrate's: CRC-32/IEEE of
+  ``"<schema>\\x00<table>\\x00<database>"`` times 1486364155, as an unsigned 32-bit
+  number, so this runner and the ``migrate`` CLI never run at the same time.
+- We wait for the lock a bounded time (golang-migrate waits forever) and say who holds it.
+
+The database URL carries a password: every message goes through ``redact``.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from components.errors import ConfigError, DeployError, LockError
+
+TABLE = "schema_migrations"
+LOCK_SALT = 1486364155
+APPLICATION_NAME = "togather-migrate"
+
+
+@dataclass(frozen=True)
+class DbUrl:
+    """The parts of a ``postgresql://`` URL the tools need (password kept out of repr)."""
+
+    user: str
+    host: str
+    port: int
+    dbname: str
+    password: str | None = None
+
+    def __repr__(self) -> str:
+        return f"DbUrl({self.safe})"
+
+    @property
+    def safe(self) -> str:
+        """The URL with the password replaced by ``***``: safe for messages."""
+        auth = self.user + (":***" if self.password else "")
+        return f"postgresql://{auth}@{self.host}:{self.port}/{self.dbname}"
+
+    @property
+    def without_password(self) -> str:
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+    def with_dbname(self, dbname: str) -> DbUrl:
+        return DbUrl(self.user, self.host, self.port, dbname, self.password)
+
+
+def parse_url(url: str) -> DbUrl:
+    """Parse a database URL; a bad one is a ``ConfigError`` that never echoes the password."""
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("postgres", "postgresql") or not parts.hostname or not parts.path.strip("/"):
+        raise ConfigError("database URL must look like postgresql://USER:PASSWORD@HOST:PORT/DBNAME",
+                          key="--database-url",
+                          fix="pass --database-url or set DATABASE_URL")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise ConfigError("database URL has an invalid port", key="--database-url") from None
+    return DbUrl(user=unquote(parts.username or "postgres"), host=parts.hostname, port=port,
+                 dbname=unquote(parts.path.strip("/")),
+                 password=unquote(parts.password) if parts.password is not None else None)
+
+
+def redact(text: str, url: str | None) -> str:
+    """``text`` with the URL's password (raw and decoded) and the full URL removed."""
+    if not url:
+        return text
+    parts = urlsplit(url)
+    if parts.password:
+        safe = urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+        text = text.replace(url, safe)
+        for secret in {parts.password, unquote(parts.password)}:
+            if len(secret) >= 3:
+                text = text.replace(secret, "***")
+    return text
+
+
+def lock_id(schema: str, table: str, database: str) -> int:
+    """golang-migrate's advisory lock id for (schema, table, database)."""
+    key = "\x00".join((schema, table, database)).encode("utf-8")
+    return (zlib.crc32(key) * LOCK_SALT) & 0xFFFFFFFF
+
+
+def connect(url: str, *, connect_timeout: int = 10) -> Any:
+    """An autocommit psycopg connection, or a ``DeployError`` saying why not (password redacted)."""
+    import psycopg
+
+    db = parse_url(url)
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout,
+                               application_name=APPLICATION_NAME)
+    except psycopg.OperationalError as exc:
+        text = redact(str(exc), url)
+        if "password authentication failed" in text or "no password supplied" in text:
+            fix = "check the password in the database URL (DATABASE_URL / --database-url)"
+        elif "does not exist" in text:
+            fix = f"create the database {db.dbname} or correct the URL"
+        else:
+            fix = f"is PostgreSQL running and reachable at {db.host}:{db.port}?"
+        raise DeployError(f"cannot connect to {db.safe}: {text.strip().splitlines()[-1]}",
+                          fix=fix, context={"detail": " ".join(text.split())[:500]}) from None
+
+
+@dataclass(frozen=True)
+class VersionState:
+    version: int | None
+    """``None``: no migration has ever run (golang-migrate's NilVersion)."""
+    dirty: bool
+
+
+def ensure_table(conn: Any) -> None:
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} "
+                 "(version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)")
+
+
+def read_version(conn: Any) -> VersionState:
+    """The recorded version; a missing table reads as no version."""
+    exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (TABLE,)).fetchone()[0]
+    if not exists:
+        return VersionState(None, False)
+    row = conn.execute(f"SELECT version, dirty FROM {TABLE} LIMIT 1").fetchone()
+    return VersionState(None, False) if row is None else VersionState(int(row[0]), bool(row[1]))
+
+
+def write_version(conn: Any, version: int | None, dirty: bool) -> None:
+    """Replace the one row (call inside the transaction that did the work)."""
+    conn.execute(f"DELETE FROM {TABLE}")
+    if version is not None and version >= 0:
+        conn.execute(f"INSERT INTO {TABLE} (version, dirty) VALUES (%s, %s)", (version, dirty))
+
+
+def current_lock_id(conn: Any) -> int:
+    schema, database = conn.execute("SELECT current_schema(), current_database()").fetchone()
+    return lock_id(schema, TABLE, database)
+
+
+@contextmanager
+def migration_lock(conn: Any, *, timeout_s: float, poll_s: float = 0.2) -> Iterator[int]:
+    """Hold golang-migrate's advisory lock; give up after ``timeout_s`` naming the holder."""
+    lid = current_lock_id(conn)
+    deadline = time.monotonic() + max(timeout_s, 0)
+    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (lid,)).fetchone()[0]:
+        if time.monotonic() >= deadline:
+            raise LockError(
+                f"another migration holds the migration lock (advisory lock {lid}); "
+                f"gave up after {timeout_s:g}s", context={"holder": _holder(conn, lid)},
+                fix="wait for the other migration (or `migrate`) to finish, then retry")
+        time.sleep(poll_s)
+    try:
+        yield lid
+    finally:
+        if not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (lid,))
+
+
+def _holder(conn: Any, lid: int) -> str:
+    row = conn.execute(
+        "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.client_addr::text, 'local'), "
+        "a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = %s::bigint::oid "
+        "LIMIT 1", (lid,)).fetchone()
+    if row is None:
+        return "unknown (released meanwhile)"
+    return f"pid {row[0]} ({row[1] or 'no application_name'}, from {row[2]}, connected {row[3]:%Y-%m-%d %H:%M:%S})"

@@ -1,0 +1,2 @@
+DROP FUNCTION IF EXISTS events_touch();
+DROP TABLE IF EXISTS events;

@@ -1,0 +1,2 @@
+ALTER TABLE events DROP COLUMN place_id;
+DROP TABLE places;
