@@ -1,0 +1,111 @@
+"""ContainerSpec → docker CLI argv: every spec field mapped, secrets never on the command line."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from components import docker_cli as cli
+from components.specs import HealthSpec, MountSpec, app_spec, database_spec, router_spec
+from components.stack_config import from_stack_file
+from tests.support.program import ROOT
+
+SECRETS = {"DATABASE_URL": "postgres://togather:s3cret-pw@db:5432/togather",
+           "JWT_SECRET": "j" * 40, "CSRF_KEY": "c" * 40, "SMTP_PASSWORD": "mail-s3cret"}
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return from_stack_file(ROOT, "dev")
+
+
+def _pairs(argv: tuple[str, ...], flag: str) -> list[str]:
+    return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == flag]
+
+
+def test_database_run_argv_maps_every_field(cfg) -> None:
+    spec = database_spec(cfg, "s3cret-pw")
+    argv = cli.run_argv(spec)
+    assert argv[:5] == ("docker", "run", "-d", "--name", "togather-deploy-dev-db")
+    assert _pairs(argv, "--network") == ["togather-deploy-dev-net"]
+    assert _pairs(argv, "--network-alias") == ["db"]
+    assert _pairs(argv, "--publish") == ["127.0.0.1:15432:5432"]
+    assert _pairs(argv, "--mount") == [
+        "type=volume,source=togather-deploy-dev-pgdata,target=/var/lib/postgresql/data"]
+    assert _pairs(argv, "--health-cmd") == ["pg_isready -U togather -d togather"]
+    assert _pairs(argv, "--health-interval") == ["10s"]
+    assert _pairs(argv, "--memory") == [f"{cfg.database.memory_mb}m"]
+    assert _pairs(argv, "--restart") == ["unless-stopped"]
+    assert _pairs(argv, "--stop-timeout") == ["60"]
+    assert _pairs(argv, "--log-opt") == ["max-size=10m", "max-file=3"]
+    assert "togather.role=database" in _pairs(argv, "--label")
+    assert argv[-1] == spec.image  # no command: the image's entrypoint runs
+
+
+def test_secrets_travel_in_the_environment_never_in_argv(cfg) -> None:
+    spec = app_spec(cfg, "blue", SECRETS)
+    argv = cli.run_argv(spec, secret_names={"SMTP_PASSWORD"})
+    joined = " ".join(argv)
+    for value in SECRETS.values():
+        assert value not in joined
+    envs = _pairs(argv, "--env")
+    assert {"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "SMTP_PASSWORD"} <= set(envs)
+    assert "SLOT=blue" in envs and "SERVER_PORT=8080" in envs  # plain values stay inline
+    assert cli.run_env(spec, {"SMTP_PASSWORD"}) == SECRETS
+    db = database_spec(cfg, "pg-s3cret")
+    assert "pg-s3cret" not in " ".join(cli.run_argv(db))
+    assert cli.run_env(db) == {"POSTGRES_PASSWORD": "pg-s3cret"}
+
+
+def test_router_argv_keeps_command_and_read_only_directory_mount(cfg) -> None:
+    spec = router_spec(cfg)
+    argv = cli.run_argv(spec)
+    image_at = argv.index(spec.image)
+    assert argv[image_at + 1:] == spec.command
+    assert _pairs(argv, "--mount") == [f"type=bind,source={cfg.router_dir},"
+                                       "target=/etc/togather-router,readonly"]
+    assert _pairs(argv, "--publish") == [f"0.0.0.0:{cfg.public_port}:8080",
+                                         f"127.0.0.1:{cfg.router.preview_port}:8081"]
+    assert _pairs(argv, "--network-alias") == []
+
+
+def test_health_forms(cfg) -> None:
+    base = router_spec(cfg)
+    shell = replace(base, health=HealthSpec(("CMD-SHELL", "curl -f localhost || exit 1")))
+    assert _pairs(cli.run_argv(shell), "--health-cmd") == ["curl -f localhost || exit 1"]
+    quoted = replace(base, health=HealthSpec(("CMD", "sh", "-c", "echo 'a b'")))
+    assert _pairs(cli.run_argv(quoted), "--health-cmd") == ["sh -c 'echo '\"'\"'a b'\"'\"''"]
+    assert "--no-healthcheck" in cli.run_argv(replace(base, health=HealthSpec(("NONE",))))
+    assert not [a for a in cli.run_argv(replace(base, health=None)) if a.startswith("--health")]
+    with pytest.raises(ValueError, match="health check"):
+        cli.run_argv(replace(base, health=HealthSpec(("CMD",))))
+
+
+def test_bad_specs_are_refused_with_the_field_named(cfg) -> None:
+    base = router_spec(cfg)
+    with pytest.raises(ValueError, match="commas"):
+        cli.run_argv(replace(base, mounts=(MountSpec("bind", "/a,b", "/x"),)))
+    with pytest.raises(ValueError, match="bind or volume"):
+        cli.run_argv(replace(base, mounts=(MountSpec("tmpfs", "x", "/x"),)))
+    with pytest.raises(ValueError, match="aliases need a network"):
+        cli.run_argv(replace(base, network="", aliases=("x",)))
+    with pytest.raises(ValueError, match="plain string"):
+        cli.run_argv(replace(base, env={"A": object()}))
+    with pytest.raises(ValueError, match="docker CLI uses it"):
+        cli.run_env(replace(base, env={"PATH": "/x"}), {"PATH"})
+
+
+def test_object_argv() -> None:
+    labels = {"togather.stack": "dev", "togather.project": "p"}
+    assert cli.network_create_argv("n", labels) == (
+        "docker", "network", "create", "--driver", "bridge",
+        "--label", "togather.project=p", "--label", "togather.stack=dev", "n")
+    assert cli.volume_create_argv("v") == ("docker", "volume", "create", "v")
+    assert cli.rm_argv("c") == ("docker", "rm", "--force", "c")
+    assert cli.state_argv("c") == ("docker", "container", "inspect", "--format", "{{json .State}}", "c")
+    assert cli.stop_argv("c", 15) == ("docker", "stop", "--time", "15", "c")
+    assert cli.ps_argv({"togather.stack": "dev"})[-4:] == (
+        "--filter", "label=togather.stack=dev", "--format", "{{.Names}}")
+    with pytest.raises(ValueError, match="kind"):
+        cli.inspect_argv("pod", "x")
