@@ -1,0 +1,94 @@
+"""The audit log: JSON lines, private files, and secrets never written."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from components import audit
+from components.config import load_config
+
+JWT = "j" * 20 + "-jwt-secret-value-0123456789"
+APP_SECRET = "smtp-pass-Zq81"
+
+
+def _cfg(tmp_path):
+    raw = {"environment": "development", "image": "togather", "blue": {"version": "v1"},
+           "stateDir": str(tmp_path / "state"), "jwtSecret": JWT,
+           "appSecrets": {"SMTP_PASSWORD": APP_SECRET}}
+    return load_config(raw, project="togather-deploy", stack="t", project_dir=str(tmp_path),
+                       secret_keys={"jwtSecret", "appSecrets"})
+
+
+def test_event_is_one_json_line_in_private_files(tmp_path):
+    state = str(tmp_path / "state")
+    event = audit.make_event("deployment.completed", stack="prod", version="v1.5.0",
+                             from_color="blue", to_color="green",
+                             stages={"release-idle": 12.34567, "switch": 0.5},
+                             migrations=["000050_add_x"], snapshot="/snap/a.dump", clock=lambda: 1e9)
+    path = audit.append(state, event)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(state).st_mode) == 0o700
+    audit.append(state, audit.make_event("deployment.started", stack="prod", version="v1.6.0",
+                                         from_color="green", to_color="blue"))
+    with open(path) as fh:
+        lines = fh.read().splitlines()
+    assert len(lines) == 2
+    first = json.loads(lines[0])
+    assert first["event"] == "deployment.completed" and first["version"] == "v1.5.0"
+    assert first["stages"] == {"release-idle": 12.346, "switch": 0.5}
+    assert first["migrations_applied"] == ["000050_add_x"] and first["snapshot"] == "/snap/a.dump"
+    assert first["ts"] == "2001-09-09T01:46:40Z"
+    assert [e["event"] for e in audit.read_events(state)] == ["deployment.completed",
+                                                               "deployment.started"]
+    assert audit.count_events(state) == {"deployment.completed": 1, "deployment.started": 1}
+
+
+def test_reader_skips_torn_and_foreign_lines(tmp_path):
+    state = str(tmp_path)
+    audit.append(state, audit.make_event("deployment.failed", stack="s", version="v1",
+                                         from_color="blue", to_color="green"))
+    with open(audit.audit_path(state), "a") as fh:
+        fh.write('{"event": "deployment.comp\n[1, 2]\nnot json\n')
+    assert [e["event"] for e in audit.read_events(state)] == ["deployment.failed"]
+    assert audit.read_events(str(tmp_path / "missing")) == []
+
+
+def test_unknown_event_is_refused():
+    with pytest.raises(ValueError):
+        audit.make_event("deployment.exploded", stack="s", version=None, from_color=None,
+                         to_color=None)
+
+
+def test_secrets_are_redacted_everywhere(tmp_path):
+    cfg = _cfg(tmp_path)
+    secrets = audit.secret_values(cfg)
+    assert JWT in secrets and APP_SECRET in secrets
+    event = audit.make_event(
+        "deployment.failed", stack="prod", version="v2", from_color="blue", to_color="green",
+        error=f"connect postgresql://togather:hunter2pw@db:5432/x failed; jwt was {JWT}",
+        details={"database_password": "pw-in-a-key", "api_token": "tok-123",
+                 "CSRF_KEY": "k" * 40, "nested": [{"smtp": f"auth {APP_SECRET}"}],
+                 "note": "https://user:s3cr3t@ntfy.example/topic", "count": 3,
+                 "keepalive": None})
+    path = audit.append(cfg.state_dir, event, secrets=secrets)
+    with open(path) as fh:
+        text = fh.read()
+    for leaked in ("hunter2pw", JWT, "pw-in-a-key", "tok-123", "k" * 40, APP_SECRET, "s3cr3t"):
+        assert leaked not in text, leaked
+    written = json.loads(text)
+    assert "postgresql://togather:[redacted]@db:5432/x" in written["error"]
+    assert written["details"]["api_token"] == audit.REDACTED
+    assert written["details"]["note"] == "https://user:[redacted]@ntfy.example/topic"
+    assert written["details"]["count"] == 3
+    assert written["version"] == "v2" and written["to_color"] == "green"  # ordinary values stay
+
+
+def test_redact_leaves_plain_urls_and_short_values_alone():
+    assert audit.redact_text("http://127.0.0.1:8080/health ok", ["abc"]) == \
+        "http://127.0.0.1:8080/health ok"
+    assert audit.redact({"version": "v1", "url": "https://ntfy.sh/topic"}) == \
+        {"version": "v1", "url": "https://ntfy.sh/topic"}

@@ -1,0 +1,128 @@
+"""Notifications against a real local HTTP receiver: success, retry, timeout, refused."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from components import notify
+from components.config_sections import NotifyConfig
+from tests.support.ports import free_port
+
+NOTE = notify.Notification(title="togather prod: deployment v2 succeeded", message="traffic on green",
+                           event={"event": "deployment.completed", "version": "v2"}, tags=("ok",))
+
+
+@dataclass
+class Receiver:
+    url: str
+    requests: list[dict] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    """Status to answer per request, in order (then 200)."""
+    hang_s: float = 0.0
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    port = free_port()
+    rec = Receiver(url=f"http://127.0.0.1:{port}")
+    release = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            rec.requests.append({"path": self.path, "body": json.loads(body),
+                                 "auth": self.headers.get("Authorization"),
+                                 "type": self.headers.get("Content-Type")})
+            if rec.hang_s:
+                release.wait(rec.hang_s)
+                return  # the client gave up long ago: never answer
+            code = rec.statuses.pop(0) if rec.statuses else 200
+            self.send_response(code)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield rec
+    release.set()
+    server.shutdown()
+    server.server_close()
+
+
+def _cfg(ntfy: str | None = None, webhook: str | None = None, retries: int = 3,
+         timeout: int = 2) -> NotifyConfig:
+    return NotifyConfig(ntfy_url=ntfy, webhook_url=webhook, timeout_seconds=timeout, retries=retries)
+
+
+def test_ntfy_json_publish_and_webhook(receiver):
+    sleeps: list[float] = []
+    out = notify.send(_cfg(ntfy=receiver.url + "/deploys", webhook=receiver.url + "/hook?x=1"),
+                      NOTE, sleep=sleeps.append)
+    assert [(d.target, d.ok, d.attempts) for d in out] == [("ntfy", True, 1), ("webhook", True, 1)]
+    assert sleeps == []
+    ntfy, hook = receiver.requests
+    assert ntfy["path"] == "/" and ntfy["type"] == "application/json"
+    assert ntfy["body"] == {"topic": "deploys", "title": NOTE.title, "message": "traffic on green",
+                            "priority": 3, "tags": ["ok"]}
+    assert hook["path"] == "/hook?x=1"
+    assert hook["body"]["event"] == {"event": "deployment.completed", "version": "v2"}
+
+
+def test_credentials_in_url_go_to_the_header_not_the_report(receiver):
+    url = receiver.url.replace("http://", "http://bot:p4ss@") + "/hook"
+    (d,) = notify.send(_cfg(webhook=url), NOTE, sleep=lambda s: None)
+    assert d.ok and "p4ss" not in d.url
+    assert receiver.requests[0]["auth"] == "Basic Ym90OnA0c3M="
+
+
+def test_server_error_is_retried_with_backoff(receiver):
+    receiver.statuses = [500, 502]
+    sleeps: list[float] = []
+    (d,) = notify.send(_cfg(webhook=receiver.url + "/hook"), NOTE, sleep=sleeps.append)
+    assert d.ok and d.attempts == 3
+    assert sleeps == [notify.backoff_s(1), notify.backoff_s(2)] and sleeps[1] > sleeps[0]
+    assert len(receiver.requests) == 3
+
+
+def test_persistent_failure_is_reported_not_raised(receiver):
+    receiver.statuses = [500] * 10
+    (d,) = notify.send(_cfg(webhook=receiver.url + "/hook", retries=2), NOTE, sleep=lambda s: None)
+    assert not d.ok and d.attempts == 3 and d.error == "HTTP 500"
+
+
+def test_hanging_receiver_times_out(receiver):
+    receiver.hang_s = 30
+    started = time.monotonic()
+    (d,) = notify.send(_cfg(webhook=receiver.url + "/hook", retries=1, timeout=1), NOTE,
+                       sleep=lambda s: None)
+    assert not d.ok and d.attempts == 2
+    assert "timed out" in (d.error or "").lower() or "timeout" in (d.error or "").lower()
+    assert time.monotonic() - started < 25  # bounded by the timeout, not by the receiver (loose)
+
+
+def test_refused_connection_is_reported():
+    port = free_port()
+    (d,) = notify.send(_cfg(ntfy=f"http://127.0.0.1:{port}/t", retries=1), NOTE, sleep=lambda s: None)
+    assert not d.ok and d.attempts == 2 and "refused" in (d.error or "").lower()
+
+
+def test_nothing_configured_sends_nothing():
+    assert notify.send(_cfg(), NOTE) == []
+
+
+def test_backoff_is_capped():
+    assert notify.backoff_s(1) == notify.BACKOFF_BASE_S
+    assert notify.backoff_s(20) == notify.BACKOFF_MAX_S

@@ -1,0 +1,152 @@
+"""A recording stand-in for the ``pulumi`` CLI, for testing the operator scripts.
+
+The real CLI cannot run here. ``install_fake_pulumi`` writes an executable
+``pulumi`` into a directory to put first on ``PATH``. Each call:
+
+- appends ``{"argv", "verb", "cwd", "env"}`` (``env``: the ``PULUMI_*`` variables)
+  as one JSON line to the log;
+- for ``config set [--path] togather:KEY VALUE --stack S --cwd DIR`` edits
+  ``DIR/Pulumi.S.yaml`` like the real CLI, so the next read sees the change;
+- for ``stack output --json`` prints the outputs the test set;
+- follows the first matching rule of the plan: fail the n-th call of a verb
+  with an exit code and output, sleep (to hold a lock), or write a file (what a
+  real ``pulumi up`` would change on the host, such as the router's colour file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+_SCRIPT = r'''
+import json, os, sys, time
+import yaml
+
+LOG, PLAN = os.environ["FAKE_PULUMI_LOG"], os.environ["FAKE_PULUMI_PLAN"]
+argv = sys.argv[1:]
+
+def opt(name):
+    return argv[argv.index(name) + 1] if name in argv and argv.index(name) + 1 < len(argv) else None
+
+words = [a for i, a in enumerate(argv) if not a.startswith("-")
+         and (i == 0 or argv[i - 1] not in ("--stack", "--cwd", "-s", "-C"))]
+verb = " ".join(words[:2]) if words[:1] in (["config"], ["stack"]) else (words[0] if words else "")
+cwd = opt("--cwd") or os.getcwd()
+with open(PLAN) as fh:
+    plan = json.load(fh)
+previous = 0
+if os.path.exists(LOG):
+    with open(LOG) as fh:
+        previous = sum(1 for line in fh if json.loads(line)["verb"] == verb)
+with open(LOG, "a") as fh:
+    env = {k: v for k, v in os.environ.items() if k.startswith("PULUMI_")}
+    fh.write(json.dumps({"argv": argv, "verb": verb, "cwd": cwd, "env": env}) + "\n")
+nth = previous + 1
+for rule in plan.get("rules", []):
+    if rule["verb"] == verb and rule.get("nth") in (None, nth):
+        if rule.get("sleep"):
+            time.sleep(rule["sleep"])
+        for path, text in (rule.get("write") or {}).items():
+            with open(path, "w") as out:
+                out.write(text)
+        if rule.get("exit"):
+            sys.stdout.write(rule.get("stdout", ""))
+            sys.stderr.write(rule.get("stderr", ""))
+            sys.exit(rule["exit"])
+        break
+if verb == "config set":
+    rest = [a for a in words[2:]]
+    key, value = rest[0], rest[1]
+    path = os.path.join(cwd, "Pulumi.%s.yaml" % opt("--stack"))
+    with open(path) as fh:
+        doc = yaml.safe_load(fh) or {}
+    config = doc.setdefault("config", {})
+    if "--path" in argv and "." in key:
+        top, _, sub = key.partition(".")
+        section = config.get(top) if isinstance(config.get(top), dict) else {}
+        section[sub] = value
+        config[top] = section
+    else:
+        config[key] = value
+    with open(path + ".tmp", "w") as fh:
+        yaml.safe_dump(doc, fh, sort_keys=False)
+    os.replace(path + ".tmp", path)
+elif verb == "stack output":
+    print(json.dumps(plan.get("outputs", {})))
+elif verb == "up":
+    print("Updating (%s):\n    pulumi:pulumi:Stack togather-deploy-%s running" % (opt("--stack"), opt("--stack")))
+    print("Resources:\n    unchanged")
+'''
+
+
+@dataclass(frozen=True)
+class FakePulumi:
+    bin_dir: str
+    log_path: str
+    plan_path: str
+
+    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """An environment whose ``pulumi`` is this fake."""
+        env = dict(os.environ if base is None else base)
+        env["PATH"] = self.bin_dir + os.pathsep + env.get("PATH", "")
+        env["FAKE_PULUMI_LOG"] = self.log_path
+        env["FAKE_PULUMI_PLAN"] = self.plan_path
+        return env
+
+    def _plan(self) -> dict[str, Any]:
+        with open(self.plan_path, encoding="utf-8") as fh:
+            loaded: dict[str, Any] = json.load(fh)
+            return loaded
+
+    def _save(self, plan: dict[str, Any]) -> None:
+        with open(self.plan_path, "w", encoding="utf-8") as fh:
+            json.dump(plan, fh)
+
+    def rule(self, verb: str, *, nth: int | None = None, exit: int = 0, stdout: str = "",
+             stderr: str = "", sleep: float = 0, write: dict[str, str] | None = None) -> None:
+        """Add a rule for the ``nth`` call (1-based; ``None``: every call) of ``verb``."""
+        plan = self._plan()
+        plan["rules"].append({"verb": verb, "nth": nth, "exit": exit, "stdout": stdout,
+                              "stderr": stderr, "sleep": sleep, "write": write or {}})
+        self._save(plan)
+
+    def set_outputs(self, outputs: dict[str, Any]) -> None:
+        plan = self._plan()
+        plan["outputs"] = outputs
+        self._save(plan)
+
+    def calls(self) -> list[dict[str, Any]]:
+        if not os.path.exists(self.log_path):
+            return []
+        with open(self.log_path, encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+
+    def verbs(self) -> list[str]:
+        """``["config set", "up", ...]`` in call order, with the config key for ``config set``."""
+        out = []
+        for call in self.calls():
+            if call["verb"] == "config set":
+                key = next(a for a in call["argv"][2:] if a.startswith("togather:"))
+                value = call["argv"][call["argv"].index(key) + 1]
+                out.append(f"config set {key}={value}")
+            else:
+                out.append(call["verb"])
+        return out
+
+
+def install_fake_pulumi(directory: str) -> FakePulumi:
+    """Write the fake ``pulumi`` into ``directory/bin``; returns its handle."""
+    bin_dir = os.path.join(directory, "bin")
+    os.makedirs(bin_dir, exist_ok=True)
+    exe = os.path.join(bin_dir, "pulumi")
+    with open(exe, "w", encoding="utf-8") as fh:
+        fh.write(f"#!{sys.executable}\n{_SCRIPT}")
+    os.chmod(exe, os.stat(exe).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    fake = FakePulumi(bin_dir, os.path.join(directory, "pulumi-calls.jsonl"),
+                      os.path.join(directory, "pulumi-plan.json"))
+    fake._save({"rules": [], "outputs": {}})
+    return fake
