@@ -78,7 +78,8 @@ if verb == "config set":
 elif verb == "stack output":
     print(json.dumps(plan.get("outputs", {})))
 elif verb == "up":
-    print("Updating (%s):\n    pulumi:pulumi:Stack togather-deploy-%s running" % (opt("--stack"), opt("--stack")))
+    stack = opt("--stack")
+    print("Updating (%s):\n    pulumi:pulumi:Stack togather-deploy-%s running" % (stack, stack))
     print("Resources:\n    unchanged")
 '''
 
