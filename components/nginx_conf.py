@@ -123,6 +123,8 @@ _PROXY = """            proxy_pass http://$togather_upstream;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header X-Forwarded-Host $host;
             proxy_set_header X-Request-ID $togather_request_id;
+            # the router states which colour it chose; an app's own header would duplicate it
+            proxy_hide_header X-Togather-Slot;
             proxy_connect_timeout 5s;
             proxy_read_timeout 300s;
             proxy_send_timeout 60s;"""
