@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from components.errors import DeployError, MigrationError
+from components.errors import MigrationError
 from components.migrate_db import (
     VersionState,
     connect,
@@ -32,7 +32,12 @@ from components.migrate_db import (
     write_version,
 )
 from components.migration_files import Migration
-from components.migration_sql import line_of, needs_no_transaction, split_statements, strip_wrapping_transaction
+from components.migration_sql import (
+    line_of,
+    needs_no_transaction,
+    split_statements,
+    strip_wrapping_transaction,
+)
 
 DEFAULT_LOCK_TIMEOUT_S = 60.0
 
@@ -115,16 +120,17 @@ def _apply(conn: Any, m: Migration, url: str, snapshot: str | None) -> Applied:
 def _apply_in_transaction(conn: Any, m: Migration, statements: list[Any], url: str) -> None:
     import psycopg
 
-    # The whole file in one call, as golang-migrate sends it, unless it wrapped
-    # itself in BEGIN/COMMIT: then its statements go one by one inside ours.
-    wrapped = len(statements) != len(split_statements(m.up_sql))
+    # Statement by statement (like psql), so an error names its exact line. A
+    # SQL-standard function body (BEGIN ATOMIC … END) has inner semicolons the
+    # splitter does not follow: such a file goes in one call, as golang-migrate sends it.
+    whole_file = any("BEGIN ATOMIC" in s.code.upper() for s in statements)
     try:
         with conn.transaction():
-            if wrapped:
+            if whole_file:
+                _run(conn, m, m.up_sql, 1, url)
+            else:
                 for stmt in statements:
                     _run(conn, m, stmt.text, stmt.line, url)
-            else:
-                _run(conn, m, m.up_sql, 1, url)
             write_version(conn, m.version, False)
     except MigrationError as exc:
         exc.message += f"; rolled back: the database is still clean at the version before {m.version}"
@@ -191,7 +197,5 @@ def status(url: str) -> VersionState:
     conn = connect(url)
     try:
         return read_version(conn)
-    except DeployError:
-        raise
     finally:
         conn.close()

@@ -170,4 +170,5 @@ def _holder(conn: Any, lid: int) -> str:
         "LIMIT 1", (lid,)).fetchone()
     if row is None:
         return "unknown (released meanwhile)"
-    return f"pid {row[0]} ({row[1] or 'no application_name'}, from {row[2]}, connected {row[3]:%Y-%m-%d %H:%M:%S})"
+    app = row[1] or "no application_name"
+    return f"pid {row[0]} ({app}, from {row[2]}, connected {row[3]:%Y-%m-%d %H:%M:%S})"
