@@ -1,0 +1,103 @@
+"""The ``togather_deploy_*`` textfile: exact names, atomic writes, real ``promtool check metrics``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+from components import audit, deploy_metrics
+from components.config import load_config
+
+pytestmark = pytest.mark.monitoring
+
+
+def _promtool_check(text: str) -> subprocess.CompletedProcess[str]:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is not installed: run scripts/test, which installs prometheus")
+    return subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def _cfg(tmp_path):
+    raw = {"environment": "development", "image": "togather", "activeColor": "green",
+           "blue": {"version": "v1.4.0"}, "green": {"version": "v1.5.0"},
+           "stateDir": str(tmp_path / "state")}
+    return load_config(raw, project="togather-deploy", stack="t", project_dir=str(tmp_path))
+
+
+def test_render_has_every_contract_name_and_passes_promtool():
+    m = deploy_metrics.DeployMetrics(
+        last_timestamp=1_700_000_000.5, last_success=True, active_color="green",
+        versions={"blue": "v1.4.0", "green": 'v1.5.0'},
+        snapshot=deploy_metrics.SnapshotFacts("/s/x.dump", 1_699_999_000, 123456),
+        events={"deployment.completed": 3, "deployment.started": 4})
+    text = deploy_metrics.render(m)
+    lines = set(text.splitlines())
+    assert "togather_deploy_last_timestamp_seconds 1700000000.5" in lines
+    assert "togather_deploy_last_success 1" in lines
+    assert 'togather_deploy_active_color{color="green"} 1' in lines
+    assert 'togather_deploy_active_color{color="blue"} 0' in lines
+    assert 'togather_deploy_version_info{color="blue",version="v1.4.0"} 1' in lines
+    assert 'togather_deploy_version_info{color="green",version="v1.5.0"} 1' in lines
+    assert "togather_deploy_last_snapshot_timestamp_seconds 1699999000" in lines
+    assert "togather_deploy_last_snapshot_size_bytes 123456" in lines
+    assert 'togather_deploy_events_total{event="deployment.completed"} 3' in lines
+    result = _promtool_check(text)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_would_catch_a_broken_file():
+    # proves the check above can fail: a counter without the _total suffix is linted
+    broken = "# HELP x_events events\n# TYPE x_events counter\nx_events 1\n"
+    assert _promtool_check(broken).returncode != 0
+
+
+def test_missing_version_and_snapshot_are_left_out():
+    text = deploy_metrics.render(deploy_metrics.DeployMetrics(
+        last_timestamp=1, last_success=False, active_color="blue", versions={"blue": "v1", "green": None}))
+    assert "togather_deploy_last_success 0" in text
+    assert 'color="green",version' not in text
+    assert "snapshot" not in text
+    assert _promtool_check(text).returncode == 0
+
+
+def test_publish_writes_atomically_with_snapshot_and_audit_counts(tmp_path):
+    cfg = _cfg(tmp_path)
+    os.makedirs(cfg.snapshots.dir)
+    for name, ts, size in (("old", 1000, 10), ("new", 2000, 20)):
+        dump = os.path.join(cfg.snapshots.dir, f"{name}.dump")
+        with open(dump, "wb") as fh:
+            fh.write(b"x" * size)
+        with open(dump + ".meta.json", "w") as fh:
+            json.dump({"path": dump, "created_at": ts, "size_bytes": size}, fh)
+        os.utime(dump + ".meta.json", (ts, ts))
+    for kind in ("deployment.started", "deployment.completed", "deployment.started"):
+        audit.append(cfg.state_dir, audit.make_event(kind, stack="t", version="v1.5.0",
+                                                     from_color="blue", to_color="green"))
+    path = deploy_metrics.publish(cfg, active_color="green",
+                                  versions={"blue": "v1.4.0", "green": "v1.5.0"}, success=True,
+                                  clock=lambda: 3000.0)
+    assert path == os.path.join(cfg.state_dir, "metrics", "togather_deploy.prom")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    assert os.listdir(os.path.dirname(path)) == ["togather_deploy.prom"]  # no temp file left
+    with open(path) as fh:
+        text = fh.read()
+    assert "togather_deploy_last_snapshot_timestamp_seconds 2000" in text
+    assert "togather_deploy_last_snapshot_size_bytes 20" in text
+    assert 'togather_deploy_events_total{event="deployment.started"} 2' in text
+    assert _promtool_check(text).returncode == 0
+
+
+def test_meta_without_fields_falls_back_to_the_dump_file(tmp_path):
+    dump = tmp_path / "a.dump"
+    dump.write_bytes(b"12345")
+    (tmp_path / "a.dump.meta.json").write_text("{}")
+    facts = deploy_metrics.latest_snapshot(str(tmp_path))
+    assert facts is not None and facts.size_bytes == 5 and facts.path == str(dump)
+    assert deploy_metrics.latest_snapshot(str(tmp_path / "none")) is None
