@@ -11,6 +11,7 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from components.errors import DeployError
 
@@ -57,3 +58,18 @@ def run(argv: Sequence[str], *, env: Mapping[str, str] | None = None, input: str
         raise DeployError(f"{what or argv[0]} failed with exit code {proc.returncode}",
                           context={"stderr": proc.stderr.strip()[-2000:]})
     return result
+
+
+def spawn(argv: Sequence[str], *, env: Mapping[str, str] | None = None, stdin: Any = None,
+          stdout: Any = None) -> subprocess.Popen[bytes]:
+    """Start ``argv`` for byte streaming (a dump to a file, a file into psql); stderr is piped.
+
+    The caller owns the process: it must read/close the pipes and ``wait()``. It runs in
+    its own process group so a stuck child can be killed without killing the caller.
+    """
+    try:
+        return subprocess.Popen(list(argv), env={**os.environ, **(env or {})}, stdin=stdin,
+                                stdout=stdout, stderr=subprocess.PIPE, start_new_session=True)
+    except FileNotFoundError as exc:
+        raise DeployError(f"{argv[0]}: command not found", cause=exc,
+                          fix=f"install {argv[0]} or put it on PATH") from exc
