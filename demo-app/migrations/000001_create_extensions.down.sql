@@ -1,0 +1,2 @@
+-- Extensions may be shared with other schemas: leave them installed.
+SELECT 1;

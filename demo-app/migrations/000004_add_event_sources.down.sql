@@ -1,0 +1,2 @@
+ALTER TABLE events DROP COLUMN IF EXISTS keywords;
+DROP TABLE IF EXISTS event_sources;
