@@ -21,10 +21,16 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from cli.outcome import Outcome, finish, migrations_and_snapshot, restore_active_on_failure
-from cli.render import StageResult, Stages, error_data, print_error, print_json
+from cli.outcome import (
+    OperationResult,
+    Outcome,
+    finish,
+    migrations_and_snapshot,
+    restore_active_on_failure,
+    result_of,
+)
+from cli.render import Stages, refuse, report
 from components import audit, lock
 from components.config import other_color
 from components.config_sections import VERSION_PATTERN
@@ -35,25 +41,8 @@ from components.stack_config import from_stack_file
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@dataclass(frozen=True)
-class DeployResult:
-    stack: str
-    version: str
-    from_color: str
-    to_color: str
-    outcome: str
-    """``completed`` | ``failed`` | ``rolled_back``"""
-    exit_code: int
-    stages: tuple[StageResult, ...]
-    error: dict[str, object] | None
-    migrations_applied: tuple[str, ...]
-    snapshot: str | None
-    notifications: tuple[dict[str, object], ...]
-    metrics_file: str | None
-
-
 def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
-           quiet: bool = False) -> DeployResult:
+           quiet: bool = False) -> OperationResult:
     """Run the release. Raises ``DeployError`` only before anything changed (config, lock)."""
     cfg = from_stack_file(ctx.project_dir, ctx.stack)
     secrets = audit.secret_values(cfg)
@@ -83,15 +72,7 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
             finish(outcome, exc)
         else:
             finish(outcome, None)
-    return _result(outcome)
-
-
-def _result(o: Outcome) -> DeployResult:
-    return DeployResult(
-        stack=o.ctx.stack, version=o.version or "", from_color=o.from_color, to_color=o.to_color,
-        outcome=o.status, exit_code=o.exit_code, stages=tuple(o.stages.done),
-        error=error_data(o.error) if o.error else None, migrations_applied=tuple(o.migrations),
-        snapshot=o.snapshot, notifications=tuple(o.notifications), metrics_file=o.metrics_file)
+    return result_of(outcome)
 
 
 def _version(value: str) -> str:
@@ -113,22 +94,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def render_human(out: object, r: DeployResult) -> None:
-    write = out.write  # type: ignore[attr-defined]
-    total = sum(s.seconds for s in r.stages)
-    if r.outcome == "completed":
-        write(f"deployed {r.version} to {r.stack}: traffic {r.from_color} → {r.to_color} "
-              f"({total:.1f}s)\n")
-    elif r.outcome == "rolled_back":
-        write(f"switch to {r.to_color} failed; traffic restored to {r.from_color} (exit {r.exit_code})\n")
-    else:
-        write(f"deploy of {r.version} to {r.stack} FAILED (exit {r.exit_code}); "
-              f"traffic stays on {r.from_color}\n")
-    for n in r.notifications:
-        if not n.get("ok"):
-            write(f"  note: {n['target']} notification failed: {n.get('error')}\n")
-
-
 def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -138,21 +103,8 @@ def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> in
     try:
         result = deploy(ctx, args.version, take_over_stale=args.take_over_stale, quiet=args.json)
     except DeployError as exc:
-        if args.json:
-            print_json(ctx.out, {"stack": args.stack, "outcome": "refused", "error": error_data(exc)})
-        else:
-            print_error(ctx.err, exc)
-        return exc.exit_code
-    if args.json:
-        print_json(ctx.out, result)
-    else:
-        if result.error:
-            print_error(ctx.err, DeployError(str(result.error["message"]),
-                                             context=dict(result.error["context"] or {}),  # type: ignore[call-overload]
-                                             fix=result.error["fix"]))  # type: ignore[arg-type]
-        render_human(ctx.out, result)
-    return result.exit_code
-
+        return refuse(ctx.out, ctx.err, args.stack, exc, as_json=args.json)
+    return report(ctx.out, ctx.err, result, as_json=args.json)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from cli.render import Stages
+from cli.render import StageResult, Stages, error_data
 from components import audit, deploy_metrics, notify
 from components.config import DeployConfig
 from components.errors import DeployError
@@ -31,6 +31,26 @@ from components.ops_context import (
     up_argv,
 )
 from components.stack_config import from_stack_file
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """What a deploy or rollback did (printed for humans or as ``--json``)."""
+
+    operation: str
+    stack: str
+    version: str | None
+    from_color: str
+    to_color: str
+    outcome: str
+    """``completed`` | ``failed`` | ``rolled_back`` (switch failed, previous colour restored)"""
+    exit_code: int
+    stages: tuple[StageResult, ...]
+    error: dict[str, Any] | None
+    migrations_applied: tuple[str, ...]
+    snapshot: str | None
+    notifications: tuple[dict[str, Any], ...]
+    metrics_file: str | None
 
 
 @dataclass
@@ -159,3 +179,11 @@ def _notification(o: Outcome) -> notify.Notification:
         title=audit.redact_text(title, o.secrets), message=audit.redact_text(message, o.secrets),
         event=event, priority=3 if o.status == "completed" else 4,
         tags=("white_check_mark",) if o.status == "completed" else ("warning",))
+
+
+def result_of(o: Outcome) -> OperationResult:
+    return OperationResult(
+        operation=o.kind, stack=o.ctx.stack, version=o.version, from_color=o.from_color,
+        to_color=o.to_color, outcome=o.status, exit_code=o.exit_code, stages=tuple(o.stages.done),
+        error=error_data(o.error) if o.error else None, migrations_applied=tuple(o.migrations),
+        snapshot=o.snapshot, notifications=tuple(o.notifications), metrics_file=o.metrics_file)

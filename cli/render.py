@@ -89,3 +89,48 @@ def print_error(out: TextIO, exc: BaseException, secrets: Sequence[str] = ()) ->
 def error_data(exc: DeployError) -> dict[str, Any]:
     return {"message": exc.message, "exit_code": exc.exit_code, "fix": exc.fix,
             "context": {k: str(v) for k, v in exc.context.items()}}
+
+
+def render_operation(out: TextIO, r: Any) -> None:
+    """The closing lines of a deploy or rollback (an ``OperationResult``)."""
+    total = sum(s.seconds for s in r.stages)
+    verb = "deployed" if r.operation == "deployment" else "rolled back to"
+    if r.outcome == "completed":
+        out.write(f"{verb} {r.version} on {r.stack}: traffic {r.from_color} → {r.to_color} "
+                  f"({total:.1f}s)\n")
+    elif r.outcome == "rolled_back":
+        out.write(f"switch to {r.to_color} failed; traffic restored to {r.from_color} "
+                  f"(exit {r.exit_code})\n")
+    else:
+        out.write(f"{r.operation} of {r.version} on {r.stack} FAILED (exit {r.exit_code}); "
+                  f"traffic stays on {r.from_color}\n")
+    for n in r.notifications:
+        if not n.get("ok"):
+            out.write(f"  note: {n['target']} notification failed after {n['attempts']} attempts: "
+                      f"{n.get('error')}\n")
+
+
+def report(out: TextIO, err: TextIO, result: Any, *, as_json: bool) -> int:
+    """Print an ``OperationResult`` (errors to ``err``); returns its exit code."""
+    if as_json:
+        print_json(out, result)
+        return int(result.exit_code)
+    if result.error:
+        e = result.error
+        err.write(f"error: {redact_text(e['message'])}\n")
+        for k, v in (e.get("context") or {}).items():
+            err.write(f"  {k}: {redact_text(str(v))}\n")
+        if e.get("fix"):
+            err.write(f"  fix: {e['fix']}\n")
+    render_operation(out, result)
+    return int(result.exit_code)
+
+
+def refuse(out: TextIO, err: TextIO, stack: str, exc: DeployError, *, as_json: bool) -> int:
+    """A verb refused before changing anything (config, lock, nothing to do)."""
+    if as_json:
+        print_json(out, {"stack": stack, "outcome": "refused", "exit_code": exc.exit_code,
+                         "error": error_data(exc)})
+    else:
+        print_error(err, exc)
+    return exc.exit_code

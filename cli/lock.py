@@ -1,0 +1,118 @@
+"""``scripts/lock status|release STACK``: who holds a stack's deploy lock; break it.
+
+``status`` is read-only. ``release`` removes the lock file after the operator
+confirms (or ``--yes``): the holder, if it is still running, keeps a lock on a
+file nobody opens again, so a second deploy can start. That is only safe when
+the holder is hung or gone, which is why it asks, and says who and since when.
+Exit codes: 0 done (or nothing to release), 1 not confirmed, 10 bad config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cli.render import print_json, refuse
+from components import lock
+from components.errors import EXIT_FAILURE, EXIT_OK, DeployError
+from components.ops_context import OpsContext
+from components.stack_config import from_stack_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass(frozen=True)
+class LockResult:
+    stack: str
+    action: str
+    """``status`` | ``released`` | ``not-released`` | ``nothing-to-release``"""
+    held: bool
+    stale: bool
+    holder: str | None
+    path: str
+    exit_code: int
+
+
+def lock_status(ctx: OpsContext) -> LockResult:
+    cfg = from_stack_file(ctx.project_dir, ctx.stack)
+    now = ctx.clock()
+    st = lock.inspect(cfg.state_dir, ctx.stack, now=now)
+    return LockResult(ctx.stack, "status", st.held, st.stale,
+                      st.holder.describe(now) if st.holder else None, st.path, EXIT_OK)
+
+
+def lock_release(ctx: OpsContext, *, yes: bool) -> LockResult:
+    """Break the lock after confirmation (asked on ``ctx.out``, read from ``ctx.stdin``)."""
+    cfg = from_stack_file(ctx.project_dir, ctx.stack)
+    now = ctx.clock()
+    st = lock.inspect(cfg.state_dir, ctx.stack, now=now)
+    holder = st.holder.describe(now) if st.holder else None
+    if not st.held:
+        lock.break_lock(cfg.state_dir, ctx.stack)  # only a dead holder's record, if anything
+        return LockResult(ctx.stack, "nothing-to-release", False, False, holder, st.path, EXIT_OK)
+    if not yes:
+        ctx.out.write(f"stack {ctx.stack} is locked by {holder or 'an unknown process'}"
+                      f"{' (STALE)' if st.stale else ''}.\n"
+                      "Release it? Only do this if that deploy is hung or gone. [y/N] ")
+        ctx.out.flush()
+        answer = ctx.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            return LockResult(ctx.stack, "not-released", True, st.stale, holder, st.path,
+                              EXIT_FAILURE)
+    lock.break_lock(cfg.state_dir, ctx.stack)
+    return LockResult(ctx.stack, "released", True, st.stale, holder, st.path, EXIT_OK)
+
+
+def render_human(out: object, r: LockResult) -> None:
+    write = out.write  # type: ignore[attr-defined]
+    if r.action == "status":
+        if r.held:
+            write(f"stack {r.stack}: locked by {r.holder}{' — STALE' if r.stale else ''}\n")
+        else:
+            last = f" (last holder: {r.holder}, exited without releasing)" if r.holder else ""
+            write(f"stack {r.stack}: free{last}\n")
+    elif r.action == "released":
+        write(f"stack {r.stack}: lock released (was held by {r.holder})\n")
+    elif r.action == "not-released":
+        write(f"stack {r.stack}: not released\n")
+    else:
+        write(f"stack {r.stack}: not locked, nothing to release\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scripts/lock", description=(
+        "Show or release the per-stack deploy lock."))
+    p.add_argument("action", choices=("status", "release"), help="status: who holds it; "
+                   "release: break it (asks first)")
+    p.add_argument("stack", metavar="STACK", help="the Pulumi stack (dev, staging, production)")
+    p.add_argument("--yes", "-y", action="store_true", help="release without asking")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--project-dir", default=ROOT, help="directory holding Pulumi.<stack>.yaml")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    ctx = ctx or OpsContext(project_dir=os.path.abspath(args.project_dir), stack=args.stack)
+    if args.action == "release" and args.json and not args.yes:
+        return refuse(ctx.out, ctx.err, args.stack, DeployError(
+            "--json cannot ask for confirmation", exit_code=2, fix="add --yes"), as_json=True)
+    try:
+        result = lock_status(ctx) if args.action == "status" else lock_release(ctx, yes=args.yes)
+    except DeployError as exc:
+        return refuse(ctx.out, ctx.err, args.stack, exc, as_json=args.json)
+    if args.json:
+        print_json(ctx.out, result)
+    else:
+        render_human(ctx.out, result)
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

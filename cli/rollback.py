@@ -1,0 +1,115 @@
+"""``scripts/rollback STACK``: send traffic back to the other colour.
+
+Only when that colour's slot exists (has a version) and passes the gate:
+
+- its container is running: ``wait_healthy`` on its loopback host port (the same
+  gate as the ``HealthGate``) must pass before anything changes;
+- it was stopped after the last switch (``stopIdleSlot``): it cannot answer yet,
+  so ``pulumi up`` starts it and the program's ``HealthGate`` gates the switch.
+
+Then ``activeColor`` is set and ``pulumi up`` switches; if that fails the
+previous colour is restored (``restore_active_on_failure``). Lock, audit log,
+metrics and notification as for ``scripts/deploy``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Sequence
+
+from cli.outcome import OperationResult, Outcome, finish, restore_active_on_failure, result_of
+from cli.render import Stages, refuse, report
+from components import audit, health, lock
+from components.config import DeployConfig, other_color
+from components.errors import EXIT_FAILURE, DeployError
+from components.ops_context import OpsContext, config_set_argv, pulumi_checked, up_argv
+from components.stack_config import from_stack_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def slot_url(cfg: DeployConfig, color: str) -> str:
+    return f"http://127.0.0.1:{cfg.slot(color).host_port}"
+
+
+def gate(cfg: DeployConfig, color: str, version: str, stages: Stages) -> None:
+    """Raise ``HealthError`` unless ``color`` is healthy at ``version`` (or stopped by design)."""
+    url = slot_url(cfg, color)
+    first = health.probe(url, path="/healthz", timeout=5)
+    if first.status_code is None and cfg.stop_idle_slot:
+        stages.note(f"{color} is not running (stopIdleSlot): pulumi up starts it and its "
+                    f"HealthGate must pass before the switch")
+        return
+    h = cfg.health
+    seen = health.wait_healthy(url, version=version, allow_degraded=h.allow_degraded,
+                               consecutive=h.consecutive, timeout_s=h.timeout_seconds,
+                               interval_s=h.interval_seconds, health_path=h.path)
+    stages.note(f"{color}: {seen.describe()}")
+
+
+def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = False) -> OperationResult:
+    """Raises ``DeployError`` only before anything changed (config, lock, nothing to roll back to)."""
+    cfg = from_stack_file(ctx.project_dir, ctx.stack)
+    previous = cfg.active_color
+    target = other_color(previous)
+    version = cfg.slot(target).version
+    if not version:
+        raise DeployError(f"nothing to roll back to: {target} has no version in stack {ctx.stack}",
+                          exit_code=EXIT_FAILURE, slot=target,
+                          fix=f"scripts/deploy {ctx.stack} VERSION releases a version on {target}")
+    secrets = audit.secret_values(cfg)
+    stages = Stages(ctx.out, ctx.monotonic, quiet=quiet, secrets=secrets)
+    with contextlib.ExitStack() as held:
+        with stages.stage("lock", ctx.stack):
+            held.enter_context(lock.stack_lock(cfg.state_dir, ctx.stack, version=version,
+                                               operation="rollback",
+                                               take_over_stale=take_over_stale, clock=ctx.clock))
+        outcome = Outcome(ctx=ctx, cfg=cfg, stages=stages, secrets=secrets, kind="rollback",
+                          version=version, from_color=previous, to_color=target)
+        outcome.record("started")
+        try:
+            with stages.stage("gate", f"{target} at {version} ({slot_url(cfg, target)})"):
+                gate(cfg, target, version, stages)
+            with restore_active_on_failure(ctx, stages, previous):
+                with stages.stage("set-active", f"activeColor = {target}"):
+                    pulumi_checked(ctx, config_set_argv(ctx, "activeColor", target),
+                                   "setting activeColor")
+                with stages.stage("switch", f"pulumi up: traffic {previous} → {target}"):
+                    pulumi_checked(ctx, up_argv(ctx), f"pulumi up (switch to {target})")
+        except DeployError as exc:
+            finish(outcome, exc)
+        else:
+            finish(outcome, None)
+    return result_of(outcome)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scripts/rollback", description=(
+        "Send STACK's traffic back to the other colour, if it has a version and passes the "
+        "health gate."))
+    p.add_argument("stack", metavar="STACK", help="the Pulumi stack (dev, staging, production)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (no progress lines)")
+    p.add_argument("--take-over-stale", action="store_true",
+                   help="take over a lock older than 30 minutes (check its holder first)")
+    p.add_argument("--project-dir", default=ROOT, help="directory holding Pulumi.<stack>.yaml")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    ctx = ctx or OpsContext(project_dir=os.path.abspath(args.project_dir), stack=args.stack)
+    try:
+        result = rollback(ctx, take_over_stale=args.take_over_stale, quiet=args.json)
+    except DeployError as exc:
+        return refuse(ctx.out, ctx.err, args.stack, exc, as_json=args.json)
+    return report(ctx.out, ctx.err, result, as_json=args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""``scripts/status STACK [--json]``: what is serving, what each colour runs, is it healthy.
+
+Read-only: it never takes the lock and never runs ``pulumi``. It reports the
+active colour twice — what the router serves (its ``active_color`` file) and
+what the stack config says — and flags a mismatch; the version and one health
+probe of each colour's slot; the newest snapshot; the lock holder; and the
+last deployment events of the audit log. Exit 0 when it could report (even bad
+news), 10 on bad config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from cli.render import print_json, refuse
+from components import audit, deploy_metrics, health, lock, router_files
+from components.config import COLORS
+from components.errors import DeployError
+from components.ops_context import OpsContext
+from components.stack_config import from_stack_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EVENTS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class SlotStatus:
+    color: str
+    version: str | None
+    url: str
+    health: str
+    """healthy | degraded | unhealthy | shutting_down | down | not deployed | ..."""
+    detail: str
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    stack: str
+    active_color_config: str
+    active_color_router: str | None
+    """``None`` when the router's file does not exist yet (or is unreadable)."""
+    router_error: str | None
+    mismatch: bool
+    slots: tuple[SlotStatus, ...]
+    snapshot: dict[str, Any] | None
+    lock: dict[str, Any]
+    events: tuple[dict[str, Any], ...]
+
+
+def _slot(color: str, version: str | None, port: int, health_path: str) -> SlotStatus:
+    url = f"http://127.0.0.1:{port}"
+    if not version:
+        return SlotStatus(color, None, url, "not deployed", "no version configured")
+    p = health.probe(url, path=health_path, timeout=3)
+    state = p.status or ("down" if p.status_code is None else f"HTTP {p.status_code}")
+    if p.status_code is not None and p.version and p.version != version:
+        state += " (WRONG VERSION)"
+    return SlotStatus(color, version, url, state, p.describe())
+
+
+def status(ctx: OpsContext) -> StatusResult:
+    cfg = from_stack_file(ctx.project_dir, ctx.stack)
+    router, router_error = None, None
+    try:
+        router = router_files.read_active_color(cfg.router_dir)
+    except DeployError as exc:  # a corrupt file is news to report, not a reason to stop
+        router_error = exc.message
+    slots = tuple(_slot(c, cfg.slot(c).version, cfg.slot(c).host_port, cfg.health.path)
+                  for c in COLORS)
+    snap = deploy_metrics.latest_snapshot(cfg.snapshots.dir)
+    now = ctx.clock()
+    st = lock.inspect(cfg.state_dir, ctx.stack, now=now)
+    lock_info: dict[str, Any] = {"held": st.held, "stale": st.stale, "path": st.path,
+                                 "holder": st.holder.describe(now) if st.holder else None}
+    events = tuple({k: e.get(k) for k in ("ts", "event", "version", "from_color", "to_color",
+                                          "exit_code", "error")}
+                   for e in audit.read_events(cfg.state_dir, limit=EVENTS_SHOWN))
+    return StatusResult(
+        stack=ctx.stack, active_color_config=cfg.active_color, active_color_router=router,
+        router_error=router_error,
+        mismatch=router is not None and router != cfg.active_color, slots=slots,
+        snapshot={"path": snap.path, "timestamp": snap.timestamp, "size_bytes": snap.size_bytes}
+        if snap else None,
+        lock=lock_info, events=events)
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(ts))
+
+
+def render_human(out: TextIO, r: StatusResult) -> None:
+    w = out.write
+    router = r.active_color_router or f"({r.router_error or 'no router file yet'})"
+    w(f"stack {r.stack}\n")
+    w(f"  active colour: {router} (router), {r.active_color_config} (stack config)\n")
+    if r.mismatch:
+        w(f"  MISMATCH: the router serves {r.active_color_router} but the stack says "
+          f"{r.active_color_config}; run `pulumi up --stack {r.stack}` or scripts/rollback\n")
+    for s in r.slots:
+        mark = "*" if s.color == (r.active_color_router or r.active_color_config) else " "
+        w(f"  {mark} {s.color:<5} {s.version or '-':<16} {s.health:<24} {s.detail}\n")
+    if r.snapshot:
+        w(f"  last snapshot: {r.snapshot['path']} ({_when(r.snapshot['timestamp'])}, "
+          f"{r.snapshot['size_bytes']} bytes)\n")
+    else:
+        w("  last snapshot: none\n")
+    if r.lock["held"]:
+        w(f"  lock: HELD by {r.lock['holder']}{' — STALE' if r.lock['stale'] else ''}\n")
+    else:
+        w("  lock: free\n")
+    w("  recent events:\n" if r.events else "  recent events: none\n")
+    for e in r.events:
+        extra = f" exit {e['exit_code']}" if e.get("exit_code") else ""
+        w(f"    {e['ts']} {e['event']:<24} {e.get('version') or '-'} "
+          f"{e.get('from_color')} → {e.get('to_color')}{extra}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scripts/status", description=(
+        "Show STACK's active colour (router and config), each colour's version and health, "
+        "the last snapshot, the lock holder and recent deployment events."))
+    p.add_argument("stack", metavar="STACK", help="the Pulumi stack (dev, staging, production)")
+    p.add_argument("--json", action="store_true", help="print the status as JSON")
+    p.add_argument("--project-dir", default=ROOT, help="directory holding Pulumi.<stack>.yaml")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    ctx = ctx or OpsContext(project_dir=os.path.abspath(args.project_dir), stack=args.stack)
+    try:
+        result = status(ctx)
+    except DeployError as exc:
+        return refuse(ctx.out, ctx.err, args.stack, exc, as_json=args.json)
+    if args.json:
+        print_json(ctx.out, result)
+    else:
+        render_human(ctx.out, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
