@@ -1,0 +1,138 @@
+"""``MonitoringStack``: Prometheus, Alertmanager, Grafana, node-exporter and postgres-exporter.
+
+Declared only when ``monitoring.enabled`` (``declare_monitoring`` returns
+``None`` otherwise, and nothing at all is created). Every config file is
+rendered by a pure function (``prometheus_conf``, ``alert_rules``,
+``alertmanager_conf``, ``grafana_provisioning``, ``monitoring_pgexporter``),
+delivered into ``<stateDir>/monitoring/<tool>`` by ``ConfigFiles`` and reloaded
+in place. Admin UIs listen on 127.0.0.1 only; exporters only on the private
+network. Grafana's admin password comes from ``grafanaAdminPassword`` or
+``pulumi_random`` and is a secret output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_random as random
+from pulumi import ResourceOptions
+
+from components.alert_rules import render_alert_rules
+from components.alertmanager_conf import render_alertmanager_config
+from components.app_secrets import secret_or_random
+from components.config import DeployConfig
+from components.docker_args import container_args
+from components.grafana_provisioning import provisioning_files
+from components.monitoring_files import ConfigFiles
+from components.monitoring_pgexporter import QUERIES_FILE, ROLE, exporter_dsn, render_queries
+from components.monitoring_pgrole import ExporterRole
+from components.monitoring_specs import (
+    alertmanager_spec,
+    grafana_spec,
+    monitoring_dir,
+    node_exporter_spec,
+    postgres_exporter_spec,
+    prometheus_spec,
+)
+from components.prometheus_conf import (
+    PROMETHEUS_ALIAS,
+    PROMETHEUS_PORT,
+    container_targets,
+    render_prometheus_config,
+)
+from components.specs import DB_ALIAS, ContainerSpec
+
+
+@dataclass
+class MonitoringStackArgs:
+    config: DeployConfig
+    """The validated stack config (``monitoring.*``, ``database.*``, ``stateDir``)."""
+    network: docker.Network
+    """The stack's private network: the exporters and the app slots are scraped there."""
+    admin_dsn: pulumi.Input[str]
+    """Superuser DSN via 127.0.0.1 (``Database.host_url``), used once to create the exporter's role."""
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    """What must exist first (the database, so the role can be created)."""
+
+
+class MonitoringStack(pulumi.ComponentResource):
+    grafana_admin_password: pulumi.Output[str]
+    """Secret."""
+    grafana_url: str
+    prometheus_url: str
+    alertmanager_url: str
+
+    def __init__(self, name: str, args: MonitoringStackArgs, opts: ResourceOptions | None = None) -> None:
+        super().__init__("togather:deploy:MonitoringStack", name, None, opts)
+        cfg = args.config
+        m = cfg.monitoring
+        child = (opts or ResourceOptions()).merge(ResourceOptions(parent=self))
+
+        grafana_password = secret_or_random(f"{name}-grafana-password",
+                                            cfg.secrets.grafana_admin_password, child, length=32)
+        exporter_password: pulumi.Output[str] = pulumi.Output.secret(random.RandomPassword(
+            f"{name}-exporter-password", length=32, special=False, opts=child).result)
+        role = ExporterRole(f"{name}-exporter-role", admin_dsn=args.admin_dsn, role=ROLE,
+                            password=exporter_password,
+                            opts=child.merge(ResourceOptions(depends_on=list(args.depends_on))))
+        files = self._config_files(name, cfg, child)
+
+        dsn: pulumi.Output[str] = pulumi.Output.secret(exporter_password.apply(lambda pw: exporter_dsn(
+            ROLE, pw, host=DB_ALIAS, port=5432, database=cfg.database.name)))
+        specs: dict[str, tuple[ContainerSpec, list[pulumi.Resource]]] = {
+            "prometheus": (prometheus_spec(cfg), [files["prometheus"]]),
+            "alertmanager": (alertmanager_spec(cfg), [files["alertmanager"]]),
+            "grafana": (grafana_spec(cfg, grafana_password), [files["grafana"]]),
+            "node-exporter": (node_exporter_spec(cfg), []),
+            "postgres-exporter": (postgres_exporter_spec(cfg, dsn), [files["postgres-exporter"], role]),
+        }
+        for role_name, (spec, deps) in specs.items():
+            self._container(name, role_name, spec, [args.network, *deps], child)
+
+        self.grafana_admin_password = grafana_password
+        self.grafana_url = f"http://127.0.0.1:{m.grafana_port}"
+        self.prometheus_url = f"http://127.0.0.1:{m.prometheus_port}"
+        self.alertmanager_url = f"http://127.0.0.1:{m.alertmanager_port}"
+        self.register_outputs({"grafana_admin_password": self.grafana_admin_password,
+                               "grafana_url": self.grafana_url, "prometheus_url": self.prometheus_url,
+                               "alertmanager_url": self.alertmanager_url})
+
+    @staticmethod
+    def _config_files(name: str, cfg: DeployConfig, opts: ResourceOptions) -> dict[str, ConfigFiles]:
+        m = cfg.monitoring
+        prometheus = {"prometheus.yml": render_prometheus_config(container_targets()),
+                      "rules/togather.yml": render_alert_rules(m.snapshot_max_age_days)}
+        return {
+            "prometheus": ConfigFiles(
+                f"{name}-prometheus-config", directory=monitoring_dir(cfg, "prometheus"),
+                files=prometheus, reload_url=f"http://127.0.0.1:{m.prometheus_port}/-/reload", opts=opts),
+            # The ntfy topic works like a password: keep the file's contents secret in the state.
+            "alertmanager": ConfigFiles(
+                f"{name}-alertmanager-config", directory=monitoring_dir(cfg, "alertmanager"),
+                files={"alertmanager.yml": render_alertmanager_config(m.ntfy_url, m.webhook_url)},
+                reload_url=f"http://127.0.0.1:{m.alertmanager_port}/-/reload", secret=True, opts=opts),
+            "grafana": ConfigFiles(
+                f"{name}-grafana-provisioning", directory=monitoring_dir(cfg, "grafana"),
+                files=provisioning_files(f"http://{PROMETHEUS_ALIAS}:{PROMETHEUS_PORT}"), opts=opts),
+            "postgres-exporter": ConfigFiles(
+                f"{name}-postgres-exporter-config", directory=monitoring_dir(cfg, "postgres-exporter"),
+                files={QUERIES_FILE: render_queries()}, opts=opts),
+        }
+
+    @staticmethod
+    def _container(name: str, role: str, spec: ContainerSpec, deps: list[pulumi.Resource],
+                   opts: ResourceOptions) -> docker.Container:
+        image = docker.RemoteImage(f"{name}-{role}-image", name=spec.image, keep_locally=True, opts=opts)
+        return docker.Container(f"{name}-{role}", **{**container_args(spec), "image": image.image_id},
+                                opts=opts.merge(ResourceOptions(depends_on=deps)))
+
+
+def declare_monitoring(name: str, args: MonitoringStackArgs,
+                       opts: ResourceOptions | None = None) -> MonitoringStack | None:
+    """The stack when ``monitoring.enabled``; otherwise ``None`` and no resources at all."""
+    if not args.config.monitoring.enabled:
+        return None
+    return MonitoringStack(name, args, opts)

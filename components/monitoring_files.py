@@ -1,0 +1,133 @@
+"""``ConfigFiles``: a monitoring tool's config directory on the host, written atomically.
+
+The directory is bind-mounted read-only into the tool's container (a directory,
+not single files: a file mount pins the inode and would never see a rename).
+After writing, the provider asks the running tool to re-read its config
+(``POST /-/reload`` for Prometheus and Alertmanager), so a config change never
+replaces the container. Grafana re-scans its dashboards by itself.
+
+Guarantees:
+- ``check``/``diff`` are pure: paths are validated, contents compared by SHA-256.
+- ``create``/``update`` write every file atomically (temp file, fsync, rename;
+  ``components.router_files.atomic_write``), remove the files the previous
+  version managed and this one does not, then reload. Writing the same files
+  again changes nothing. A tool that is not running yet (connection refused) is
+  fine: it reads the files when it starts. A tool that *rejects* the new config
+  (HTTP error) fails the update with its message; it keeps running the old one.
+- ``delete`` removes the managed files, never the directory's other contents.
+- Recorded state: directory, mode, reload URL and a SHA-256 per file (not the
+  contents, which may hold an ntfy topic).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+
+from components.errors import DeployError
+
+RELOAD_TIMEOUT_S = 10
+
+
+def digests(files: Mapping[str, str]) -> dict[str, str]:
+    return {rel: hashlib.sha256(text.encode()).hexdigest() for rel, text in sorted(files.items())}
+
+
+def bad_path(rel: str) -> bool:
+    parts = rel.split("/")
+    return not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts)
+
+
+def reload(url: str) -> bool:
+    """POST ``url``; ``False`` when nothing listens (the tool reads its files on start)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=b"", method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=RELOAD_TIMEOUT_S):
+            return True
+    except urllib.error.HTTPError as exc:
+        body = exc.read().decode(errors="replace")[:1000]
+        raise DeployError(f"the running tool rejected its new config ({exc.code})", cause=exc,
+                          context={"reload": url, "answer": body},
+                          fix="fix the rendered config (the tool keeps running the previous one)"
+                          ) from None
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def write_files(directory: str, files: Mapping[str, str], mode: int,
+                previous: Mapping[str, str] = {}) -> None:  # noqa: B006 (read only)
+    from components.router_files import atomic_write
+
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    for rel, text in sorted(files.items()):
+        path = os.path.join(directory, rel)
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        atomic_write(path, text, mode=mode)
+    remove_files(directory, [rel for rel in previous if rel not in files])
+
+
+def remove_files(directory: str, rels: Any) -> None:
+    for rel in rels:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(directory, rel))
+
+
+class ConfigFilesProvider(ResourceProvider):
+    """Inputs: ``directory`` (absolute), ``files`` ({relative path: text}), ``mode``, ``reload_url``."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = []
+        if not os.path.isabs(str(news.get("directory", ""))):
+            failures.append(CheckFailure("directory", "must be an absolute path"))
+        files = news.get("files")
+        if not isinstance(files, dict) or not files:
+            failures.append(CheckFailure("files", "must map relative paths to text"))
+        else:
+            failures += [CheckFailure("files", f"{rel!r}: must be a relative path inside the directory")
+                         for rel in files if bad_path(str(rel))]
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changes = [k for k in ("directory", "mode", "reload_url") if olds.get(k) != news.get(k)]
+        if olds.get("digests") != digests(news.get("files") or {}):
+            changes.append("files")
+        return DiffResult(changes=bool(changes),
+                          replaces=["directory"] if "directory" in changes else [])
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        write_files(props["directory"], props["files"], int(props["mode"]))
+        return CreateResult(props["directory"], self._outs(props))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        write_files(news["directory"], news["files"], int(news["mode"]), olds.get("digests") or {})
+        return UpdateResult(self._outs(news))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        remove_files(props["directory"], props.get("digests") or {})
+
+    @staticmethod
+    def _outs(props: dict[str, Any]) -> dict[str, Any]:
+        url = props.get("reload_url")
+        return {"directory": props["directory"], "mode": props["mode"], "reload_url": url,
+                "digests": digests(props["files"]), "reloaded": reload(url) if url else False}
+
+
+class ConfigFiles(pulumi.dynamic.Resource):
+    digests: pulumi.Output[dict[str, str]]
+
+    def __init__(self, name: str, *, directory: str, files: pulumi.Input[Mapping[str, str]],
+                 mode: int = 0o644, reload_url: str | None = None, secret: bool = False,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        body: Any = pulumi.Output.secret(files) if secret else files
+        super().__init__(ConfigFilesProvider(), name,
+                         {"directory": directory, "files": body, "mode": mode,
+                          "reload_url": reload_url, "digests": None, "reloaded": None}, opts)

@@ -1,0 +1,107 @@
+"""``ExporterRole``: postgres-exporter's own PostgreSQL role, member of ``pg_monitor``.
+
+Guarantees:
+- ``check`` and ``diff`` are pure: they validate the role name and compare a
+  SHA-256 of the password with the recorded one; no network, no disk.
+- ``create``/``update`` connect with the admin DSN, then create the role or, if
+  it already exists, reset its password and attributes, and grant ``pg_monitor``:
+  running them twice changes nothing. Everything runs in one transaction, so a
+  failure halfway leaves the role as it was.
+- ``delete`` drops the role (it owns nothing; no data is lost). A database that
+  is already gone is not an error: the role went with it.
+- Recorded state: the role name and the password's SHA-256, never the password.
+  The admin DSN and the password are inputs the program passes as secrets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+
+from components.errors import DeployError
+
+
+def _digest(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def _apply(admin_dsn: str, role: str, password: str) -> None:
+    import psycopg
+
+    from components.monitoring_pgexporter import role_exists_query, role_statements
+
+    try:
+        with psycopg.connect(admin_dsn, connect_timeout=10) as conn, conn.transaction():
+            query, params = role_exists_query(role)
+            exists = conn.execute(query, params).fetchone() is not None
+            for statement in role_statements(role, password, exists=exists):
+                conn.execute(statement)
+    except psycopg.Error as exc:
+        raise DeployError(f"could not create the postgres-exporter role {role}", cause=exc,
+                          fix="check that the database container is running and reachable "
+                              "on its 127.0.0.1 host port, then run `pulumi up` again") from None
+
+
+class ExporterRoleProvider(ResourceProvider):
+    """Inputs: ``admin_dsn`` (secret), ``role``, ``password`` (secret)."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        import re
+
+        from components.monitoring_pgexporter import ROLE_PATTERN
+
+        failures = []
+        if not re.fullmatch(ROLE_PATTERN, str(news.get("role", ""))):
+            failures.append(CheckFailure("role", "must be a lower-case SQL identifier"))
+        for key in ("admin_dsn", "password"):
+            if not isinstance(news.get(key), str) or not news[key]:
+                failures.append(CheckFailure(key, "is required"))
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changes = []
+        if olds.get("role") != news.get("role"):
+            changes.append("role")
+        if olds.get("password_sha256") != _digest(str(news.get("password", ""))):
+            changes.append("password")
+        return DiffResult(changes=bool(changes), replaces=["role"] if "role" in changes else [],
+                          delete_before_replace=True)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        _apply(props["admin_dsn"], props["role"], props["password"])
+        return CreateResult(props["role"], self._outs(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        _apply(news["admin_dsn"], news["role"], news["password"])
+        return UpdateResult(self._outs(news))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        import psycopg
+
+        from components.monitoring_pgexporter import drop_statements
+
+        try:
+            conn = psycopg.connect(props["admin_dsn"], connect_timeout=10, autocommit=True)
+        except psycopg.OperationalError:
+            return  # the database is gone, and the role with it
+        with conn:
+            for statement in drop_statements(props["role"]):
+                conn.execute(statement)
+
+    @staticmethod
+    def _outs(props: dict[str, Any]) -> dict[str, Any]:
+        return {"role": props["role"], "password_sha256": _digest(props["password"])}
+
+
+class ExporterRole(pulumi.dynamic.Resource):
+    role: pulumi.Output[str]
+
+    def __init__(self, name: str, *, admin_dsn: pulumi.Input[str], role: str,
+                 password: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(ExporterRoleProvider(), name,
+                         {"admin_dsn": pulumi.Output.secret(admin_dsn), "role": role,
+                          "password": pulumi.Output.secret(password), "password_sha256": None},
+                         opts)

@@ -1,0 +1,150 @@
+"""Container settings of the monitoring stack as data (``components.specs`` style).
+
+Pure builders from ``DeployConfig`` to ``ContainerSpec``. Admin UIs publish on
+127.0.0.1 only; the exporters publish nothing (Prometheus reaches them on the
+private network). Every container has a memory limit. Config directories are
+bind-mounted read-only, so a config change is a file write plus a reload, never
+a container replacement (see ``components.monitoring_files``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from components.config import DeployConfig
+from components.monitoring_pgexporter import QUERIES_DIR, QUERIES_FILE
+from components.prometheus_conf import (
+    ALERTMANAGER_ALIAS,
+    ALERTMANAGER_PORT,
+    NODE_EXPORTER_ALIAS,
+    NODE_EXPORTER_PORT,
+    POSTGRES_EXPORTER_ALIAS,
+    POSTGRES_EXPORTER_PORT,
+    PROMETHEUS_ALIAS,
+    PROMETHEUS_PORT,
+)
+from components.specs import ContainerSpec, HealthSpec, MountSpec, PortSpec, _labels
+
+PROMETHEUS_CONF_DIR = "/etc/prometheus/togather"
+ALERTMANAGER_CONF_DIR = "/etc/alertmanager/togather"
+GRAFANA_PROVISIONING_DIR = "/etc/grafana/provisioning"
+GRAFANA_PORT = 3000
+TEXTFILE_DIR = "/textfile"
+HOST_ROOT = "/host"
+
+
+def monitoring_dir(cfg: DeployConfig, tool: str) -> str:
+    """Host directory holding ``tool``'s rendered config (bind-mounted read-only)."""
+    return os.path.join(cfg.state_dir, "monitoring", tool)
+
+
+def textfile_dir(cfg: DeployConfig) -> str:
+    """Where ``components.deploy_metrics`` writes ``togather_deploy.prom``."""
+    return os.path.join(cfg.state_dir, "metrics")
+
+
+def _ready(port: int, path: str) -> HealthSpec:
+    return HealthSpec(("CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}{path}"),
+                      interval_s=30)
+
+
+def prometheus_spec(cfg: DeployConfig) -> ContainerSpec:
+    m = cfg.monitoring
+    return ContainerSpec(
+        name=cfg.name("prometheus"),
+        image=m.prometheus_image,
+        command=(f"--config.file={PROMETHEUS_CONF_DIR}/prometheus.yml",
+                 "--storage.tsdb.path=/prometheus",
+                 f"--storage.tsdb.retention.time={m.retention_time}",
+                 # Time retention alone let the WAL fill the upstream's disk.
+                 f"--storage.tsdb.retention.size={m.retention_size}",
+                 "--web.enable-lifecycle",
+                 f"--web.listen-address=:{PROMETHEUS_PORT}"),
+        ports=(PortSpec(PROMETHEUS_PORT, m.prometheus_port, "127.0.0.1"),),
+        mounts=(MountSpec("bind", monitoring_dir(cfg, "prometheus"), PROMETHEUS_CONF_DIR, read_only=True),
+                MountSpec("volume", cfg.name("prometheus-data"), "/prometheus")),
+        network=cfg.network_name,
+        aliases=(PROMETHEUS_ALIAS,),
+        health=_ready(PROMETHEUS_PORT, "/-/ready"),
+        labels=_labels(cfg, "prometheus"),
+        memory_mb=512,
+        stop_grace_s=30,  # let the TSDB close its head block cleanly
+    )
+
+
+def alertmanager_spec(cfg: DeployConfig) -> ContainerSpec:
+    m = cfg.monitoring
+    return ContainerSpec(
+        name=cfg.name("alertmanager"),
+        image=m.alertmanager_image,
+        command=(f"--config.file={ALERTMANAGER_CONF_DIR}/alertmanager.yml",
+                 "--storage.path=/alertmanager",
+                 f"--web.listen-address=:{ALERTMANAGER_PORT}",
+                 "--cluster.listen-address="),  # one host: no gossip port
+        ports=(PortSpec(ALERTMANAGER_PORT, m.alertmanager_port, "127.0.0.1"),),
+        mounts=(MountSpec("bind", monitoring_dir(cfg, "alertmanager"), ALERTMANAGER_CONF_DIR,
+                          read_only=True),
+                MountSpec("volume", cfg.name("alertmanager-data"), "/alertmanager")),
+        network=cfg.network_name,
+        aliases=(ALERTMANAGER_ALIAS,),
+        health=_ready(ALERTMANAGER_PORT, "/-/ready"),
+        labels=_labels(cfg, "alertmanager"),
+        memory_mb=128,
+    )
+
+
+def grafana_spec(cfg: DeployConfig, admin_password: Any) -> ContainerSpec:
+    """``admin_password`` may be a ``pulumi.Output`` secret; the spec never looks inside."""
+    m = cfg.monitoring
+    return ContainerSpec(
+        name=cfg.name("grafana"),
+        image=m.grafana_image,
+        env={"GF_SECURITY_ADMIN_USER": "admin", "GF_SECURITY_ADMIN_PASSWORD": admin_password,
+             "GF_AUTH_ANONYMOUS_ENABLED": "false", "GF_USERS_ALLOW_SIGN_UP": "false",
+             "GF_AUTH_DISABLE_LOGIN_FORM": "false",
+             "GF_PATHS_PROVISIONING": GRAFANA_PROVISIONING_DIR,
+             "GF_SERVER_HTTP_PORT": str(GRAFANA_PORT),
+             "GF_ANALYTICS_REPORTING_ENABLED": "false", "GF_ANALYTICS_CHECK_FOR_UPDATES": "false"},
+        ports=(PortSpec(GRAFANA_PORT, m.grafana_port, "127.0.0.1"),),
+        mounts=(MountSpec("bind", monitoring_dir(cfg, "grafana"), GRAFANA_PROVISIONING_DIR,
+                          read_only=True),
+                MountSpec("volume", cfg.name("grafana-data"), "/var/lib/grafana")),
+        network=cfg.network_name,
+        health=_ready(GRAFANA_PORT, "/api/health"),
+        labels=_labels(cfg, "grafana"),
+        memory_mb=256,
+    )
+
+
+def node_exporter_spec(cfg: DeployConfig) -> ContainerSpec:
+    return ContainerSpec(
+        name=cfg.name("node-exporter"),
+        image=cfg.monitoring.node_exporter_image,
+        command=(f"--path.rootfs={HOST_ROOT}",
+                 f"--collector.textfile.directory={TEXTFILE_DIR}",
+                 f"--web.listen-address=:{NODE_EXPORTER_PORT}"),
+        mounts=(MountSpec("bind", "/", HOST_ROOT, read_only=True),
+                MountSpec("bind", textfile_dir(cfg), TEXTFILE_DIR, read_only=True)),
+        network=cfg.network_name,
+        aliases=(NODE_EXPORTER_ALIAS,),
+        labels=_labels(cfg, "node-exporter"),
+        memory_mb=64,
+    )
+
+
+def postgres_exporter_spec(cfg: DeployConfig, dsn: Any) -> ContainerSpec:
+    """``dsn`` (the exporter role's, a secret ``Output``) reaches it through the environment."""
+    return ContainerSpec(
+        name=cfg.name("postgres-exporter"),
+        image=cfg.monitoring.postgres_exporter_image,
+        env={"DATA_SOURCE_NAME": dsn},
+        command=(f"--extend.query-path={QUERIES_DIR}/{QUERIES_FILE}",
+                 f"--web.listen-address=:{POSTGRES_EXPORTER_PORT}"),
+        mounts=(MountSpec("bind", monitoring_dir(cfg, "postgres-exporter"), QUERIES_DIR,
+                          read_only=True),),
+        network=cfg.network_name,
+        aliases=(POSTGRES_EXPORTER_ALIAS,),
+        labels=_labels(cfg, "postgres-exporter"),
+        memory_mb=64,
+    )
