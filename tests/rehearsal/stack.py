@@ -1,0 +1,206 @@
+"""One rehearsal stack on the real Docker engine, driven by the project's own modules.
+
+The stack config is a ``DeployConfig`` from ``components.config.load_config``;
+every container is its ``components.specs`` spec run through
+``components.docker_cli``; migrations, snapshots, the router files, the health
+gate and the switch are the library functions the providers call. Only the
+Pulumi engine is missing: each method is one step it would take.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import secrets
+import shutil
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from components import docker_cli, router_files, runner
+from components.config import DeployConfig, load_config
+from components.errors import DeployError
+from components.health import Probe, wait_healthy
+from components.migrate import UpResult, migrate_up
+from components.migration_files import load_migrations
+from components.nginx_conf import CONF_FILE, JS_FILE, render_nginx_conf, render_router_js, router_params
+from components.specs import app_spec, database_spec, database_url, router_spec
+from tests.rehearsal.app_images import NGINX_JS_MODULE, RehearsalImages
+from tests.support import docker
+from tests.support.ports import free_port, wait_port
+
+PROJECT = "togather-deploy"
+MIGRATIONS_SRC = os.path.join(docker.ROOT, "tests", "data", "migrations", "safe")
+SECRET_KEYS = ("databasePassword", "jwtSecret", "csrfKey")
+
+
+def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+class Rehearsal:
+    """A stack named ``rh<random>`` with its own network, volume, ports and state dir."""
+
+    def __init__(self, imgs: RehearsalImages, *, first_migrations: int = 3) -> None:
+        self.images = imgs
+        self.stack = f"rh{uuid.uuid4().hex[:8]}"
+        self.state_dir = tempfile.mkdtemp(prefix=f"togather-{self.stack}-")
+        os.chmod(self.state_dir, 0o755)
+        self.migrations_dir = os.path.join(self.state_dir, "migrations")
+        os.makedirs(self.migrations_dir)
+        self.add_migrations(first_migrations)
+        self.password = secrets.token_hex(16)
+        self.raw: dict[str, Any] = {
+            "environment": "test", "image": imgs.app_repo, "activeColor": "blue",
+            "blue": {"version": "v1", "hostPort": free_port()},
+            "green": {"hostPort": free_port()},
+            "publicPort": free_port(), "stateDir": self.state_dir, "stopIdleSlot": False,
+            "appEnv": {"RATE_LIMIT_PUBLIC": "100000"},
+            "database": {"image": imgs.postgres, "hostPort": free_port(), "memoryMb": 512},
+            "router": {"image": imgs.nginx, "previewPort": free_port(), "jsModule": NGINX_JS_MODULE},
+            "migrations": {"dir": self.migrations_dir},
+            "snapshots": {"mode": "container"},
+            "health": {"intervalSeconds": 1, "timeoutSeconds": 60, "consecutive": 2},
+            "databasePassword": self.password, "jwtSecret": secrets.token_hex(24),
+            "csrfKey": secrets.token_hex(24),
+        }
+        self.cfg = self._load(self.raw)
+
+    # -- config ---------------------------------------------------------------------------
+    def _load(self, raw: Mapping[str, Any]) -> DeployConfig:
+        return load_config(raw, project=PROJECT, stack=self.stack, project_dir=self.state_dir,
+                           secret_keys=SECRET_KEYS)
+
+    def configure(self, **changes: Any) -> DeployConfig:
+        """``pulumi config set`` for the rehearsal: merge, re-validate, keep."""
+        self.raw = _merge(self.raw, changes)
+        self.cfg = self._load(self.raw)
+        return self.cfg
+
+    def preview(self, **changes: Any) -> DeployConfig:
+        """The config ``changes`` would give, without keeping it."""
+        return self._load(_merge(self.raw, changes))
+
+    def add_migrations(self, upto: int) -> list[str]:
+        """Ship the test-data migrations up to version ``upto`` (a release adds files)."""
+        added = []
+        for name in sorted(os.listdir(MIGRATIONS_SRC)):
+            if int(name.split("_", 1)[0]) <= upto and not os.path.exists(
+                    os.path.join(self.migrations_dir, name)):
+                shutil.copy(os.path.join(MIGRATIONS_SRC, name), self.migrations_dir)
+                added.append(name)
+        return added
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {"togather.project": PROJECT, "togather.stack": self.stack}
+
+    def secrets_for(self, cfg: DeployConfig | None = None) -> dict[str, str]:
+        cfg = cfg or self.cfg
+        s = cfg.secrets
+        assert s.jwt_secret and s.csrf_key and s.database_password
+        return {"DATABASE_URL": database_url(cfg, s.database_password), "JWT_SECRET": s.jwt_secret,
+                "CSRF_KEY": s.csrf_key}
+
+    @property
+    def host_db_url(self) -> str:
+        db = self.cfg.database
+        return f"postgresql://{db.user}:{self.password}@127.0.0.1:{db.host_port}/{db.name}"
+
+    # -- the steps the program takes -------------------------------------------------------
+    def create_network_and_volume(self) -> None:
+        runner.run(docker_cli.network_create_argv(self.cfg.network_name, self.labels), timeout=60)
+        runner.run(docker_cli.volume_create_argv(self.cfg.name("pgdata"), self.labels), timeout=60)
+
+    def start_database(self) -> None:
+        docker.run_spec(database_spec(self.cfg, self.password))
+        self.wait_database()
+
+    def wait_database(self, timeout_s: float = 90) -> None:
+        """The spec's own health command (``pg_isready``), run now instead of every 10 s."""
+        spec = database_spec(self.cfg, self.password)
+        assert spec.health is not None
+        check = runner.docker_exec(spec.name, spec.health.test[1:])
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if runner.run(check, check=False, timeout=30).ok:
+                wait_port(self.cfg.database.host_port, timeout=30)
+                return
+            time.sleep(0.5)
+        raise DeployError(f"database {spec.name} not ready after {timeout_s:.0f}s",
+                          context={"logs": docker.logs(spec.name)[-1500:]})
+
+    def migrate(self, snapshot: str | None = None) -> UpResult:
+        result = migrate_up(self.host_db_url, load_migrations(self.cfg.migrations.dir), snapshot=snapshot)
+        # The job queue's tables come from `river migrate-up` upstream; the demo app only
+        # checks that river_job exists (else /health says degraded).
+        self.psql("CREATE TABLE IF NOT EXISTS river_job (id bigserial PRIMARY KEY)")
+        return result
+
+    def psql(self, sql: str) -> str:
+        db = self.cfg.database
+        argv = runner.docker_exec(self.cfg.name("db"), ("psql", "-U", db.user, "-d", db.name, "-v",
+                                                        "ON_ERROR_STOP=1", "-At", "-c", sql))
+        return runner.run(argv, timeout=60, what="psql").stdout.strip()
+
+    def write_router_files(self, active: str) -> None:
+        params = router_params(self.cfg)
+        router_files.ensure_dir(self.cfg.router_dir)
+        router_files.atomic_write(os.path.join(self.cfg.router_dir, JS_FILE), render_router_js(params))
+        router_files.atomic_write(os.path.join(self.cfg.router_dir, CONF_FILE), render_nginx_conf(params))
+        router_files.write_active_color(self.cfg.router_dir, active)
+
+    def start_router(self) -> None:
+        docker.run_spec(router_spec(self.cfg))
+        self.wait_router()
+
+    def wait_router(self, timeout_s: float = 30) -> None:
+        """Until a request through the published port is answered (docker-proxy accepts
+        connections before nginx listens, so an open port proves nothing)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.served()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def start_slot(self, color: str, cfg: DeployConfig | None = None) -> None:
+        """Run ``color``'s container (replacing any previous one of that name)."""
+        cfg = cfg or self.cfg
+        spec = app_spec(cfg, color, self.secrets_for(cfg))
+        docker.remove(spec.name)
+        docker.run_spec(spec)
+
+    def gate(self, color: str, cfg: DeployConfig | None = None) -> Probe:
+        cfg = cfg or self.cfg
+        slot, h = cfg.slot(color), cfg.health
+        assert slot.version
+        return wait_healthy(f"http://127.0.0.1:{slot.host_port}", version=slot.version,
+                            allow_degraded=h.allow_degraded, consecutive=h.consecutive,
+                            timeout_s=h.timeout_seconds, interval_s=h.interval_seconds)
+
+    # -- looking at it ---------------------------------------------------------------------
+    @property
+    def public_url(self) -> str:
+        return f"http://127.0.0.1:{self.cfg.public_port}"
+
+    def served(self, path: str = "/api/v1/events") -> tuple[str, str]:
+        """(colour, version) that answered one request through the published port."""
+        with urllib.request.urlopen(self.public_url + path, timeout=10) as resp:
+            return resp.headers["X-Togather-Slot"], resp.headers["X-Togather-Version"]
+
+    def teardown(self) -> None:
+        docker.cleanup(self.labels, networks=[self.cfg.network_name], volumes=[self.cfg.name("pgdata")])
+        shutil.rmtree(self.state_dir, ignore_errors=True)
