@@ -1,0 +1,124 @@
+"""``RouterConfig`` provider: pickled in a fresh process, validated by the real ``nginx -t``."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from components import router_files
+from components.nginx_conf import CONF_FILE, JS_FILE
+from components.router_config import (
+    RouterConfigProvider,
+    host_check_conf,
+    params_from_dict,
+    params_to_dict,
+    validate_argv,
+)
+from tests.support.nginx import (
+    NginxRouter,
+    host_params,
+    nginx_argv,
+    nginx_available,
+    prepare_dir,
+    start_router,
+)
+from tests.support.pickled import PickledCallError, call_pickled
+from tests.support.stub_app import StubApp
+
+pytestmark = [pytest.mark.nginx,
+              pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]
+
+
+def _props(conf_dir: str, **overrides: Any) -> dict[str, Any]:
+    p = host_params({"blue": "127.0.0.1:1", "green": "127.0.0.1:2"}, conf_dir, **overrides)
+    if os.path.isdir(os.path.dirname(conf_dir)):
+        prepare_dir(conf_dir)  # logs/ and temp/ as a real nginx under -p needs them
+    return {"router_dir": conf_dir, "params": params_to_dict(p), "container": "",
+            "image": "nginx:1.27.3", "initial_color": "blue"}
+
+
+def test_params_round_trip_and_argv_builders(tmp_path: object) -> None:
+    props = _props(str(tmp_path))
+    assert params_from_dict(props["params"]) == params_from_dict(params_to_dict(
+        params_from_dict(props["params"])))
+    assert validate_argv(props, running=True, host_nginx=None)[:3] == ("docker", "exec", "")
+    argv = validate_argv(props, running=False, host_nginx="/usr/sbin/nginx")
+    assert argv[:2] == ("/usr/sbin/nginx", "-t")
+    image = validate_argv(props, running=False, host_nginx=None)
+    assert image[:3] == ("docker", "run", "--rm") and "nginx:1.27.3" in image
+    assert "router.candidate.js" in host_check_conf(props)
+
+
+def test_diff_is_pure_and_ignores_the_initial_colour(tmp_path: object) -> None:
+    d = os.path.join(str(tmp_path), "absent")
+    params = params_to_dict(host_params({"blue": "127.0.0.1:1", "green": "127.0.0.1:2"}, d))
+    olds: dict[str, Any] = {"router_dir": d, "params": params, "container": "", "image": "nginx:1",
+                            "initial_color": "blue"}
+    news: dict[str, Any] = {**olds, "params": {**params}}
+    provider = RouterConfigProvider()
+    assert not provider.diff("x", olds, {**news, "initial_color": "green"}).changes
+    news["params"]["maintenance"] = True
+    assert provider.diff("x", olds, news).changes
+    assert not os.path.exists(d)
+
+
+def test_create_pickled_writes_validated_files_and_the_initial_colour(tmp_path: object) -> None:
+    d = os.path.join(str(tmp_path), "router")
+    props = _props(d)
+    result = call_pickled(RouterConfigProvider(), "create", props)
+    assert result.outs["validated_with"] == "host" and result.outs["reloaded"] is False
+    assert router_files.read_active_color(d) == "blue"
+    assert "js_import router from router.js;" in str(router_files.read_text(os.path.join(d, CONF_FILE)))
+    assert sorted(os.listdir(d)) == sorted(["active_color", CONF_FILE, JS_FILE, "logs", "temp"])
+    # the colour file is never overwritten by this provider
+    router_files.write_active_color(d, "green")
+    again = call_pickled(RouterConfigProvider(), "update", "router-config", result.outs, props)
+    assert again.outs == result.outs
+    assert router_files.read_active_color(d) == "green"
+
+
+@pytest.fixture
+def live(tmp_path: object) -> Iterator[tuple[NginxRouter, StubApp]]:
+    with StubApp(slot="blue", version="v1") as blue:
+        r = start_router({"blue": f"127.0.0.1:{blue.port}", "green": "127.0.0.1:1"},
+                         os.path.join(str(tmp_path), "router"))
+        with r:
+            yield r, blue
+
+
+def test_a_config_failing_nginx_t_is_never_written_nor_loaded(live: tuple[NginxRouter, StubApp]) -> None:
+    router, blue = live
+    props = {"router_dir": router.conf_dir, "params": params_to_dict(router.params), "container": "",
+             "image": "nginx:1.27.3", "initial_color": "blue"}
+    good = call_pickled(RouterConfigProvider(), "create", props)
+    before = router_files.read_text(os.path.join(router.conf_dir, CONF_FILE))
+    bad = dataclasses.replace(router.params, client_max_body_size="10 q")  # structural, invalid
+    with pytest.raises(PickledCallError) as info:
+        call_pickled(RouterConfigProvider(), "update", "router-config", good.outs,
+                     {**props, "params": params_to_dict(bad)})
+    assert "fails `nginx -t`" in info.value.message and "client_max_body_size" in info.value.message
+    assert router_files.read_text(os.path.join(router.conf_dir, CONF_FILE)) == before
+    assert not [n for n in os.listdir(router.conf_dir) if "candidate" in n or "hostcheck" in n]
+    # even an operator's reload now keeps serving: the bad text never reached the live file
+    subprocess.run(nginx_argv(router.conf_dir, "-s", "reload"), check=True, capture_output=True)
+    with urllib.request.urlopen(router.url + "/x", timeout=10) as resp:
+        assert resp.headers["X-Togather-Slot"] == "blue"
+
+
+def test_a_valid_structural_change_is_written_without_touching_the_colour(
+        live: tuple[NginxRouter, StubApp]) -> None:
+    router, _ = live
+    props = {"router_dir": router.conf_dir, "params": params_to_dict(router.params), "container": "",
+             "image": "nginx:1.27.3", "initial_color": "green"}
+    first = call_pickled(RouterConfigProvider(), "create", props)
+    changed = {**props, "params": params_to_dict(dataclasses.replace(router.params, maintenance=True))}
+    out = call_pickled(RouterConfigProvider(), "update", "router-config", first.outs, changed).outs
+    assert out["conf_sha256"] != first.outs["conf_sha256"]
+    assert out["reloaded"] is False  # no router container: nothing to signal
+    assert router_files.read_active_color(router.conf_dir) == "blue"
