@@ -43,7 +43,7 @@ class Stages:
     def stage(self, name: str, detail: str = "") -> Iterator[None]:
         start = self.monotonic()
         if not self.quiet:
-            self.out.write(f"  … {name}{'  ' + detail if detail else ''}\n")
+            self.out.write(f"  … {name:<14} {redact_text(detail, self.secrets)}\n")
             self.out.flush()
         try:
             yield
@@ -57,8 +57,7 @@ class Stages:
         self.done.append(result)
         if not self.quiet:
             mark = "✓" if ok else "✗"
-            self.out.write(f"  {mark} {name:<14} {result.seconds:7.1f}s"
-                           f"{'  ' + redact_text(detail, self.secrets) if detail else ''}\n")
+            self.out.write(f"  {mark} {name:<14} {result.seconds:7.1f}s\n")
             self.out.flush()
 
     def durations(self) -> dict[str, float]:

@@ -151,3 +151,26 @@ def install_fake_pulumi(directory: str) -> FakePulumi:
                       os.path.join(directory, "pulumi-plan.json"))
     fake._save({"rules": [], "outputs": {}})
     return fake
+
+
+def write_stack(project_dir: str, stack: str, config: dict[str, Any]) -> str:
+    """``Pulumi.yaml`` + ``Pulumi.<stack>.yaml`` with ``config`` under ``togather:``; the stack file."""
+    import yaml
+
+    os.makedirs(project_dir, exist_ok=True)
+    with open(os.path.join(project_dir, "Pulumi.yaml"), "w", encoding="utf-8") as fh:
+        yaml.safe_dump({"name": "togather-deploy", "runtime": "python"}, fh)
+    path = os.path.join(project_dir, f"Pulumi.{stack}.yaml")
+    with open(path, "w", encoding="utf-8") as fh:
+        yaml.safe_dump({"config": {f"togather:{k}": v for k, v in config.items()}}, fh,
+                       sort_keys=False)
+    return path
+
+
+def read_stack(project_dir: str, stack: str) -> dict[str, Any]:
+    """The stack file's ``togather:`` config, prefix removed."""
+    import yaml
+
+    with open(os.path.join(project_dir, f"Pulumi.{stack}.yaml"), encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh) or {}
+    return {k.split(":", 1)[1]: v for k, v in (doc.get("config") or {}).items()}

@@ -1,0 +1,209 @@
+"""``scripts/deploy``: the real shim and verb against a recording fake ``pulumi`` on PATH.
+
+Everything below ``pulumi`` is real: the stack file is edited and re-read, the
+lock is a real flock held by real processes, the audit log, the metrics file
+and the webhook notification (a real local HTTP receiver) are written for real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from components import audit, lock
+from components.errors import EXIT_CONFIG, EXIT_HEALTH, EXIT_LOCKED, EXIT_MIGRATION
+from components.ops_context import classify_failure
+from tests.support.fake_pulumi import install_fake_pulumi, read_stack, write_stack
+from tests.support.ports import free_port
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STACK = "test"
+
+
+@pytest.fixture
+def hook():
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def project(tmp_path, hook):
+    project_dir = str(tmp_path / "project")
+    write_stack(project_dir, STACK, {
+        "environment": "development", "activeColor": "blue", "image": "togather-demo-app",
+        "blue": {"version": "v1.0.0", "hostPort": free_port()}, "green": {"hostPort": free_port()},
+        "stateDir": "state", "notify": {"webhookUrl": hook[0], "retries": 0, "timeoutSeconds": 2}})
+    return project_dir
+
+
+@pytest.fixture
+def fake(tmp_path):
+    return install_fake_pulumi(str(tmp_path / "fake"))
+
+
+def run_deploy(fake, project_dir, *args, timeout=120):
+    return subprocess.run([os.path.join(ROOT, "scripts", "deploy"), STACK, *args,
+                           "--project-dir", project_dir], env=fake.env(), capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def events(project_dir):
+    return [e["event"] for e in audit.read_events(os.path.join(project_dir, "state"))]
+
+
+def metrics(project_dir):
+    with open(os.path.join(project_dir, "state", "metrics", "togather_deploy.prom")) as fh:
+        return fh.read()
+
+
+def test_deploy_releases_on_idle_then_switches(project, fake, hook):
+    fake.set_outputs({"migrationsApplied": ["000050_add_series"], "snapshotPath": "/snap/1.dump"})
+    proc = run_deploy(fake, project, "v1.1.0")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert fake.verbs() == ["config set togather:green.version=v1.1.0", "up", "stack output",
+                            "config set togather:activeColor=green", "up"]
+    first = fake.calls()[0]["argv"]
+    assert "--path" in first and first[first.index("--stack") + 1] == STACK
+    assert all(c["argv"][c["argv"].index("--cwd") + 1] == project for c in fake.calls())
+    up = fake.calls()[1]["argv"]
+    assert up[:3] == ["up", "--yes", "--skip-preview"]
+    stack = read_stack(project, STACK)
+    assert stack["activeColor"] == "green" and stack["green"]["version"] == "v1.1.0"
+    for stage in ("lock", "set-version", "release-idle", "set-active", "switch"):
+        assert re.search(rf"^  ✓ {stage} +[0-9]+\.[0-9]s$", proc.stdout, re.M), stage
+    assert "traffic blue → green" in proc.stdout
+    assert events(project) == ["deployment.started", "deployment.completed"]
+    done = audit.read_events(os.path.join(project, "state"))[-1]
+    assert done["migrations_applied"] == ["000050_add_series"] and done["snapshot"] == "/snap/1.dump"
+    assert set(done["stages"]) >= {"set-version", "release-idle", "set-active", "switch"}
+    text = metrics(project)
+    assert 'togather_deploy_active_color{color="green"} 1' in text
+    assert "togather_deploy_last_success 1" in text
+    assert 'togather_deploy_version_info{color="green",version="v1.1.0"} 1' in text
+    (note,) = hook[1]
+    assert note["event"]["event"] == "deployment.completed" and note["event"]["to_color"] == "green"
+    assert not lock.inspect(os.path.join(project, "state"), STACK, now=time.time()).held
+
+
+@pytest.mark.parametrize(("marker", "code"), [("[togather:health] green did not become healthy",
+                                               EXIT_HEALTH),
+                                              ("[togather:migration] 000050 failed", EXIT_MIGRATION),
+                                              ("something else broke", 1)])
+def test_release_failure_maps_to_exit_code_and_never_switches(project, fake, marker, code):
+    fake.rule("up", nth=1, exit=255, stdout=f"error: Exception: {marker}\n")
+    proc = run_deploy(fake, project, "v1.1.0")
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert fake.verbs() == ["config set togather:green.version=v1.1.0", "up"]
+    assert read_stack(project, STACK)["activeColor"] == "blue"
+    assert events(project) == ["deployment.started", "deployment.failed"]
+    assert marker in proc.stderr and "traffic stays on blue" in proc.stdout
+    assert "togather_deploy_last_success 0" in metrics(project)
+
+
+def test_failed_switch_restores_the_previous_colour(project, fake, hook):
+    fake.rule("up", nth=2, exit=255, stdout="error: [togather:switch] /version answered blue\n")
+    proc = run_deploy(fake, project, "v1.1.0")
+    assert proc.returncode == EXIT_HEALTH, proc.stdout + proc.stderr
+    assert fake.verbs()[-4:] == ["config set togather:activeColor=green", "up",
+                                 "config set togather:activeColor=blue", "up"]
+    assert read_stack(project, STACK)["activeColor"] == "blue"
+    assert events(project) == ["deployment.started", "deployment.rolled_back"]
+    assert "✓ restore" in proc.stdout and "traffic restored to blue" in proc.stdout
+    assert 'togather_deploy_active_color{color="blue"} 1' in metrics(project)
+    assert hook[1][0]["event"]["event"] == "deployment.rolled_back"
+
+
+def test_failed_restore_says_state_is_unknown(project, fake):
+    fake.rule("up", nth=2, exit=255, stdout="error: [togather:switch] no answer\n")
+    fake.rule("up", nth=3, exit=255, stdout="error: docker daemon went away\n")
+    proc = run_deploy(fake, project, "v1.1.0")
+    assert proc.returncode == 1
+    assert "unknown" in proc.stderr and "pulumi config set togather:activeColor blue" in proc.stderr
+    assert events(project)[-1] == "deployment.failed"
+
+
+def test_concurrent_deploy_exits_3_naming_the_holder(project, fake):
+    fake.rule("up", nth=1, sleep=4)
+    first = subprocess.Popen([os.path.join(ROOT, "scripts", "deploy"), STACK, "v1.1.0",
+                              "--project-dir", project], env=fake.env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        state = os.path.join(project, "state")
+        deadline = time.monotonic() + 30
+        while not lock.inspect(state, STACK, now=time.time()).held and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = run_deploy(fake, project, "v1.2.0")
+        assert second.returncode == EXIT_LOCKED, second.stdout + second.stderr
+        assert f"pid {first.pid}" in second.stderr and "v1.1.0" in second.stderr
+        assert "since" in second.stderr
+    finally:
+        out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, out + err
+    assert "v1.2.0" not in json.dumps(fake.calls())  # the refused deploy touched nothing
+
+
+def test_bad_config_and_usage(project, fake, tmp_path):
+    assert run_deploy(fake, project, "not a tag!").returncode == 2
+    missing = run_deploy(fake, str(tmp_path / "nowhere"), "v1.1.0")
+    assert missing.returncode == EXIT_CONFIG and "Pulumi.test.yaml" in missing.stderr
+    with open(os.path.join(project, f"Pulumi.{STACK}.yaml"), "a") as fh:
+        fh.write("  togather:healht: {}\n")
+    typo = run_deploy(fake, project, "v1.1.0")
+    assert typo.returncode == EXIT_CONFIG and "healht" in typo.stderr
+    assert fake.calls() == []
+
+
+def test_json_output_and_no_secret_in_output(project, fake):
+    fake.rule("up", nth=1, exit=255,
+              stdout="error: [togather:migration] postgresql://togather:hunter2@db/x refused\n")
+    proc = run_deploy(fake, project, "v1.1.0", "--json")
+    assert proc.returncode == EXIT_MIGRATION
+    result = json.loads(proc.stdout)
+    assert result["outcome"] == "failed" and result["exit_code"] == EXIT_MIGRATION
+    assert [s["name"] for s in result["stages"]] == ["lock", "set-version", "release-idle"]
+    assert "hunter2" not in proc.stdout + proc.stderr
+    with open(audit.audit_path(os.path.join(project, "state"))) as fh:
+        assert "hunter2" not in fh.read()
+
+
+def test_failed_notification_never_fails_the_deploy(tmp_path, fake):
+    project = str(tmp_path / "p")
+    write_stack(project, STACK, {
+        "environment": "development", "image": "togather-demo-app", "blue": {"version": "v1"},
+        "stateDir": "state", "notify": {"ntfyUrl": f"http://127.0.0.1:{free_port()}/t", "retries": 1,
+                                        "timeoutSeconds": 1}})
+    proc = run_deploy(fake, project, "v2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ntfy notification failed after 2 attempts" in proc.stdout
+
+
+def test_classify_failure_is_the_one_mapping():
+    assert classify_failure("error: [togather:health] x") == EXIT_HEALTH
+    assert classify_failure("error: [togather:switch] x") == EXIT_HEALTH
+    assert classify_failure("HealthError: slot never healthy") == EXIT_HEALTH
+    assert classify_failure("error: [togather:migration] x\n[togather:health] later") == EXIT_MIGRATION
+    assert classify_failure("raise MigrationError(...)") == EXIT_MIGRATION
+    assert classify_failure("[togather:config] blue.version") == EXIT_CONFIG
+    assert classify_failure("[togather:lock] held") == EXIT_LOCKED
+    assert classify_failure("error: health of the dog") == 1
