@@ -1,0 +1,202 @@
+"""Taking snapshots: ``pg_dump``/``psql`` argv as data, and ``create_snapshot``.
+
+``create_snapshot`` guarantees: the dump is written under a hidden partial name
+(0600, in a 0700 directory), fsynced, then read back and verified (gzip intact,
+completion trailer present); only then is it renamed to its final name (never
+overwriting one), followed by its ``.meta.json``. On any failure (pg_dump
+missing or failing, killed, disk full, directory not writable) the partial
+files are removed and a ``SnapshotError`` says why: nothing appears under a
+snapshot's name.
+
+``mode`` ``container`` runs the tools inside the database container with
+``docker exec`` (no client on the host, versions always match); ``host`` uses
+the host's binaries. The password travels in ``PGPASSWORD``, never in argv.
+Restoring is ``components.snapshots_restore``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from components.errors import DeployError, SnapshotError
+from components.migrate_db import DbUrl, VersionState, connect, parse_url, read_version, redact
+from components.runner import Argv, docker_exec, run, spawn
+from components.snapshots import (
+    SnapshotInfo,
+    find_snapshot,
+    meta_path,
+    snapshot_name,
+    verify_file,
+)
+
+DEFAULT_COMPRESS_LEVEL = 1
+"""gzip level 1: pg_dump compresses in-process far faster than ``pg_dump | gzip`` (level 6)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the tools run: ``mode`` ``host`` or ``container`` (then ``container`` names it)."""
+
+    mode: str = "container"
+    container: str | None = None
+
+
+def _wrap(target: Target, argv: list[str], db: DbUrl, *, stdin: bool = False) -> tuple[Argv, dict[str, str]]:
+    env = {"PGPASSWORD": db.password} if db.password else {}
+    if target.mode == "host":
+        return (*argv, f"--dbname={db.without_password}"), {**env, "PGCONNECT_TIMEOUT": "10"}
+    if not target.container:
+        raise SnapshotError("snapshots.mode is container but no database container was given",
+                            key="snapshots.mode", exit_code=10)
+    # Inside the container: the local socket, as the database user.
+    return docker_exec(target.container, [*argv, f"--username={db.user}", f"--dbname={db.dbname}"],
+                       env=env, interactive=stdin), env
+
+
+def pg_dump_argv(target: Target, db: DbUrl,
+                 level: int = DEFAULT_COMPRESS_LEVEL) -> tuple[Argv, dict[str, str]]:
+    return _wrap(target, ["pg_dump", "--format=plain", "--no-owner", "--no-acl", "--clean", "--if-exists",
+                          f"--compress={level}", "--lock-wait-timeout=120000"], db)
+
+
+def psql_restore_argv(target: Target, db: DbUrl) -> tuple[Argv, dict[str, str]]:
+    argv, env = _wrap(target, ["psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
+                               "--single-transaction", "--output=/dev/null"], db, stdin=True)
+    return argv, {**env, "PGOPTIONS": "-c client_min_messages=warning"}
+
+
+def version_argv(target: Target) -> Argv:
+    if target.mode == "host":
+        return ("pg_dump", "--version")
+    return docker_exec(target.container or "", ["pg_dump", "--version"])
+
+
+def ensure_directory(directory: str) -> None:
+    """Create the snapshot directory 0700 (tighten it if it exists) and check it is writable."""
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        os.chmod(directory, 0o700)
+    except OSError as exc:
+        raise SnapshotError("snapshot directory cannot be created or secured", file=directory, cause=exc,
+                            fix="create it, owned by the deploying user, mode 0700") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise SnapshotError("snapshot directory is not writable", file=directory,
+                            fix="chown the directory to this user, or choose another: --dir / "
+                            "togather:snapshots.dir")
+
+
+def create_snapshot(url: str, directory: str, *, target: Target, app_version: str, reason: str,
+                    now: datetime | None = None, level: int = DEFAULT_COMPRESS_LEVEL,
+                    timeout_s: float = 3600) -> SnapshotInfo:
+    """Dump the database into a verified snapshot (see module docstring)."""
+    db = parse_url(url)
+    ensure_directory(directory)
+    created = now or datetime.now(UTC)
+    name = snapshot_name(db.dbname, created, app_version)
+    final = os.path.join(directory, name)
+    if os.path.exists(final):
+        raise SnapshotError("a snapshot with this name already exists", file=final,
+                            fix="wait a second and retry (names carry the time to the second)")
+    schema = _schema_version(url)
+    tool_version = _tool_version(target)
+    partial = os.path.join(directory, f".{name}.partial-{os.getpid()}")
+    meta_partial = os.path.join(directory, f".{name[:-len('.sql.gz')]}.meta.json.partial-{os.getpid()}")
+    started = time.perf_counter()
+    try:
+        _dump(target, db, url, partial, level, timeout_s)
+        checked = verify_file(partial)
+        meta = {"file": name, "database": db.dbname, "created_at": created.astimezone(UTC).isoformat(),
+                "reason": reason, "app_version": app_version,
+                "schema_version": schema.version, "schema_dirty": schema.dirty,
+                "sha256": checked.sha256, "size": checked.size,
+                "duration_s": round(time.perf_counter() - started, 3),
+                "pg_dump_version": tool_version, "mode": target.mode, "compress_level": level}
+        _write_private(meta_partial, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+        os.link(partial, final)  # fails rather than overwrite an existing snapshot
+        os.replace(meta_partial, meta_path(final))
+        _fsync_dir(directory)
+    except OSError as exc:
+        raise SnapshotError(_os_reason(exc), file=directory, cause=exc) from None
+    finally:
+        for path in (partial, meta_partial):
+            if os.path.exists(path):
+                os.unlink(path)
+    return find_snapshot(directory, name)
+
+
+def _schema_version(url: str) -> VersionState:
+    import psycopg
+
+    conn = connect(url)
+    try:
+        return read_version(conn)
+    except psycopg.Error as exc:
+        raise SnapshotError(f"cannot read the schema version: {redact(str(exc), url).strip()}",
+                            fix="the database user needs SELECT on schema_migrations and every table",
+                            ) from None
+    finally:
+        conn.close()
+
+
+def _tool_version(target: Target) -> str:
+    try:
+        return run(version_argv(target), timeout=60, what="pg_dump --version").stdout.strip()
+    except DeployError as exc:
+        fix = ("install the PostgreSQL client (apt-get install postgresql-client-15) or use "
+               "togather:snapshots.mode container") if target.mode == "host" else \
+            f"is the database container {target.container} running? (docker ps)"
+        raise SnapshotError(f"cannot run pg_dump ({target.mode} mode): {exc.message}", fix=fix,
+                            context=exc.context) from None
+
+
+def _dump(target: Target, db: DbUrl, url: str, partial: str, level: int, timeout_s: float) -> None:
+    argv, env = pg_dump_argv(target, db, level)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        proc = spawn(argv, env=env, stdout=fd)
+        try:
+            _out, err = proc.communicate(timeout=timeout_s)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if proc.returncode != 0:
+            stderr = redact(err.decode("utf-8", "replace"), url).strip()
+            how = (f"was killed by signal {-proc.returncode}" if proc.returncode < 0
+                   else f"failed with exit code {proc.returncode}")
+            if "No space left" in stderr:
+                how += ": no space left on the snapshot filesystem"
+            raise SnapshotError(f"pg_dump {how}; no snapshot was written", context={"stderr": stderr[-1500:]},
+                                fix="free space in the snapshot directory" if "No space" in stderr else None)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_private(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == 28:
+        return "no space left on the snapshot filesystem; no snapshot was written"
+    if exc.errno in (13, 30):
+        return "snapshot directory is not writable; no snapshot was written"
+    return f"writing the snapshot failed ({exc.strerror}); no snapshot was written"
