@@ -1,0 +1,102 @@
+"""ConfigFiles provider: run pickled in a fresh process, like the engine runs it."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from components.monitoring_files import ConfigFilesProvider, digests
+from tests.support.pickled import PickledCallError, call_pickled
+from tests.support.ports import free_port
+
+P = ConfigFilesProvider()
+
+
+class _Reloads(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802
+        self.server.calls.append(self.path)  # type: ignore[attr-defined]
+        status = self.server.status  # type: ignore[attr-defined]
+        body = b"bad config: line 3" if status >= 400 else b""
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def reload_server() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Reloads)
+    server.calls = []  # type: ignore[attr-defined]
+    server.status = 200  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _props(directory: str, files: dict[str, str], url: str | None = None) -> dict[str, Any]:
+    return {"directory": directory, "files": files, "mode": 0o644, "reload_url": url}
+
+
+def test_check_refuses_paths_outside_the_directory(tmp_path: Any) -> None:
+    result = call_pickled(P, "check", {}, _props(str(tmp_path), {"../etc/passwd": "x", "a//b": "y"}))
+    assert len(result.failures) == 2
+    assert not call_pickled(P, "check", {}, _props(str(tmp_path), {"rules/a.yml": "x"})).failures
+    assert call_pickled(P, "check", {}, _props("relative", {"a": "x"})).failures
+
+
+def test_diff_compares_contents_by_digest(tmp_path: Any) -> None:
+    olds = {"directory": str(tmp_path), "mode": 0o644, "reload_url": None, "digests": digests({"a": "1"})}
+    same = call_pickled(P, "diff", "id", olds, _props(str(tmp_path), {"a": "1"}))
+    assert not same.changes
+    changed = call_pickled(P, "diff", "id", olds, _props(str(tmp_path), {"a": "2"}))
+    assert changed.changes and not changed.replaces
+    moved = call_pickled(P, "diff", "id", olds, _props(str(tmp_path / "x"), {"a": "1"}))
+    assert moved.replaces == ["directory"]
+
+
+def test_create_writes_atomically_and_tolerates_a_tool_not_running_yet(tmp_path: Any) -> None:
+    directory = str(tmp_path / "prometheus")
+    url = f"http://127.0.0.1:{free_port()}/-/reload"
+    files = {"prometheus.yml": "a: 1\n", "rules/t.yml": "g\n"}
+    result = call_pickled(P, "create", _props(directory, files, url))
+    assert result.outs["reloaded"] is False
+    with open(os.path.join(directory, "rules/t.yml")) as fh:
+        assert fh.read() == "g\n"
+    assert stat.S_IMODE(os.stat(os.path.join(directory, "prometheus.yml")).st_mode) == 0o644
+    assert not [f for f in os.listdir(directory) if f.endswith(".tmp")]
+    assert "a: 1" not in str(result.outs)  # contents are not recorded, only digests
+
+
+def test_update_reloads_the_running_tool_and_drops_stale_files(tmp_path: Any,
+                                                               reload_server: ThreadingHTTPServer) -> None:
+    directory = str(tmp_path)
+    url = f"http://127.0.0.1:{reload_server.server_address[1]}/-/reload"
+    first = call_pickled(P, "create", _props(directory, {"a.yml": "1", "old.yml": "x"}, url))
+    (tmp_path / "operator-notes.txt").write_text("keep me")
+    second = call_pickled(P, "update", directory, first.outs, _props(directory, {"a.yml": "2"}, url))
+    assert second.outs["reloaded"] is True
+    assert reload_server.calls == ["/-/reload", "/-/reload"]  # type: ignore[attr-defined]
+    assert sorted(os.listdir(directory)) == ["a.yml", "operator-notes.txt"]
+    call_pickled(P, "delete", directory, second.outs)
+    assert os.listdir(directory) == ["operator-notes.txt"]
+
+
+def test_a_rejected_config_fails_the_update_with_the_tool_s_answer(
+        tmp_path: Any, reload_server: ThreadingHTTPServer) -> None:
+    reload_server.status = 500  # type: ignore[attr-defined]
+    url = f"http://127.0.0.1:{reload_server.server_address[1]}/-/reload"
+    with pytest.raises(PickledCallError) as err:
+        call_pickled(P, "create", _props(str(tmp_path), {"a.yml": "1"}, url))
+    assert err.value.type_name == "DeployError"
+    assert "rejected its new config (500)" in err.value.message and "bad config" in err.value.message

@@ -1,0 +1,77 @@
+"""ExporterRole provider against the real PostgreSQL, run pickled like the engine runs it."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+
+from components.monitoring_pgrole import ExporterRoleProvider
+from tests.support.pg import PostgresServer
+from tests.support.pickled import call_pickled
+from tests.support.ports import free_port
+
+pytestmark = pytest.mark.postgres
+P = ExporterRoleProvider()
+
+
+def _role() -> str:
+    return f"exporter_{uuid.uuid4().hex[:8]}"
+
+
+def _connect(server: PostgresServer, db: str, role: str, password: str) -> psycopg.Connection:
+    return psycopg.connect(server.dsn(db, user=role, password=password), connect_timeout=5,
+                           autocommit=True)
+
+
+def test_check_is_pure_validation() -> None:
+    bad = call_pickled(P, "check", {}, {"admin_dsn": "", "role": "Robert'); DROP", "password": "x"})
+    assert {f.property for f in bad.failures} == {"role", "admin_dsn"}
+
+
+def test_create_gives_a_login_role_with_pg_monitor_only(postgres_server: PostgresServer,
+                                                        database_url: str) -> None:
+    role, db = _role(), database_url.rsplit("/", 1)[1]
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute("CREATE TABLE secrets_of_the_app (x int)")
+    props = {"admin_dsn": database_url, "role": role, "password": "pw-one-0123456789"}
+    result = call_pickled(P, "create", props)
+    assert result.id == role and "pw-one" not in str(result.outs)
+    again = call_pickled(P, "create", props)  # idempotent
+    assert again.outs == result.outs
+
+    with _connect(postgres_server, db, role, "pw-one-0123456789") as conn:
+        assert conn.execute("SELECT pg_has_role(current_user, 'pg_monitor', 'member')").fetchone() == (True,)
+        assert conn.execute("SELECT count(*) FROM pg_stat_activity").fetchone()[0] >= 1  # type: ignore[index]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT * FROM secrets_of_the_app")
+        super_, createdb = conn.execute(
+            "SELECT rolsuper, rolcreatedb FROM pg_roles WHERE rolname = current_user").fetchone()  # type: ignore[misc]
+        assert (super_, createdb) == (False, False)
+
+    diff = call_pickled(P, "diff", role, result.outs, {**props, "password": "pw-two-0123456789"})
+    assert diff.changes and not diff.replaces
+    assert not call_pickled(P, "diff", role, result.outs, props).changes
+    call_pickled(P, "update", role, result.outs, {**props, "password": "pw-two-0123456789"})
+    with pytest.raises(psycopg.OperationalError):
+        _connect(postgres_server, db, role, "pw-one-0123456789")
+    _connect(postgres_server, db, role, "pw-two-0123456789").close()
+
+    call_pickled(P, "delete", role, {**result.outs, **props})
+    with psycopg.connect(database_url) as admin:
+        assert admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None
+
+
+def test_delete_with_the_database_gone_is_not_an_error() -> None:
+    dsn = f"postgresql://postgres:x@127.0.0.1:{free_port()}/postgres"
+    call_pickled(P, "delete", "r", {"admin_dsn": dsn, "role": "r"})
+
+
+def test_create_against_an_unreachable_database_says_what_to_do() -> None:
+    from tests.support.pickled import PickledCallError
+
+    dsn = f"postgresql://postgres:x@127.0.0.1:{free_port()}/postgres"
+    with pytest.raises(PickledCallError) as err:
+        call_pickled(P, "create", {"admin_dsn": dsn, "role": "r", "password": "p"})
+    assert err.value.type_name == "DeployError" and "pulumi up" in err.value.message
