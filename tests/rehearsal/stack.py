@@ -20,13 +20,16 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from components import docker_cli, router_files, runner
+from components import docker_cli, router_config, router_files, runner
 from components.config import DeployConfig, load_config
 from components.errors import DeployError
 from components.health import Probe, wait_healthy
 from components.migrate import UpResult, migrate_up
 from components.migration_files import load_migrations
-from components.nginx_conf import CONF_FILE, JS_FILE, render_nginx_conf, render_router_js, router_params
+from components.nginx_conf import router_params
+from components.router_config import params_to_dict
+from components.snapshots import SnapshotInfo, verify_snapshot
+from components.snapshots_pg import Target, create_snapshot
 from components.specs import app_spec, database_spec, database_url, router_spec
 from tests.rehearsal.app_images import NGINX_JS_MODULE, RehearsalImages
 from tests.support import docker
@@ -152,12 +155,25 @@ class Rehearsal:
                                                         "ON_ERROR_STOP=1", "-At", "-c", sql))
         return runner.run(argv, timeout=60, what="psql").stdout.strip()
 
-    def write_router_files(self, active: str) -> None:
-        params = router_params(self.cfg)
-        router_files.ensure_dir(self.cfg.router_dir)
-        router_files.atomic_write(os.path.join(self.cfg.router_dir, JS_FILE), render_router_js(params))
-        router_files.atomic_write(os.path.join(self.cfg.router_dir, CONF_FILE), render_nginx_conf(params))
-        router_files.write_active_color(self.cfg.router_dir, active)
+    def router_props(self, cfg: DeployConfig | None = None) -> dict[str, Any]:
+        """The ``RouterConfig`` resource's inputs, as the program builds them."""
+        cfg = cfg or self.cfg
+        return {"router_dir": cfg.router_dir, "params": params_to_dict(router_params(cfg)),
+                "container": cfg.name("router"), "image": cfg.router.image,
+                "initial_color": cfg.active_color}
+
+    def write_router_files(self, cfg: DeployConfig | None = None) -> dict[str, Any]:
+        """What the ``RouterConfig`` provider does: candidate, ``nginx -t``, then live files."""
+        return router_config.apply(self.router_props(cfg), None)
+
+    def snapshot(self, reason: str) -> SnapshotInfo:
+        """``pg_dump`` through ``docker exec`` into ``snapshots.dir``, then verified."""
+        snap = create_snapshot(self.host_db_url, self.cfg.snapshots.dir,
+                               target=Target(self.cfg.snapshots.mode, self.cfg.name("db")),
+                               app_version=self.cfg.slot(self.cfg.active_color).version or "",
+                               reason=reason)
+        verify_snapshot(snap)
+        return snap
 
     def start_router(self) -> None:
         docker.run_spec(router_spec(self.cfg))
@@ -190,6 +206,22 @@ class Rehearsal:
         return wait_healthy(f"http://127.0.0.1:{slot.host_port}", version=slot.version,
                             allow_degraded=h.allow_degraded, consecutive=h.consecutive,
                             timeout_s=h.timeout_seconds, interval_s=h.interval_seconds)
+
+    def switch(self, color: str) -> None:
+        """The flip: replace the one-word ``active_color`` file; nginx is not reloaded."""
+        router_files.write_active_color(self.cfg.router_dir, color)
+        self.configure(activeColor=color)
+
+    def bootstrap(self) -> None:
+        """Step 1 from nothing: network, volume, database, migrations, snapshot, blue, router."""
+        self.create_network_and_volume()
+        self.start_database()
+        self.migrate()
+        self.snapshot("initial")
+        self.start_slot("blue")
+        self.gate("blue")
+        self.write_router_files()
+        self.start_router()
 
     # -- looking at it ---------------------------------------------------------------------
     @property
