@@ -18,17 +18,15 @@ Deployment dashboard; do not rename them:
 
 from __future__ import annotations
 
-import glob
-import importlib
-import json
 import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from components import audit
+from components import audit, snapshots
 from components.config import COLORS, DeployConfig
+from components.errors import SnapshotError
 
 FILENAME = "togather_deploy.prom"
 
@@ -91,60 +89,14 @@ def render(m: DeployMetrics) -> str:
 
 
 def latest_snapshot(snapshot_dir: str) -> SnapshotFacts | None:
-    """The newest ``*.meta.json`` in ``snapshot_dir`` (``components.snapshots`` when present)."""
-    try:  # the database engineer's reader is the one source of truth once it exists
-        snapshots = importlib.import_module("components.snapshots")
-    except ImportError:
-        snapshots = None
-    if snapshots is not None and hasattr(snapshots, "latest_snapshot"):
+    """The newest complete snapshot (``components.snapshots``: the one reader of that directory)."""
+    try:
         found = snapshots.latest_snapshot(snapshot_dir)
-        if found is None:
-            return None
-        return _facts_from_object(found)
-    return _read_newest_meta(snapshot_dir)
-
-
-def _facts_from_object(found: object) -> SnapshotFacts | None:
-    def pick(*names: str) -> object:
-        for n in names:
-            value = found.get(n) if isinstance(found, Mapping) else getattr(found, n, None)
-            if value is not None:
-                return value
+    except SnapshotError:
+        return None  # an unreadable directory is reported by the snapshot tools, not here
+    if found is None:
         return None
-
-    path, ts, size = pick("path", "dump_path", "file"), pick("timestamp", "created_at", "created"), \
-        pick("size_bytes", "size")
-    if path is None or ts is None:
-        return None
-    return SnapshotFacts(str(path), _unix(ts), int(size or 0))  # type: ignore[call-overload]
-
-
-def _unix(value: object) -> float:
-    if isinstance(value, (int, float)):
-        return float(value)
-    from datetime import datetime
-
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-
-
-def _read_newest_meta(snapshot_dir: str) -> SnapshotFacts | None:
-    metas = sorted(glob.glob(os.path.join(glob.escape(snapshot_dir), "*.meta.json")),
-                   key=os.path.getmtime, reverse=True)
-    for meta in metas:
-        try:
-            with open(meta, encoding="utf-8") as fh:
-                raw = json.load(fh)
-            facts = _facts_from_object(raw)
-        except (OSError, ValueError, TypeError):
-            continue
-        if facts is None:
-            dump = meta[: -len(".meta.json")]
-            if os.path.exists(dump):
-                st = os.stat(dump)
-                facts = SnapshotFacts(dump, st.st_mtime, st.st_size)
-        if facts is not None:
-            return facts
-    return None
+    return SnapshotFacts(found.path, found.created_at.timestamp(), found.size)
 
 
 def write_atomic(path: str, text: str) -> None:

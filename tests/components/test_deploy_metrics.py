@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import stat
 import subprocess
+from datetime import UTC, datetime
 
 import pytest
 
-from components import audit, deploy_metrics
+from components import audit, deploy_metrics, snapshots
 from components.config import load_config
 
 pytestmark = pytest.mark.monitoring
@@ -67,16 +67,21 @@ def test_missing_version_and_snapshot_are_left_out():
     assert _promtool_check(text).returncode == 0
 
 
+def _snapshot(directory: str, ts: int, size: int) -> str:
+    """A file named as components.snapshots names complete snapshots."""
+    os.makedirs(directory, exist_ok=True)
+    when = datetime.fromtimestamp(ts, UTC)
+    path = os.path.join(directory, snapshots.snapshot_name("togather", when, "v1.4.0"))
+    with open(path, "wb") as fh:
+        fh.write(b"x" * size)
+    return path
+
+
 def test_publish_writes_atomically_with_snapshot_and_audit_counts(tmp_path):
     cfg = _cfg(tmp_path)
-    os.makedirs(cfg.snapshots.dir)
-    for name, ts, size in (("old", 1000, 10), ("new", 2000, 20)):
-        dump = os.path.join(cfg.snapshots.dir, f"{name}.dump")
-        with open(dump, "wb") as fh:
-            fh.write(b"x" * size)
-        with open(dump + ".meta.json", "w") as fh:
-            json.dump({"path": dump, "created_at": ts, "size_bytes": size}, fh)
-        os.utime(dump + ".meta.json", (ts, ts))
+    _snapshot(cfg.snapshots.dir, 1_800_000_000, 10)
+    _snapshot(cfg.snapshots.dir, 1_800_000_600, 20)
+    os.makedirs(os.path.join(cfg.snapshots.dir, "junk.sql.gz.d"))  # not a snapshot: ignored
     for kind in ("deployment.started", "deployment.completed", "deployment.started"):
         audit.append(cfg.state_dir, audit.make_event(kind, stack="t", version="v1.5.0",
                                                      from_color="blue", to_color="green"))
@@ -88,16 +93,11 @@ def test_publish_writes_atomically_with_snapshot_and_audit_counts(tmp_path):
     assert os.listdir(os.path.dirname(path)) == ["togather_deploy.prom"]  # no temp file left
     with open(path) as fh:
         text = fh.read()
-    assert "togather_deploy_last_snapshot_timestamp_seconds 2000" in text
+    assert "togather_deploy_last_snapshot_timestamp_seconds 1800000600" in text
     assert "togather_deploy_last_snapshot_size_bytes 20" in text
     assert 'togather_deploy_events_total{event="deployment.started"} 2' in text
     assert _promtool_check(text).returncode == 0
 
 
-def test_meta_without_fields_falls_back_to_the_dump_file(tmp_path):
-    dump = tmp_path / "a.dump"
-    dump.write_bytes(b"12345")
-    (tmp_path / "a.dump.meta.json").write_text("{}")
-    facts = deploy_metrics.latest_snapshot(str(tmp_path))
-    assert facts is not None and facts.size_bytes == 5 and facts.path == str(dump)
+def test_no_snapshot_directory_means_no_snapshot_metrics(tmp_path):
     assert deploy_metrics.latest_snapshot(str(tmp_path / "none")) is None
