@@ -1,0 +1,107 @@
+"""``Migrations``' provider, pickled in a fresh process like the engine, against real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import psycopg
+import pytest
+
+from components.migration_files import fingerprint, read_directory
+from components.migration_lint import lint_sql
+from components.migrations_provider import MigrationsProvider
+from tests.support.pickled import PickledCallError, call_pickled
+
+DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "migrations")
+
+
+def inputs(url: str, directory: str, **over: object) -> dict[str, object]:
+    texts = read_directory(directory)
+    findings = {n: [str(f) for f in lint_sql(n, t)] for n, t in texts.items() if n.endswith(".up.sql")}
+    base: dict[str, object] = {
+        "databaseUrl": url, "migrationsDir": directory, "migrationFiles": fingerprint(texts),
+        "lintFindings": {k: v for k, v in findings.items() if v}, "appVersion": "v1.4.0",
+        "snapshot": "togather_20261101T120000Z_v1.4.0.sql.gz", "lint": "warn", "lockTimeoutSeconds": 5}
+    base.update(over)
+    return base
+
+
+def test_check_lists_pending_and_warns_only_for_new_files() -> None:
+    provider = MigrationsProvider()
+    safe, unsafe = inputs("u", os.path.join(DATA, "safe")), inputs("u", os.path.join(DATA, "unsafe"))
+    first = call_pickled(provider, "check", {}, unsafe)
+    assert first.failures == [] and first.inputs["lintWarnings"] == []
+    assert first.inputs["pending"][-1] == "000005_drop_events_description"
+    later = call_pickled(provider, "check", safe, unsafe)
+    assert later.inputs["pending"] == ["000005_drop_events_description"]
+    assert [w.split(": [")[1].split("]")[0] for w in later.inputs["lintWarnings"]] == [
+        "drop-column", "index-not-concurrent"]
+    assert later.failures == []
+    strict = call_pickled(provider, "check", safe, {**unsafe, "lint": "error"})
+    assert [f.property for f in strict.failures] == ["lintWarnings"]
+    assert "000005_drop_events_description.up.sql:2" in strict.failures[0].reason
+
+
+def test_check_names_the_bad_file() -> None:
+    bad = inputs("u", os.path.join(DATA, "safe"))
+    bad["migrationFiles"] = {**bad["migrationFiles"], "000009_x.down.sql": "h"}  # type: ignore[dict-item]
+    result = call_pickled(MigrationsProvider(), "check", {}, bad)
+    assert result.failures[0].property == "migrationFiles"
+    assert "000009_x.down.sql" in result.failures[0].reason
+
+
+def test_diff_by_recorded_version() -> None:
+    news = inputs("u", os.path.join(DATA, "safe"))
+    done = call_pickled(MigrationsProvider(), "diff", "id", {**news, "schemaVersion": 4}, news)
+    assert done.changes is False
+    behind = call_pickled(MigrationsProvider(), "diff", "id", {**news, "schemaVersion": 2}, news)
+    assert behind.changes is True
+
+
+@pytest.mark.postgres
+def test_create_then_update_applies_only_new_files(database_url: str, tmp_path: str) -> None:
+    work = os.path.join(tmp_path, "m")
+    shutil.copytree(os.path.join(DATA, "safe"), work)
+    provider = MigrationsProvider()
+    props = call_pickled(provider, "check", {}, inputs(database_url, work)).inputs
+    outs = call_pickled(provider, "create", props).outs
+    assert outs["schemaVersion"] == 4 and [a["version"] for a in outs["applied"]] == [1, 2, 3, 4]
+    assert outs["applied"][3]["transactional"] is False and outs["applied"][0]["durationS"] >= 0
+    with open(os.path.join(work, "000005_add_events_url.up.sql"), "w") as fh:
+        fh.write("ALTER TABLE events ADD COLUMN url text;\n")
+    news = call_pickled(provider, "check", props, inputs(database_url, work)).inputs
+    assert news["pending"] == ["000005_add_events_url"]
+    assert call_pickled(provider, "diff", "id", outs, news).changes is True
+    updated = call_pickled(provider, "update", "id", outs, news).outs
+    assert updated["schemaVersion"] == 5 and [a["name"] for a in updated["applied"]] == ["000005_add_events_url"]
+    again = call_pickled(provider, "update", "id", updated, news).outs  # idempotent
+    assert again["applied"] == [] and again["schemaVersion"] == 5
+    call_pickled(provider, "delete", "id", again)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT version, dirty FROM schema_migrations").fetchall() == [(5, False)]
+
+
+@pytest.mark.postgres
+def test_failure_is_clear_and_redacted(database_url: str, tmp_path: str) -> None:
+    provider = MigrationsProvider()
+    props = inputs(database_url, os.path.join(DATA, "bad_sql"))
+    with pytest.raises(PickledCallError) as err:
+        call_pickled(provider, "create", props)
+    assert err.value.type_name == "MigrationError"
+    assert "000002_half_broken.up.sql failed at line 5" in err.value.message
+    assert "test-superuser-pw" not in err.value.message
+
+
+@pytest.mark.postgres
+def test_files_changed_since_preview_are_refused(database_url: str, tmp_path: str) -> None:
+    work = os.path.join(tmp_path, "m")
+    shutil.copytree(os.path.join(DATA, "safe"), work)
+    props = inputs(database_url, work)
+    with open(os.path.join(work, "000003_add_events_status.up.sql"), "a") as fh:
+        fh.write("-- edited after preview\n")
+    with pytest.raises(PickledCallError) as err:
+        call_pickled(MigrationsProvider(), "create", props)
+    assert "changed between preview and update: ~000003_add_events_status" in err.value.message
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,)
