@@ -74,7 +74,8 @@ def test_create_then_update_applies_only_new_files(database_url: str, tmp_path: 
     assert news["pending"] == ["000005_add_events_url"]
     assert call_pickled(provider, "diff", "id", outs, news).changes is True
     updated = call_pickled(provider, "update", "id", outs, news).outs
-    assert updated["schemaVersion"] == 5 and [a["name"] for a in updated["applied"]] == ["000005_add_events_url"]
+    assert updated["schemaVersion"] == 5
+    assert [a["name"] for a in updated["applied"]] == ["000005_add_events_url"]
     again = call_pickled(provider, "update", "id", updated, news).outs  # idempotent
     assert again["applied"] == [] and again["schemaVersion"] == 5
     call_pickled(provider, "delete", "id", again)
