@@ -1,0 +1,79 @@
+"""``HealthGate`` provider, pickled in a fresh process like the engine runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from components.health_gate import HealthGateProvider, needs_run, running_argv, start_argv
+from tests.support.pickled import PickledCallError, call_pickled
+from tests.support.ports import free_port
+from tests.support.stub_app import StubApp
+
+
+@pytest.fixture
+def app() -> Iterator[StubApp]:
+    with StubApp(slot="green", version="v1.5.0") as stub:
+        yield stub
+
+
+def _props(url: str, **over: Any) -> dict[str, Any]:
+    return {"color": "green", "base_url": url, "version": "v1.5.0", "container": "",
+            "container_id": "c1", "active": False, "path": "/health", "interval_seconds": 1,
+            "timeout_seconds": 20, "consecutive": 2, "allow_degraded": False, **over}
+
+
+def test_check_refuses_bad_colour_and_missing_version() -> None:
+    result = HealthGateProvider().check({}, _props("http://x", color="red", version=""))
+    assert sorted(f.property for f in result.failures) == ["color", "version"]
+
+
+def test_create_pickled_records_the_verdict(app: StubApp) -> None:
+    out = call_pickled(HealthGateProvider(), "create", _props(app.url)).outs
+    assert (out["status"], out["version_seen"], out["started"]) == ("healthy", "v1.5.0", False)
+    assert out["checked_at"].endswith("Z")
+
+
+@pytest.mark.parametrize("status,allow", [("unhealthy", True), ("degraded", False)])
+def test_create_pickled_fails_with_health_error(app: StubApp, status: str, allow: bool) -> None:
+    app.state.status = status
+    with pytest.raises(PickledCallError) as info:
+        call_pickled(HealthGateProvider(), "create",
+                     _props(app.url, timeout_seconds=1, allow_degraded=allow))
+    assert info.value.type_name == "HealthError"
+    assert "version seen: v1.5.0" in info.value.message and "slot: green" in info.value.message
+
+
+def test_wrong_version_and_not_listening_fail() -> None:
+    with pytest.raises(PickledCallError, match="did not become healthy"):
+        call_pickled(HealthGateProvider(), "create",
+                     _props(f"http://127.0.0.1:{free_port()}", timeout_seconds=1))
+
+
+def test_update_runs_only_when_the_slot_changed_or_starts_serving(app: StubApp) -> None:
+    first = call_pickled(HealthGateProvider(), "create", _props(app.url)).outs
+    hits = app.state.hits["/health"]
+    same = call_pickled(HealthGateProvider(), "update", "gate-green", first,
+                        _props(app.url, timeout_seconds=99)).outs
+    assert same["checked_at"] == first["checked_at"] and same["timeout_seconds"] == 99
+    assert app.state.hits["/health"] == hits  # an idle, maybe stopped, colour is left alone
+    app.state.version = "v1.6.0"
+    moved = call_pickled(HealthGateProvider(), "update", "gate-green", first,
+                         _props(app.url, version="v1.6.0", container_id="c2")).outs
+    assert moved["version_seen"] == "v1.6.0" and app.state.hits["/health"] > hits
+
+
+def test_needs_run_rules() -> None:
+    old = {**_props("u"), "checked_at": "t"}
+    assert not needs_run(old, _props("u", consecutive=5))
+    assert needs_run(old, _props("u", container_id="c9"))
+    assert needs_run(old, _props("u", active=True))  # rollback: start → gate → switch
+    assert not needs_run({**old, "active": True}, _props("u", active=False))
+    assert needs_run(None, _props("u"))
+
+
+def test_docker_argv_builders() -> None:
+    assert start_argv("togather-dev-app-blue") == ("docker", "start", "togather-dev-app-blue")
+    assert running_argv("c")[:2] == ("docker", "inspect")
