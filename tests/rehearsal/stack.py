@@ -233,6 +233,15 @@ class Rehearsal:
         with urllib.request.urlopen(self.public_url + path, timeout=10) as resp:
             return resp.headers["X-Togather-Slot"], resp.headers["X-Togather-Version"]
 
+    def served_preview(self, path: str = "/api/v1/events") -> tuple[str, str] | None:
+        """What the loopback preview listener (the idle colour) answers; ``None`` on failure."""
+        url = f"http://127.0.0.1:{self.cfg.router.preview_port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                return resp.headers["X-Togather-Slot"], resp.headers["X-Togather-Version"]
+        except OSError:
+            return None
+
     def teardown(self) -> None:
         docker.cleanup(self.labels, networks=[self.cfg.network_name], volumes=[self.cfg.name("pgdata")])
         shutil.rmtree(self.state_dir, ignore_errors=True)

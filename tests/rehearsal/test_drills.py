@@ -1,0 +1,126 @@
+"""Issue 7, step 4: failure drills on a live stack (blue serving through the router).
+
+Each drill leaves blue active and serving, and removes whatever it started.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from components import router_config, router_files, runner
+from components.config import DeployConfig
+from components.errors import DeployError, HealthError
+from components.migrate_db import connect, read_version
+from components.snapshots import list_snapshots
+from tests.rehearsal.load import Load
+from tests.rehearsal.stack import Rehearsal
+from tests.support import docker
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def live(stack: Rehearsal) -> Rehearsal:
+    stack.bootstrap()
+    return stack
+
+
+@pytest.fixture
+def no_green(live: Rehearsal) -> Iterator[Rehearsal]:
+    yield live
+    docker.remove(live.cfg.name("app-green"))
+    assert router_files.read_active_color(live.cfg.router_dir) == "blue"
+
+
+def _only_blue_served(load: Load) -> None:
+    r = load.result()
+    assert r.failures == 0 and set(r.slots) == {"blue"} and r.requests > 0, r
+
+
+def test_green_that_never_becomes_healthy_is_never_switched_to(no_green: Rehearsal) -> None:
+    s = no_green
+    sick = s.preview(green={"version": "v2", "env": {"DEMO_HEALTH": "unhealthy"}},
+                     health={"timeoutSeconds": 10})
+    with Load(s.public_url + "/api/v1/events") as load:
+        s.start_slot("green", sick)
+        with pytest.raises(HealthError) as caught:
+            s.gate("green", sick)
+    assert caught.value.exit_code == 4 and "unhealthy" in str(caught.value)
+    _only_blue_served(load)
+    assert s.served() == ("blue", "v1")
+
+
+def test_green_at_the_wrong_version_is_refused(no_green: Rehearsal) -> None:
+    s = no_green
+    mislabelled = s.preview(green={"version": "v3"}, health={"timeoutSeconds": 10})  # image answers v2
+    with Load(s.public_url + "/api/v1/events") as load:
+        s.start_slot("green", mislabelled)
+        with pytest.raises(HealthError) as caught:
+            s.gate("green", mislabelled)
+    assert "v3" in str(caught.value) and "v2" in str(caught.value)
+    _only_blue_served(load)
+
+
+def _worker_pids(s: Rehearsal) -> list[str]:
+    top = runner.run(("docker", "top", s.cfg.name("router"), "-eo", "pid,args"), timeout=30).stdout
+    return sorted(line.split()[0] for line in top.splitlines() if "worker process" in line)
+
+
+def test_router_config_failing_nginx_t_is_never_loaded(live: Rehearsal) -> None:
+    s = live
+    conf = router_files.read_text(f"{s.cfg.router_dir}/nginx.conf")
+    workers = _worker_pids(s)
+    typo: DeployConfig = s.preview(router={"jsModule": "/usr/lib/nginx/modules/ngx_http_jss_module.so"})
+    with Load(s.public_url + "/api/v1/events") as load, \
+            pytest.raises(DeployError, match="nginx -t") as caught:
+        router_config.apply(s.router_props(typo), None)
+    assert "ngx_http_jss_module.so" in str(caught.value)
+    assert router_files.read_text(f"{s.cfg.router_dir}/nginx.conf") == conf  # live file untouched
+    assert _worker_pids(s) == workers  # no reload: the same worker processes serve
+    _only_blue_served(load)
+
+
+def test_idle_container_replaced_while_traffic_flows(no_green: Rehearsal) -> None:
+    s = no_green
+    green = s.preview(green={"version": "v2"})
+    s.start_slot("green", green)
+    s.gate("green", green)
+    first = docker.state(green.name("app-green"))["StartedAt"]
+    with Load(s.public_url + "/api/v1/events") as load:
+        s.start_slot("green", green)  # remove + run: a new container, a new address
+        s.gate("green", green)
+    assert docker.state(green.name("app-green"))["StartedAt"] != first
+    _only_blue_served(load)
+    # the preview listener resolves the idle colour per request: it finds the new container
+    deadline = time.monotonic() + 20
+    while s.served_preview() != ("green", "v2"):
+        assert time.monotonic() < deadline, "preview never reached the replaced green"
+        time.sleep(0.5)
+
+
+def test_database_restarted_mid_release(no_green: Rehearsal) -> None:
+    s = no_green
+    s.psql("INSERT INTO events (name, starts_at) VALUES ('drill-marker', now())")
+    rows = s.psql("SELECT count(*) FROM events")
+    s.add_migrations(4)
+    db = s.cfg.name("db")
+    with Load(s.public_url + "/api/v1/events") as load:
+        snap = s.snapshot("release v2 (interrupted)")
+        runner.run(("docker", "kill", db), timeout=60)  # the database dies after the snapshot
+        with pytest.raises(DeployError) as caught:
+            s.migrate(snapshot=snap.name)
+        assert "cannot connect" in str(caught.value) and s.password not in str(caught.value)
+        runner.run(("docker", "start", db), timeout=60)
+        s.wait_database()
+        with connect(s.host_db_url) as conn:
+            state = read_version(conn)
+        assert (state.version, state.dirty) == (3, False)  # nothing half-applied
+        assert s.psql("SELECT count(*) FROM events") == rows  # nothing lost
+        time.sleep(1)  # snapshot names carry the second
+        s.snapshot("release v2 (re-run)")
+        assert [a.version for a in s.migrate().applied] == [4]  # the re-run succeeds
+    _only_blue_served(load)
+    assert len(list_snapshots(s.cfg.snapshots.dir)) >= 3
