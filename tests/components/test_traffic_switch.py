@@ -1,0 +1,208 @@
+"""``TrafficSwitch`` with real nginx and two demo-app processes (blue, green) on loopback.
+
+The provider runs pickled in a fresh process, exactly as the engine runs it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from components import router_files
+from components.traffic_switch import TrafficSwitchProvider, stop_argv, switch_summary
+from tests.support.demo_app import DemoApp, prepare_database, start_demo_app
+from tests.support.nginx import NginxRouter, nginx_available, start_router
+from tests.support.pickled import PickledCallError, call_pickled
+from tests.support.ports import free_port
+
+pytestmark = [pytest.mark.nginx, pytest.mark.postgres,
+              pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FAST_LIMITS = {"RATE_LIMIT_PUBLIC": "100000"}  # many switches per minute in one test
+
+
+@dataclass
+class World:
+    blue: DemoApp
+    green: DemoApp
+    router: NginxRouter
+    database_url: str
+
+    def props(self, color: str, version: str, **over: Any) -> dict[str, Any]:
+        slot = self.blue if color == "blue" else self.green
+        return {"router_dir": self.router.conf_dir, "public_url": self.router.url,
+                "active_color": color, "version": version, "target_url": slot.url,
+                "health_path": "/health", "allow_degraded": False, "verify_path": "/version",
+                "verify_timeout": 3, "stop_idle_slot": False, "idle_container": "",
+                "drain_seconds": 0, "change": "", **over}
+
+    def public(self) -> tuple[int, str | None, str | None]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.router.params.listen_port, timeout=10)
+        try:
+            conn.request("GET", "/api/v1/events")
+            resp = conn.getresponse()
+            resp.read()
+            return resp.status, resp.getheader("X-Togather-Slot"), resp.getheader("X-Togather-Version")
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: object) -> Iterator[World]:
+    prepare_database(database_url)
+    blue = start_demo_app(port=free_port(), version="v1.4.0", slot="blue", database_url=database_url,
+                          env=FAST_LIMITS)
+    green = start_demo_app(port=free_port(), version="v1.5.0", slot="green", database_url=database_url,
+                           env=FAST_LIMITS)
+    try:
+        with start_router({"blue": f"127.0.0.1:{blue.port}", "green": f"127.0.0.1:{green.port}"},
+                          os.path.join(str(tmp_path), "router")) as router:
+            yield World(blue, green, router, database_url)
+    finally:
+        blue.stop()
+        green.stop()
+
+
+def test_summary_reads_like_the_issue() -> None:
+    summary = switch_summary("blue", "v1.4.0", "green", "v1.5.0")
+    assert summary == "activeColor: blue → green (v1.4.0 → v1.5.0)"
+    assert stop_argv("app-blue", 15) == ("docker", "stop", "--time", "15", "app-blue")
+
+
+def test_diff_is_pure_and_only_colour_or_version_flip() -> None:
+    p = TrafficSwitchProvider()
+    base = {"router_dir": "/nonexistent", "public_url": "u", "active_color": "blue", "version": "v1"}
+    assert not p.diff("s", base, {**base, "gate_checked_at": "later", "change": "x"}).changes
+    assert p.diff("s", base, {**base, "active_color": "green"}).changes
+    assert p.diff("s", base, {**base, "version": "v2"}).changes
+    assert not os.path.exists("/nonexistent")
+
+
+def test_switch_and_switch_back_without_reload(world: World) -> None:
+    master = world.router.proc.pid
+    first = call_pickled(TrafficSwitchProvider(), "create", world.props("blue", "v1.4.0")).outs
+    assert world.public() == (200, "blue", "v1.4.0")
+    out = call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", first,
+                       world.props("green", "v1.5.0")).outs
+    assert (out["previous_color"], out["active_color"]) == ("blue", "green")
+    assert out["latency_ms"] < 3000  # bounded by verify_timeout; speed lives in the benchmark
+    assert world.public() == (200, "green", "v1.5.0")
+    back = call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", out,
+                        world.props("blue", "v1.4.0")).outs
+    assert back["previous_color"] == "green" and world.public() == (200, "blue", "v1.4.0")
+    assert world.router.proc.pid == master and "reconfiguring" not in world.router.error_log()
+
+
+@pytest.mark.parametrize("misbehaviour", ["unhealthy", "degraded", "wrong-version", "not-listening"])
+def test_never_switches_to_a_bad_target(world: World, misbehaviour: str) -> None:
+    call_pickled(TrafficSwitchProvider(), "create", world.props("blue", "v1.4.0"))
+    props = world.props("green", "v1.5.0")
+    if misbehaviour in ("unhealthy", "degraded"):
+        world.green.set_control(health=misbehaviour)
+    elif misbehaviour == "wrong-version":
+        props["version"] = "v9.9.9"
+    else:
+        world.green.stop()
+    with pytest.raises(PickledCallError) as info:
+        call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {}, props)
+    assert info.value.type_name == "SwitchError" and "not switching to green" in info.value.message
+    assert router_files.read_active_color(world.router.conf_dir) == "blue"
+    assert world.public() == (200, "blue", "v1.4.0")
+
+
+def test_a_verification_failure_is_rolled_back(world: World, tmp_path: object) -> None:
+    # a router whose "green" points at blue: the slot is fine, the public path is not
+    with start_router({"blue": f"127.0.0.1:{world.blue.port}", "green": f"127.0.0.1:{world.blue.port}"},
+                      os.path.join(str(tmp_path), "misrouted")) as bad:
+        props = {**world.props("green", "v1.5.0"), "router_dir": bad.conf_dir, "public_url": bad.url,
+                 "verify_timeout": 1}
+        with pytest.raises(PickledCallError) as info:
+            call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {}, props)
+        assert "not verified" in info.value.message and "restored blue" in info.value.message
+        assert router_files.read_active_color(bad.conf_dir) == "blue"
+
+
+def _hammer(world: World, stop: threading.Event, errors: list[str], ok: list[int]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", world.router.params.listen_port, timeout=10)
+    deadline = time.monotonic() + 60
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            conn.request("GET", "/api/v1/events")
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                errors.append(f"HTTP {resp.status}")
+            ok.append(1)
+        except (OSError, http.client.HTTPException) as exc:  # a keep-alive client that never retries
+            errors.append(repr(exc))
+            break
+    conn.close()
+
+
+@pytest.mark.slow
+def test_replacing_the_idle_process_under_traffic_loses_no_request(world: World) -> None:
+    call_pickled(TrafficSwitchProvider(), "create", world.props("blue", "v1.4.0"))
+    stop, errors, ok = threading.Event(), [], []  # type: ignore[var-annotated]
+    clients = [threading.Thread(target=_hammer, args=(world, stop, errors, ok)) for _ in range(4)]
+    for c in clients:
+        c.start()
+    try:
+        time.sleep(0.5)
+        port = world.green.port
+        world.green.stop()  # the idle colour is replaced: new process, same address, new version
+        world.green = start_demo_app(port=port, version="v1.6.0", slot="green",
+                                     database_url=world.database_url, env=FAST_LIMITS)
+        call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {},
+                     world.props("green", "v1.6.0"))
+        time.sleep(0.5)
+        call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {},
+                     world.props("blue", "v1.4.0"))
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for c in clients:
+            c.join(30)
+    assert errors == [] and len(ok) > 50
+
+
+_KILLED_SWITCH = """
+import sys
+from components.traffic_switch import switch
+props = eval(sys.argv[1])
+print("ready", flush=True)
+i = 0
+while True:
+    color = ("green", "blue")[i % 2]
+    switch({**props[color]})
+    i += 1
+"""
+
+
+@pytest.mark.slow
+def test_a_switch_killed_with_sigkill_leaves_one_colour_served(world: World) -> None:
+    props = {"blue": world.props("blue", "v1.4.0", verify_path="/api/v1/events"),
+             "green": world.props("green", "v1.5.0", verify_path="/api/v1/events")}
+    rng = random.Random(7)
+    for _ in range(12):
+        child = subprocess.Popen([sys.executable, "-c", _KILLED_SWITCH, repr(props)], cwd=ROOT,
+                                 env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.PIPE)
+        assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.05, 0.4))
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+        child.stdout.close()
+        color = router_files.read_active_color(world.router.conf_dir)
+        assert color in ("blue", "green")
+        version = "v1.4.0" if color == "blue" else "v1.5.0"
+        assert world.public() == (200, color, version)
