@@ -26,6 +26,7 @@ from cli.outcome import (
     OperationResult,
     Outcome,
     finish,
+    interrupted,
     migrations_and_snapshot,
     restore_active_on_failure,
     result_of,
@@ -45,13 +46,14 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
            quiet: bool = False) -> OperationResult:
     """Run the release. Raises ``DeployError`` only before anything changed (config, lock)."""
     cfg = from_stack_file(ctx.project_dir, ctx.stack)
-    secrets = audit.secret_values(cfg)
-    stages = Stages(ctx.out, ctx.monotonic, quiet=quiet, secrets=secrets)
-    previous, idle = cfg.active_color, other_color(cfg.active_color)
+    stages = Stages(ctx.out, ctx.monotonic, quiet=quiet, secrets=audit.secret_values(cfg))
     with contextlib.ExitStack() as held:
         with stages.stage("lock", f"{ctx.stack}"):
             held.enter_context(lock.stack_lock(cfg.state_dir, ctx.stack, version=version,
                                                take_over_stale=take_over_stale, clock=ctx.clock))
+        cfg = from_stack_file(ctx.project_dir, ctx.stack)  # the colours as they are under the lock
+        secrets = audit.secret_values(cfg)
+        previous, idle = cfg.active_color, other_color(cfg.active_color)
         outcome = Outcome(ctx=ctx, cfg=cfg, stages=stages, secrets=secrets, kind="deployment",
                           version=version, from_color=previous, to_color=idle)
         outcome.record("started")
@@ -70,6 +72,8 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
                     pulumi_checked(ctx, up_argv(ctx), f"pulumi up (switch to {idle})")
         except DeployError as exc:
             finish(outcome, exc)
+        except KeyboardInterrupt:
+            finish(outcome, interrupted(ctx))
         else:
             finish(outcome, None)
     return result_of(outcome)

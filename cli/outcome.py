@@ -120,6 +120,12 @@ def restore_active_on_failure(ctx: OpsContext, stages: Stages, previous: str) ->
                              exit_code=exc.exit_code) from exc
 
 
+def interrupted(ctx: OpsContext) -> DeployError:
+    """Ctrl-C: recorded as a failure; nothing is restored automatically (the operator stopped it)."""
+    return DeployError("interrupted by the operator", fix=f"scripts/status {ctx.stack} shows "
+                       "which colour serves; scripts/rollback or scripts/deploy again")
+
+
 def migrations_and_snapshot(ctx: OpsContext, cfg: DeployConfig,
                             stages: Stages) -> tuple[list[str], str | None]:
     """From the stack outputs ``migrationsApplied`` / ``snapshotPath`` (best effort)."""

@@ -20,7 +20,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli.outcome import OperationResult, Outcome, finish, restore_active_on_failure, result_of
+from cli.outcome import (
+    OperationResult,
+    Outcome,
+    finish,
+    interrupted,
+    restore_active_on_failure,
+    result_of,
+)
 from cli.render import Stages, refuse, report
 from components import audit, health, lock
 from components.config import DeployConfig, other_color
@@ -50,23 +57,31 @@ def gate(cfg: DeployConfig, color: str, version: str, stages: Stages) -> None:
     stages.note(f"{color}: {seen.describe()}")
 
 
+def _target(cfg: DeployConfig, stack: str) -> tuple[str, str]:
+    """The colour to go back to and its version; ``DeployError`` when there is none."""
+    target = other_color(cfg.active_color)
+    version = cfg.slot(target).version
+    if not version:
+        raise DeployError(f"nothing to roll back to: {target} has no version in stack {stack}",
+                          exit_code=EXIT_FAILURE, slot=target,
+                          fix=f"scripts/deploy {stack} VERSION releases a version on {target}")
+    return target, version
+
+
 def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = False) -> OperationResult:
     """Raises ``DeployError`` only before anything changed (config, lock, nothing to roll back to)."""
     cfg = from_stack_file(ctx.project_dir, ctx.stack)
-    previous = cfg.active_color
-    target = other_color(previous)
-    version = cfg.slot(target).version
-    if not version:
-        raise DeployError(f"nothing to roll back to: {target} has no version in stack {ctx.stack}",
-                          exit_code=EXIT_FAILURE, slot=target,
-                          fix=f"scripts/deploy {ctx.stack} VERSION releases a version on {target}")
-    secrets = audit.secret_values(cfg)
-    stages = Stages(ctx.out, ctx.monotonic, quiet=quiet, secrets=secrets)
+    _, planned = _target(cfg, ctx.stack)
+    stages = Stages(ctx.out, ctx.monotonic, quiet=quiet, secrets=audit.secret_values(cfg))
     with contextlib.ExitStack() as held:
         with stages.stage("lock", ctx.stack):
-            held.enter_context(lock.stack_lock(cfg.state_dir, ctx.stack, version=version,
+            held.enter_context(lock.stack_lock(cfg.state_dir, ctx.stack, version=planned,
                                                operation="rollback",
                                                take_over_stale=take_over_stale, clock=ctx.clock))
+        cfg = from_stack_file(ctx.project_dir, ctx.stack)  # the colours as they are under the lock
+        secrets = audit.secret_values(cfg)
+        previous = cfg.active_color
+        target, version = _target(cfg, ctx.stack)
         outcome = Outcome(ctx=ctx, cfg=cfg, stages=stages, secrets=secrets, kind="rollback",
                           version=version, from_color=previous, to_color=target)
         outcome.record("started")
@@ -81,6 +96,8 @@ def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = Fa
                     pulumi_checked(ctx, up_argv(ctx), f"pulumi up (switch to {target})")
         except DeployError as exc:
             finish(outcome, exc)
+        except KeyboardInterrupt:
+            finish(outcome, interrupted(ctx))
         else:
             finish(outcome, None)
     return result_of(outcome)

@@ -84,7 +84,10 @@ def lock_path(state_dir: str, stack: str) -> str:
 
 
 def current_user() -> str:
-    return os.environ.get("SUDO_USER") or getpass.getuser()
+    try:
+        return os.environ.get("SUDO_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return f"uid {os.getuid()}"
 
 
 def _parse(text: str) -> LockHolder | None:

@@ -7,9 +7,11 @@ and the webhook notification (a real local HTTP receiver) are written for real.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -17,9 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from components import audit, lock
+from cli import deploy as deploy_cli
+from components import audit, lock, runner
 from components.errors import EXIT_CONFIG, EXIT_HEALTH, EXIT_LOCKED, EXIT_MIGRATION
-from components.ops_context import classify_failure
+from components.ops_context import OpsContext, classify_failure
 from tests.support.fake_pulumi import install_fake_pulumi, read_stack, write_stack
 from tests.support.ports import free_port
 
@@ -207,3 +210,63 @@ def test_classify_failure_is_the_one_mapping():
     assert classify_failure("[togather:config] blue.version") == EXIT_CONFIG
     assert classify_failure("[togather:lock] held") == EXIT_LOCKED
     assert classify_failure("error: health of the dog") == 1
+
+
+def test_verb_is_a_function_of_its_context(project):
+    """In process: our own pulumi runner and clocks; durations come from ctx.monotonic."""
+    calls: list[tuple[str, ...]] = []
+    ticks = iter(range(0, 10_000, 5))
+
+    def pulumi(argv):
+        calls.append(tuple(argv))
+        return runner.Result(tuple(argv), 0, "{}" if "output" in argv else "", "")
+
+    out = io.StringIO()
+    ctx = OpsContext(project_dir=project, stack=STACK, pulumi=pulumi, clock=lambda: 1_800_000_000.0,
+                     monotonic=lambda: float(next(ticks)), out=out, err=io.StringIO(),
+                     sleep=lambda s: None)
+    result = deploy_cli.deploy(ctx, "v1.1.0")
+    assert result.outcome == "completed" and result.exit_code == 0
+    assert [s.name for s in result.stages] == ["lock", "set-version", "release-idle", "set-active",
+                                               "switch"]
+    assert all(s.seconds == 5.0 for s in result.stages)
+    assert [c[1] for c in calls] == ["config", "up", "stack", "config", "up"]
+    started = audit.read_events(os.path.join(project, "state"))[0]
+    assert started["ts"] == "2027-01-15T08:00:00Z"
+
+
+def test_interrupt_is_recorded_as_failed_without_restoring(project):
+    calls: list[tuple[str, ...]] = []
+
+    def pulumi(argv):
+        calls.append(tuple(argv))
+        if argv[1] == "up" and len([c for c in calls if c[1] == "up"]) == 2:
+            raise KeyboardInterrupt
+        return runner.Result(tuple(argv), 0, "", "")
+
+    ctx = OpsContext(project_dir=project, stack=STACK, pulumi=pulumi, out=io.StringIO(),
+                     err=io.StringIO(), sleep=lambda s: None)
+    result = deploy_cli.deploy(ctx, "v1.1.0")
+    assert result.outcome == "failed" and result.exit_code == 1
+    assert result.error is not None and "interrupted" in result.error["message"]
+    assert [c[1] for c in calls].count("up") == 2  # no restore run
+    assert events(project)[-1] == "deployment.failed"
+    assert not lock.inspect(os.path.join(project, "state"), STACK, now=time.time()).held
+
+
+def test_sigkilled_deploy_frees_the_lock_for_the_next(project, fake):
+    fake.rule("up", nth=1, sleep=30)
+    first = subprocess.Popen([os.path.join(ROOT, "scripts", "deploy"), STACK, "v1.1.0",
+                              "--project-dir", project], env=fake.env(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    state = os.path.join(project, "state")
+    deadline = time.monotonic() + 30
+    while len(fake.calls()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert lock.inspect(state, STACK, now=time.time()).held
+    os.killpg(first.pid, signal.SIGKILL)  # the deploy and its pulumi child, mid-release
+    first.wait(timeout=10)
+    assert not lock.inspect(state, STACK, now=time.time()).held
+    again = run_deploy(fake, project, "v1.1.0")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert events(project) == ["deployment.started", "deployment.started", "deployment.completed"]
