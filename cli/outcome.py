@@ -128,7 +128,8 @@ def interrupted(ctx: OpsContext) -> DeployError:
 
 def migrations_and_snapshot(ctx: OpsContext, cfg: DeployConfig,
                             stages: Stages) -> tuple[list[str], str | None]:
-    """From the stack outputs ``migrationsApplied`` / ``snapshotPath`` (best effort)."""
+    """From the stack outputs ``migrationsApplied`` (the ``Migrations`` resource's ``applied``)
+    and ``snapshotPath`` (the ``DbSnapshot``'s ``path``); best effort, never fails the deploy."""
     outputs: dict[str, Any] = {}
     try:
         result = ctx.pulumi(stack_output_argv(ctx))
@@ -138,12 +139,21 @@ def migrations_and_snapshot(ctx: OpsContext, cfg: DeployConfig,
     except (ValueError, DeployError) as exc:
         stages.note(f"stack outputs unreadable: {exc}")
     raw = outputs.get("migrationsApplied") or []
-    migrations = [str(m) for m in raw] if isinstance(raw, list) else []
+    migrations = [_migration_name(m) for m in raw] if isinstance(raw, list) else []
     snapshot = outputs.get("snapshotPath")
     if not snapshot:
         facts = deploy_metrics.latest_snapshot(cfg.snapshots.dir)
         snapshot = facts.path if facts and facts.timestamp >= ctx.clock() - 3600 else None
     return migrations, str(snapshot) if snapshot else None
+
+
+def _migration_name(item: Any) -> str:
+    """``Migrations.applied`` items are ``{version, name, ...}``; plain strings pass through."""
+    if isinstance(item, dict) and "version" in item:
+        v = item["version"]
+        version = f"{v:06d}" if isinstance(v, int) else str(v)  # golang-migrate's file numbering
+        return f"{version}_{item.get('name') or ''}".rstrip("_")
+    return str(item)
 
 
 def finish(o: Outcome, exc: DeployError | None) -> None:

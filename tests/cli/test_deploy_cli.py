@@ -81,7 +81,8 @@ def metrics(project_dir):
 
 
 def test_deploy_releases_on_idle_then_switches(project, fake, hook):
-    fake.set_outputs({"migrationsApplied": ["000050_add_series"], "snapshotPath": "/snap/1.dump"})
+    fake.set_outputs({"migrationsApplied": [{"version": 50, "name": "add_series", "durationS": 0.2}],
+                      "snapshotPath": "/snap/1.dump"})
     proc = run_deploy(fake, project, "v1.1.0")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert fake.verbs() == ["config set togather:green.version=v1.1.0", "up", "stack output",
