@@ -271,3 +271,26 @@ def test_sigkilled_deploy_frees_the_lock_for_the_next(project, fake):
     again = run_deploy(fake, project, "v1.1.0")
     assert again.returncode == 0, again.stdout + again.stderr
     assert events(project) == ["deployment.started", "deployment.started", "deployment.completed"]
+
+
+def _engine_output(exc: BaseException) -> str:
+    """What ``pulumi up`` prints for a dynamic provider that raised ``exc``: the provider host
+    sends ``traceback.format_exc()`` (pulumi/dynamic/__main__.py) and the CLI indents it."""
+    import traceback
+
+    try:
+        raise exc
+    except BaseException:
+        text = traceback.format_exc()
+    body = "\n".join("      " + line for line in text.splitlines())
+    return f"  togather:deploy:Slot (green-gate):\n    error: Exception calling application:\n{body}\n"
+
+
+def test_classify_real_provider_tracebacks():
+    from components.errors import ConfigError, HealthError, MigrationError, SnapshotError, SwitchError
+
+    assert classify_failure(_engine_output(HealthError("green never healthy"))) == EXIT_HEALTH
+    assert classify_failure(_engine_output(SwitchError("not verified"))) == EXIT_HEALTH
+    assert classify_failure(_engine_output(MigrationError("000050 failed"))) == EXIT_MIGRATION
+    assert classify_failure(_engine_output(ConfigError("files changed"))) == EXIT_CONFIG
+    assert classify_failure(_engine_output(SnapshotError("disk full"))) == 1
