@@ -57,4 +57,7 @@ def provisioning_files(prometheus_url: str) -> dict[str, str]:
     }
     for name, model in dashboards().items():
         files[f"{DASHBOARDS_SUBDIR}/{name}.json"] = json.dumps(model, indent=2, sort_keys=True) + "\n"
+    # Grafana scans these too and logs an error when they are missing; they stay empty.
+    for unused in ("plugins", "alerting", "notifiers"):
+        files[f"{unused}/.keep"] = ""
     return files

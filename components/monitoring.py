@@ -45,6 +45,9 @@ from components.prometheus_conf import (
 )
 from components.specs import DB_ALIAS, ContainerSpec
 
+CONTAINER_GID = 65534
+"""``nogroup``: the prom/* images run as ``nobody:nobody`` (65534:65534)."""
+
 
 @dataclass
 class MonitoringStackArgs:
@@ -113,6 +116,7 @@ class MonitoringStack(pulumi.ComponentResource):
             "alertmanager": ConfigFiles(
                 f"{name}-alertmanager-config", directory=monitoring_dir(cfg, "alertmanager"),
                 files={"alertmanager.yml": render_alertmanager_config(m.ntfy_url, m.webhook_url)},
+                mode=0o640, group=CONTAINER_GID,
                 reload_url=f"http://127.0.0.1:{m.alertmanager_port}/-/reload", secret=True, opts=opts),
             "grafana": ConfigFiles(
                 f"{name}-grafana-provisioning", directory=monitoring_dir(cfg, "grafana"),

@@ -14,8 +14,11 @@ Guarantees:
   again changes nothing. A tool that is not running yet (connection refused) is
   fine: it reads the files when it starts. A tool that *rejects* the new config
   (HTTP error) fails the update with its message; it keeps running the old one.
+- With a ``group`` (the container user's gid), files are 0640 and directories
+  0750, owned by that group: a secret in them (an ntfy topic) is readable by the
+  tool, not by other users of the host.
 - ``delete`` removes the managed files, never the directory's other contents.
-- Recorded state: directory, mode, reload URL and a SHA-256 per file (not the
+- Recorded state: directory, mode, group, reload URL and a SHA-256 per file (not the
   contents, which may hold an ntfy topic).
 """
 
@@ -63,15 +66,33 @@ def reload(url: str) -> bool:
         return False
 
 
-def write_files(directory: str, files: Mapping[str, str], mode: int,
+def _owned(path: str, mode: int, group: int | None) -> None:
+    """Give ``path`` to ``group`` (the container user's) so that others cannot read it."""
+    if group is None:
+        return
+    try:
+        os.chown(path, -1, group)
+        os.chmod(path, mode)
+    except PermissionError as exc:
+        raise DeployError(f"cannot give {path} to group {group}", file=path, cause=exc,
+                          fix="run `pulumi up` as root (the state directory belongs to root)") from None
+
+
+def write_files(directory: str, files: Mapping[str, str], mode: int, group: int | None = None,
                 previous: Mapping[str, str] = {}) -> None:  # noqa: B006 (read only)
+    """Write ``files`` under ``directory``; with ``group``, directories are 0750 and owned by it."""
     from components.router_files import atomic_write
 
-    os.makedirs(directory, mode=0o755, exist_ok=True)
+    dir_mode = 0o755 if group is None else 0o750
+    os.makedirs(directory, mode=dir_mode, exist_ok=True)
+    _owned(directory, dir_mode, group)
     for rel, text in sorted(files.items()):
         path = os.path.join(directory, rel)
-        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        parent = os.path.dirname(path)
+        os.makedirs(parent, mode=dir_mode, exist_ok=True)
+        _owned(parent, dir_mode, group)
         atomic_write(path, text, mode=mode)
+        _owned(path, mode, group)
     remove_files(directory, [rel for rel in previous if rel not in files])
 
 
@@ -82,7 +103,8 @@ def remove_files(directory: str, rels: Any) -> None:
 
 
 class ConfigFilesProvider(ResourceProvider):
-    """Inputs: ``directory`` (absolute), ``files`` ({relative path: text}), ``mode``, ``reload_url``."""
+    """Inputs: ``directory`` (absolute), ``files`` ({relative path: text}), ``mode``,
+    ``group`` (gid or ``None``) and ``reload_url``."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = []
@@ -97,18 +119,19 @@ class ConfigFilesProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changes = [k for k in ("directory", "mode", "reload_url") if olds.get(k) != news.get(k)]
+        changes = [k for k in ("directory", "mode", "group", "reload_url") if olds.get(k) != news.get(k)]
         if olds.get("digests") != digests(news.get("files") or {}):
             changes.append("files")
         return DiffResult(changes=bool(changes),
                           replaces=["directory"] if "directory" in changes else [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        write_files(props["directory"], props["files"], int(props["mode"]))
+        write_files(props["directory"], props["files"], int(props["mode"]), props.get("group"))
         return CreateResult(props["directory"], self._outs(props))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        write_files(news["directory"], news["files"], int(news["mode"]), olds.get("digests") or {})
+        write_files(news["directory"], news["files"], int(news["mode"]), news.get("group"),
+                    olds.get("digests") or {})
         return UpdateResult(self._outs(news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -117,7 +140,8 @@ class ConfigFilesProvider(ResourceProvider):
     @staticmethod
     def _outs(props: dict[str, Any]) -> dict[str, Any]:
         url = props.get("reload_url")
-        return {"directory": props["directory"], "mode": props["mode"], "reload_url": url,
+        return {"directory": props["directory"], "mode": props["mode"], "group": props.get("group"),
+                "reload_url": url,
                 "digests": digests(props["files"]), "reloaded": reload(url) if url else False}
 
 
@@ -125,9 +149,10 @@ class ConfigFiles(pulumi.dynamic.Resource):
     digests: pulumi.Output[dict[str, str]]
 
     def __init__(self, name: str, *, directory: str, files: pulumi.Input[Mapping[str, str]],
-                 mode: int = 0o644, reload_url: str | None = None, secret: bool = False,
+                 mode: int = 0o644, group: int | None = None, reload_url: str | None = None,
+                 secret: bool = False,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         body: Any = pulumi.Output.secret(files) if secret else files
         super().__init__(ConfigFilesProvider(), name,
-                         {"directory": directory, "files": body, "mode": mode,
+                         {"directory": directory, "files": body, "mode": mode, "group": group,
                           "reload_url": reload_url, "digests": None, "reloaded": None}, opts)

@@ -100,3 +100,19 @@ def test_a_rejected_config_fails_the_update_with_the_tool_s_answer(
         call_pickled(P, "create", _props(str(tmp_path), {"a.yml": "1"}, url))
     assert err.value.type_name == "DeployError"
     assert "rejected its new config (500)" in err.value.message and "bad config" in err.value.message
+
+
+def test_a_group_keeps_secret_files_from_other_users(tmp_path: Any) -> None:
+    directory = str(tmp_path / "alertmanager")
+    props = {**_props(directory, {"alertmanager.yml": "url: https://ntfy.sh/topic\n"}), "mode": 0o640,
+             "group": 65534}
+    if os.geteuid() != 0:
+        with pytest.raises(PickledCallError, match="run `pulumi up` as root"):
+            call_pickled(P, "create", props)
+        return
+    result = call_pickled(P, "create", props)
+    info = os.stat(os.path.join(directory, "alertmanager.yml"))
+    assert (stat.S_IMODE(info.st_mode), info.st_gid) == (0o640, 65534)
+    assert stat.S_IMODE(os.stat(directory).st_mode) == 0o750
+    moved = call_pickled(P, "diff", directory, result.outs, {**props, "group": None})
+    assert moved.changes
