@@ -19,8 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SCRIPT = os.path.join(ROOT, "scripts", "snapshot")
 
 
-def snapshot(*args: str, url: str | None = None, stdin: str = "",
-             path: str | None = None) -> subprocess.CompletedProcess[str]:
+def snapshot(*args: str, url: str | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     if url:
         env["DATABASE_URL"] = url
@@ -50,10 +49,11 @@ def test_documented_commands_parse(line: str) -> None:
     build_parser().parse_args(line.split())
 
 
-def test_usage_and_config_errors() -> None:
+def test_usage_and_config_errors(tmp_path: str) -> None:
     assert snapshot("explode").returncode == 2
-    missing = snapshot("create", "--dir", "/tmp/never-used-snaps")
+    missing = snapshot("create", "--dir", os.path.join(tmp_path, "s"))
     assert missing.returncode == 10 and "DATABASE_URL" in missing.stderr
+    assert not os.path.exists(os.path.join(tmp_path, "s"))
 
 
 @pytest.mark.postgres
