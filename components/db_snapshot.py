@@ -124,6 +124,8 @@ def _take(props: dict[str, Any]) -> dict[str, Any]:
 class DbSnapshot(pulumi.dynamic.Resource, module="togather", name="DbSnapshot"):
     file: pulumi.Output[str]
     """File name of the snapshot taken for this release (``scripts/snapshot restore FILE``)."""
+    path: pulumi.Output[str]
+    """Absolute path of that file (the program exports it as ``snapshotPath``)."""
     sha256: pulumi.Output[str]
     size: pulumi.Output[int]
 
@@ -132,8 +134,8 @@ class DbSnapshot(pulumi.dynamic.Resource, module="togather", name="DbSnapshot"):
             "databaseUrl": pulumi.Output.secret(args.database_url), "snapshotDir": args.snapshot_dir,
             "mode": args.mode, "dbContainer": args.db_container, "appVersion": args.app_version,
             "migrationFiles": dict(args.migration_files), "retentionDays": args.retention_days,
-            "keepMin": args.keep_min, "reason": None, "path": None, "pruned": None,
-            **{k: None for k in SNAPSHOT_OUTPUTS if k != "path"},
+            "keepMin": args.keep_min, "reason": None, "pruned": None,
+            **{k: None for k in SNAPSHOT_OUTPUTS},
         }
         secret = pulumi.ResourceOptions(additional_secret_outputs=["databaseUrl"])
         super().__init__(DbSnapshotProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
