@@ -138,6 +138,8 @@ class WebhookReceiver:
 
     server: ThreadingHTTPServer
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    """Request path and query of each body, in the same order."""
 
     @property
     def url(self) -> str:
@@ -150,10 +152,12 @@ class WebhookReceiver:
 
 def start_webhook_receiver() -> WebhookReceiver:
     bodies: list[dict[str, Any]] = []
+    paths: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             length = int(self.headers.get("Content-Length", "0"))
+            paths.append(self.path)
             bodies.append(json.loads(self.rfile.read(length)))
             self.send_response(200)
             self.send_header("Content-Length", "0")
@@ -164,4 +168,4 @@ def start_webhook_receiver() -> WebhookReceiver:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return WebhookReceiver(server, bodies)
+    return WebhookReceiver(server, bodies, paths)

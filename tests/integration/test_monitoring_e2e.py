@@ -17,12 +17,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
 
 from components.alert_rules import render_alert_rules
-from components.alertmanager_conf import AlertmanagerSettings, render_alertmanager_config
+from components.alertmanager_conf import (
+    NTFY_MESSAGE,
+    NTFY_TITLE,
+    AlertmanagerSettings,
+    render_alertmanager_config,
+)
 from components.dashboards.common import metric_names, queries_of
 from components.deploy_metrics import DeployMetrics, SnapshotFacts, render
 from components.grafana_provisioning import dashboards
@@ -108,7 +114,8 @@ def world(postgres_server: PostgresServer) -> Iterator[World]:
         am_port, prom_port = free_port(), free_port()
         am_dir = os.path.join(work, "alertmanager")
         ConfigFilesProvider().create({"directory": am_dir, "mode": 0o644, "reload_url": None, "files": {
-            "alertmanager.yml": render_alertmanager_config(None, webhook.url, FAST_ALERTMANAGER)}})
+            "alertmanager.yml": render_alertmanager_config(webhook.url.replace("/hook", "/ntfy-topic"),
+                                                           webhook.url, FAST_ALERTMANAGER)}})
         alertmanager = mp.start_alertmanager(work, os.path.join(am_dir, "alertmanager.yml"), am_port)
         procs.append(alertmanager)
 
@@ -186,6 +193,26 @@ def test_an_alert_fires_end_to_end_into_the_webhook(world: World) -> None:
     assert alert["labels"]["severity"] == "warning"
     assert "snapshot" in alert["annotations"]["description"]
     assert "day" in alert["annotations"]["summary"]
+
+
+def test_the_ntfy_templates_only_reference_fields_alertmanager_sends(world: World) -> None:
+    """ntfy renders NTFY_TITLE/NTFY_MESSAGE over the posted JSON: every field must exist."""
+    def ntfy_post() -> tuple[str, dict[str, Any]] | None:
+        for path, body in zip(list(world.webhook.paths), list(world.webhook.bodies), strict=False):
+            if path.startswith("/ntfy-topic?"):
+                return path, body
+        return None
+
+    path, body = mp.wait_for("a post to the ntfy URL", ntfy_post, timeout=90)
+    query = parse_qs(urlsplit(path).query)
+    assert query["tpl"] == ["yes"] and query["t"] == [NTFY_TITLE] and query["m"] == [NTFY_MESSAGE]
+    for field_path in re.findall(r"\{\{\.([\w.]+)\}\}", NTFY_TITLE):
+        value: Any = body
+        for part in field_path.split("."):
+            value = value[part]
+        assert isinstance(value, str) and value, field_path
+    inner = re.findall(r"\{\{\.annotations\.(\w+)\}\}", NTFY_MESSAGE)
+    assert inner and all(alert["annotations"][name] for alert in body["alerts"] for name in inner)
 
 
 def test_a_config_change_reloads_prometheus_in_place(world: World) -> None:
