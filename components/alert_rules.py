@@ -5,7 +5,8 @@ DatabaseDown 1m, DiskSpaceLow 5m, HighMemoryUsage 10m. Alerts about the server
 are limited to the *active* colour: the deploy tooling publishes
 ``togather_deploy_active_color{color}`` (1 active, 0 other) through
 node-exporter's textfile collector, and the rules join on it, so the stopped
-idle colour never raises TargetDown or ServiceUnhealthy.
+idle colour never raises TargetDown or ServiceUnhealthy (and DeployMetricsMissing
+says when that metric is absent, which would leave both blind).
 
 Every rule has a ``summary`` and a ``description`` that tells the operator what
 to do next. ``durations`` and ``snapshot_max_age_days`` are parameters of the
@@ -37,6 +38,7 @@ DEFAULT_DURATIONS: Mapping[str, str] = {
     "HighLatency": "5m",
     "TargetDown": "2m",
     "SnapshotTooOld": "10m",
+    "DeployMetricsMissing": "15m",
 }
 
 # Real filesystems only: tmpfs/overlay sizes say nothing about the host's disk.
@@ -106,6 +108,14 @@ def rules(snapshot_max_age_days: int) -> tuple[Rule, ...]:
              "The newest snapshot is {{ $value | humanizeDuration }} old. Run the snapshot "
              "verb by hand, then check why the scheduled snapshot stopped (timer, disk space, "
              "its log)."),
+        # Without the textfile the active-slot alerts above are blind: say so.
+        Rule("DeployMetricsMissing",
+             "absent(togather_deploy_active_color)",
+             "warning", "The deploy tooling's metrics are missing",
+             "node-exporter serves no togather_deploy_active_color, so TargetDown and "
+             "ServiceUnhealthy cannot tell the active colour and stay silent for the servers. "
+             "Check that <stateDir>/metrics/togather_deploy.prom exists (any deploy writes it) "
+             "and that node-exporter mounts that directory."),
     )
 
 

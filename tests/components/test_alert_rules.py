@@ -88,6 +88,10 @@ CASES: dict[str, tuple[list[dict[str, str]], dict[str, str], list[dict[str, str]
         [_s('togather_deploy_last_snapshot_timestamp_seconds{job="node",instance="n"}', "0x4400")],
         {"job": "node", "instance": "n", "severity": "warning"},
         [_s('togather_deploy_last_snapshot_timestamp_seconds{job="node",instance="n"}', "100000x4400")]),
+    "DeployMetricsMissing": (
+        [_s('up{job="node",instance="n"}', "1x40")],
+        {"severity": "warning"},
+        ACTIVE_BLUE),
 }
 EVAL_TIME = {"SnapshotTooOld": "3d"}
 
@@ -117,7 +121,7 @@ def test_rendered_rules_pass_promtool_check(tmp_path: Any) -> None:
     path.write_text(render_alert_rules(2))
     result = _promtool("check", "rules", str(path), cwd=str(tmp_path))
     assert result.ok, result.stdout + result.stderr
-    assert "8 rules found" in result.stdout
+    assert "9 rules found" in result.stdout
 
 
 def test_every_rule_tells_the_operator_what_to_do() -> None:

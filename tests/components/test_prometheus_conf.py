@@ -35,7 +35,7 @@ def test_container_config_passes_promtool(tmp_path: Any) -> None:
     path = _write(tmp_path, render_prometheus_config(container_targets()))
     result = run(["promtool", "check", "config", path], check=False, timeout=60)
     assert result.ok, result.stdout + result.stderr
-    assert "1 rule files found" in result.stdout and "8 rules found" in result.stdout
+    assert "1 rule files found" in result.stdout and "9 rules found" in result.stdout
 
 
 def test_broken_rules_fail_promtool(tmp_path: Any) -> None:

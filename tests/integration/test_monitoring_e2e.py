@@ -162,7 +162,8 @@ def test_the_rules_are_loaded(world: World) -> None:
     (group,) = [g for g in groups if g["name"] == "togather"]
     names = {r["name"] for r in group["rules"]}
     assert names == {"HighErrorRate", "DatabaseDown", "DiskSpaceLow", "HighMemoryUsage",
-                     "ServiceUnhealthy", "HighLatency", "TargetDown", "SnapshotTooOld"}
+                     "ServiceUnhealthy", "HighLatency", "TargetDown", "SnapshotTooOld",
+                     "DeployMetricsMissing"}
     assert all(r["health"] in ("ok", "unknown") for r in group["rules"]), group["rules"]
 
 
