@@ -79,15 +79,25 @@ def run(flips: int, baseline_s: float) -> dict[str, Any]:
             r.migrate(snapshot=snap.name)
             r.start_slot("green")
             r.gate("green")
-            release_flip = flip_latency("127.0.0.1", port, lambda: r.switch("green"), "green")
-        report["release"] = _phase(fast.result(), slow.result(), base.rps, flip_latency_ms=_ms(release_flip),
-                                   snapshot_s=round(snap_s, 2), duration_s=round(fast.result().duration_s, 1))
+            outs: list[dict[str, Any]] = []
+            release_flip = flip_latency("127.0.0.1", port, lambda: outs.append(r.switch("green")), "green")
+        report["release"] = _phase(
+            fast.result(), slow.result(), base.rps, flip_latency_ms=_ms(release_flip),
+            switch_verified_ms=outs[0]["latency_ms"], idle_stopped=outs[0]["idle_stopped"],
+            snapshot_s=round(snap_s, 2), duration_s=round(fast.result().duration_s, 1))
 
         with Load(r.public_url + FAST) as fast, Load(r.public_url + SLOW, connections=4, threads=1) as slow:
-            time.sleep(1)
-            rollback_flip = flip_latency("127.0.0.1", port, lambda: r.switch("blue"), "blue")
-        report["rollback"] = _phase(fast.result(), slow.result(), base.rps,
-                                    flip_latency_ms=_ms(rollback_flip))
+            t = time.monotonic()
+            r.gate("blue")  # stopIdleSlot stopped blue: a rollback is start → gate → switch
+            gate_s = time.monotonic() - t
+            outs = []
+            rollback_flip = flip_latency("127.0.0.1", port, lambda: outs.append(r.switch("blue")), "blue")
+        report["rollback"] = _phase(
+            fast.result(), slow.result(), base.rps, start_and_gate_s=round(gate_s, 1),
+            flip_latency_ms=_ms(rollback_flip), switch_verified_ms=outs[0]["latency_ms"])
+
+        r.configure(stopIdleSlot=False)  # both colours warm for back-to-back flips
+        r.gate("green")
 
         latencies = []
         with Load(r.public_url + FAST) as fast, Load(r.public_url + SLOW, connections=4, threads=1) as slow:

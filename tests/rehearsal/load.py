@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -147,18 +148,34 @@ def served_color(conn: http.client.HTTPConnection, path: str) -> str:
 
 
 def flip_latency(host: str, port: int, flip: Callable[[], object], new_color: str, *,
-                 path: str = "/api/v1/events", timeout_s: float = 10) -> float:
-    """Seconds from calling ``flip`` until a keep-alive client through the router is
-    answered by ``new_color`` (polled back to back, bounded by ``timeout_s``)."""
+                 path: str = "/api/v1/events", timeout_s: float = 60) -> float:
+    """Seconds from starting ``flip`` until a keep-alive client through the router is
+    answered by ``new_color``. ``flip`` runs in a thread (it may go on draining and
+    stopping the old colour); its exception, if any, is raised here."""
     conn = http.client.HTTPConnection(host, port, timeout=10)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            flip()
+        except BaseException as exc:  # handed to the caller below
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
     try:
         served_color(conn, path)  # connection open and warm before the clock starts
         started = time.perf_counter()
-        flip()
+        worker.start()
+        seen: float | None = None
         deadline = started + timeout_s
-        while time.perf_counter() < deadline:
+        while seen is None and time.perf_counter() < deadline and not errors:
             if served_color(conn, path) == new_color:
-                return time.perf_counter() - started
-        raise AssertionError(f"{new_color} did not answer through the router within {timeout_s}s")
+                seen = time.perf_counter() - started
+        worker.join(max(0.0, deadline - time.perf_counter()))
     finally:
         conn.close()
+    if errors:
+        raise errors[0]
+    if worker.is_alive() or seen is None:
+        raise AssertionError(f"{new_color} did not answer through the router within {timeout_s}s")
+    return seen

@@ -20,10 +20,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from components import docker_cli, router_config, router_files, runner
+from components import docker_cli, health_gate, router_config, runner, traffic_switch
 from components.config import DeployConfig, load_config
 from components.errors import DeployError
-from components.health import Probe, wait_healthy
 from components.migrate import UpResult, migrate_up
 from components.migration_files import load_migrations
 from components.nginx_conf import router_params
@@ -31,6 +30,7 @@ from components.router_config import params_to_dict
 from components.snapshots import SnapshotInfo, verify_snapshot
 from components.snapshots_pg import Target, create_snapshot
 from components.specs import app_spec, database_spec, database_url, router_spec
+from components.traffic import gate_props, switch_props
 from tests.rehearsal.app_images import NGINX_JS_MODULE, RehearsalImages
 from tests.support import docker
 from tests.support.ports import free_port, wait_port
@@ -66,7 +66,7 @@ class Rehearsal:
             "environment": "test", "image": imgs.app_repo, "activeColor": "blue",
             "blue": {"version": "v1", "hostPort": free_port()},
             "green": {"hostPort": free_port()},
-            "publicPort": free_port(), "stateDir": self.state_dir, "stopIdleSlot": False,
+            "publicPort": free_port(), "stateDir": self.state_dir,
             "appEnv": {"RATE_LIMIT_PUBLIC": "100000"},
             "database": {"image": imgs.postgres, "hostPort": free_port(), "memoryMb": 512},
             "router": {"image": imgs.nginx, "previewPort": free_port(), "jsModule": NGINX_JS_MODULE},
@@ -199,18 +199,21 @@ class Rehearsal:
         docker.remove(spec.name)
         docker.run_spec(spec)
 
-    def gate(self, color: str, cfg: DeployConfig | None = None) -> Probe:
+    def gate(self, color: str, cfg: DeployConfig | None = None) -> dict[str, Any]:
+        """The ``HealthGate`` provider's run: start a stopped slot, then ``wait_healthy``."""
         cfg = cfg or self.cfg
-        slot, h = cfg.slot(color), cfg.health
-        assert slot.version
-        return wait_healthy(f"http://127.0.0.1:{slot.host_port}", version=slot.version,
-                            allow_degraded=h.allow_degraded, consecutive=h.consecutive,
-                            timeout_s=h.timeout_seconds, interval_s=h.interval_seconds)
+        name = cfg.name(f"app-{color}")
+        return health_gate.run_gate(gate_props(cfg, color, container_name=name, container_id=""))
 
-    def switch(self, color: str) -> None:
-        """The flip: replace the one-word ``active_color`` file; nginx is not reloaded."""
-        router_files.write_active_color(self.cfg.router_dir, color)
-        self.configure(activeColor=color)
+    def switch(self, color: str) -> dict[str, Any]:
+        """The ``TrafficSwitch`` provider's flip: check the target, replace ``active_color``
+        (no reload), verify through the public port, then drain and stop the old colour
+        when ``stopIdleSlot``. Keeps ``activeColor`` as the operator would."""
+        cfg = self.preview(activeColor=color)
+        out = traffic_switch.switch(switch_props(cfg, idle_container=cfg.name(f"app-{cfg.idle_color}"),
+                                                 gate_checked_at=None))
+        self.cfg, self.raw = cfg, _merge(self.raw, {"activeColor": color})
+        return out
 
     def bootstrap(self) -> None:
         """Step 1 from nothing: network, volume, database, migrations, snapshot, blue, router."""

@@ -1,12 +1,15 @@
 """Issue 7, steps 1-3: from nothing to blue, release green under load, roll back.
 
 Real containers from the stack's own specs, real migrations and ``pg_dump``
-through ``docker exec``, the router resolving slots by name, the flip by
-replacing ``active_color`` (no reload), wrk through the published port. The
-tests run in order on one stack.
+through ``docker exec``, the router resolving slots by name, the providers' own
+gate and switch (``active_color`` replaced, no reload, verified through the
+public port, the old colour drained and stopped), wrk through the published
+port. The tests run in order on one stack.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -15,6 +18,7 @@ from components.specs import app_spec, database_spec, router_spec
 from tests.rehearsal.load import Load, flip_latency
 from tests.rehearsal.spec_check import mismatches
 from tests.rehearsal.stack import Rehearsal
+from tests.support import docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -37,6 +41,7 @@ def test_step2_release_green_with_a_migration_under_load(stack: Rehearsal) -> No
     stack.add_migrations(4)
     stack.configure(green={"version": "v2"})
     before = len(list_snapshots(stack.cfg.snapshots.dir))
+    switched: list[dict[str, Any]] = []
     with Load(stack.public_url + "/api/v1/events") as load, \
             Load(stack.public_url + SLOW, connections=4, threads=1) as slow:
         snap = stack.snapshot("release v2")
@@ -45,22 +50,28 @@ def test_step2_release_green_with_a_migration_under_load(stack: Rehearsal) -> No
         result = stack.migrate(snapshot=snap.name)
         assert [a.version for a in result.applied] == [4]
         stack.start_slot("green")
-        assert stack.gate("green").version == "v2"
-        latency = flip_latency("127.0.0.1", stack.cfg.public_port, lambda: stack.switch("green"), "green")
+        assert stack.gate("green")["version_seen"] == "v2"
+        flipped = flip_latency("127.0.0.1", stack.cfg.public_port, lambda: switched.append(
+            stack.switch("green")), "green")
     fast, slowed = load.result(), slow.result()
     assert fast.failures == 0 and slowed.failures == 0, (fast, slowed)
     assert fast.slots.get("blue", 0) > 0 and fast.slots.get("green", 0) > 0, fast
-    assert latency < 10
+    assert flipped < 30 and switched[0]["previous_color"] == "blue"
     assert stack.served() == ("green", "v2")
+    # stopIdleSlot (the default): blue drained and stopped, never removed
+    assert switched[0]["idle_stopped"] is True
+    assert docker.state(stack.cfg.name("app-blue"))["Running"] is False
 
 
 def test_step3_roll_back_to_blue_switch_only(stack: Rehearsal) -> None:
     snapshots = len(list_snapshots(stack.cfg.snapshots.dir))
     with Load(stack.public_url + "/api/v1/events") as load, \
             Load(stack.public_url + SLOW, connections=4, threads=1) as slow:
+        assert stack.gate("blue")["started"] is True  # the stopped colour is started, then proven
         flip_latency("127.0.0.1", stack.cfg.public_port, lambda: stack.switch("blue"), "blue")
     assert load.result().failures == 0 and slow.result().failures == 0
     assert stack.served() == ("blue", "v1")
+    assert docker.state(stack.cfg.name("app-green"))["Running"] is False
     # switch only: no database change, no snapshot
     assert stack.psql("SELECT version::text || dirty::text FROM schema_migrations") == "4false"
     assert len(list_snapshots(stack.cfg.snapshots.dir)) == snapshots
