@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from components import audit, lock
 from components.errors import EXIT_HEALTH, EXIT_LOCKED
 from tests.support.demo_app import prepare_database, start_demo_app
-from tests.support.fake_pulumi import install_fake_pulumi, read_stack, write_stack
+from tests.support.fake_pulumi import install_fake_pulumi, read_stack, run_script, write_stack
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.postgres
@@ -37,9 +36,7 @@ def make_project(tmp_path, *, green_port, stop_idle=False, green_version="v1.0.0
 
 
 def run_rollback(fake, project, *args):
-    return subprocess.run([os.path.join(ROOT, "scripts", "rollback"), STACK, "--project-dir", project,
-                           *args], env=fake.env(), capture_output=True, text=True, timeout=120,
-                          check=False)
+    return run_script(fake, "rollback", STACK, "--project-dir", project, *args)
 
 
 def events(project):

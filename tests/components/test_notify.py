@@ -2,64 +2,24 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from components import notify
 from components.config_sections import NotifyConfig
 from tests.support.ports import free_port
+from tests.support.receiver import Receiver
 
 NOTE = notify.Notification(title="togather prod: deployment v2 succeeded", message="traffic on green",
                            event={"event": "deployment.completed", "version": "v2"}, tags=("ok",))
 
 
-@dataclass
-class Receiver:
-    url: str
-    requests: list[dict] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)
-    """Status to answer per request, in order (then 200)."""
-    hang_s: float = 0.0
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    port = free_port()
-    rec = Receiver(url=f"http://127.0.0.1:{port}")
-    release = threading.Event()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            rec.requests.append({"path": self.path, "body": json.loads(body),
-                                 "auth": self.headers.get("Authorization"),
-                                 "type": self.headers.get("Content-Type")})
-            if rec.hang_s:
-                release.wait(rec.hang_s)
-                return  # the client gave up long ago: never answer
-            code = rec.statuses.pop(0) if rec.statuses else 200
-            self.send_response(code)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield rec
-    release.set()
-    server.shutdown()
-    server.server_close()
+    with Receiver() as rec:
+        yield rec
 
 
 def _cfg(ntfy: str | None = None, webhook: str | None = None, retries: int = 3,

@@ -174,3 +174,14 @@ def read_stack(project_dir: str, stack: str) -> dict[str, Any]:
     with open(os.path.join(project_dir, f"Pulumi.{stack}.yaml"), encoding="utf-8") as fh:
         doc = yaml.safe_load(fh) or {}
     return {k.split(":", 1)[1]: v for k, v in (doc.get("config") or {}).items()}
+
+
+def run_script(fake: FakePulumi | None, verb: str, *args: str, stdin: str = "",
+               timeout: float = 120) -> Any:
+    """Run ``scripts/<verb> args...`` with this fake ``pulumi`` first on PATH (a CompletedProcess)."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return subprocess.run([os.path.join(root, "scripts", verb), *args], input=stdin,
+                          env=fake.env() if fake else None, capture_output=True, text=True,
+                          timeout=timeout, check=False)

@@ -1,0 +1,89 @@
+"""What deploy and rollback share: restore-on-failure and the ending, with a Python ``pulumi`` runner."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import pytest
+
+from cli import deploy as deploy_cli
+from cli.outcome import SwitchRestored, restore_active_on_failure
+from cli.render import Stages
+from components import audit, lock, runner
+from components.errors import EXIT_HEALTH, DeployError, HealthError
+from components.ops_context import OpsContext
+from tests.support.fake_pulumi import write_stack
+
+STACK = "test"
+
+
+class Pulumi:
+    """Records argv; ``fail`` maps the n-th call (1-based) to an exit code or an exception."""
+
+    def __init__(self, fail: dict[int, int | BaseException] | None = None) -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.fail = fail or {}
+
+    def __call__(self, argv):
+        self.calls.append(tuple(argv))
+        what = self.fail.get(len(self.calls))
+        if isinstance(what, BaseException):
+            raise what
+        return runner.Result(tuple(argv), what or 0, "", "error: boom\n" if what else "")
+
+
+def _ctx(project: str, pulumi: Pulumi) -> OpsContext:
+    return OpsContext(project_dir=project, stack=STACK, pulumi=pulumi, out=io.StringIO(),
+                      err=io.StringIO(), sleep=lambda s: None)
+
+
+@pytest.fixture
+def project(tmp_path):
+    project = str(tmp_path / "project")
+    write_stack(project, STACK, {"environment": "development", "image": "x",
+                                 "blue": {"version": "v1.0.0"}, "stateDir": "state"})
+    return project
+
+
+def test_restore_runs_on_failure_and_keeps_the_exit_code(project):
+    pulumi = Pulumi()
+    ctx = _ctx(project, pulumi)
+    stages = Stages(ctx.out, time.monotonic)
+    with pytest.raises(SwitchRestored) as info, restore_active_on_failure(ctx, stages, "blue"):
+        raise HealthError("green not verified")
+    assert info.value.exit_code == EXIT_HEALTH and "traffic restored to blue" in info.value.message
+    assert [c[1:6] for c in pulumi.calls] == [("config", "set", "togather:activeColor", "blue",
+                                               "--stack"), ("up", "--yes", "--skip-preview",
+                                                            "--stack", STACK)]
+
+
+def test_nothing_restored_when_the_block_succeeds(project):
+    pulumi = Pulumi()
+    ctx = _ctx(project, pulumi)
+    with restore_active_on_failure(ctx, Stages(ctx.out, time.monotonic), "blue"):
+        pass
+    assert pulumi.calls == []
+
+
+def test_failed_restore_is_a_plain_failure_naming_the_manual_fix(project):
+    pulumi = Pulumi(fail={2: 255})  # the restore's pulumi up fails
+    ctx = _ctx(project, pulumi)
+    with pytest.raises(DeployError) as info, \
+            restore_active_on_failure(ctx, Stages(ctx.out, time.monotonic), "blue"):
+        raise HealthError("green not verified")
+    assert not isinstance(info.value, SwitchRestored) and info.value.exit_code == 1
+    assert "unknown" in info.value.message and "activeColor blue" in (info.value.fix or "")
+
+
+def test_interrupt_is_recorded_as_failed_without_restoring(project):
+    pulumi = Pulumi(fail={5: KeyboardInterrupt()})  # during the switch's pulumi up
+    result = deploy_cli.deploy(_ctx(project, pulumi), "v1.1.0")
+    assert result.outcome == "failed" and result.exit_code == 1
+    assert result.error is not None and "interrupted" in result.error["message"]
+    assert [c[1] for c in pulumi.calls] == ["config", "up", "stack", "config", "up"]  # no restore
+    state = os.path.join(project, "state")
+    assert [e["event"] for e in audit.read_events(state)] == ["deployment.started",
+                                                               "deployment.failed"]
+    assert not lock.inspect(state, STACK, now=time.time()).held

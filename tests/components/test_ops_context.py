@@ -1,0 +1,85 @@
+"""The pulumi commands the operator verbs run, as data, and the one failure → exit-code mapping."""
+
+from __future__ import annotations
+
+import traceback
+
+from components.errors import (
+    EXIT_CONFIG,
+    EXIT_HEALTH,
+    EXIT_LOCKED,
+    EXIT_MIGRATION,
+    ConfigError,
+    DeployError,
+    HealthError,
+    MigrationError,
+    SnapshotError,
+    SwitchError,
+)
+from components.ops_context import (
+    OpsContext,
+    classify_failure,
+    config_set_argv,
+    failure_reason,
+    pulumi_checked,
+    stack_output_argv,
+    up_argv,
+)
+from components.runner import Result
+
+CTX = OpsContext(project_dir="/srv/deploy", stack="production")
+
+
+def test_argv_builders():
+    assert config_set_argv(CTX, "green.version", "v1.5.0", path=True) == (
+        "pulumi", "config", "set", "--path", "togather:green.version", "v1.5.0",
+        "--stack", "production", "--cwd", "/srv/deploy", "--non-interactive")
+    assert config_set_argv(CTX, "activeColor", "green")[3:5] == ("togather:activeColor", "green")
+    assert up_argv(CTX)[:4] == ("pulumi", "up", "--yes", "--skip-preview")
+    assert stack_output_argv(CTX)[:4] == ("pulumi", "stack", "output", "--json")
+
+
+def test_classify_failure_is_the_one_mapping():
+    assert classify_failure("error: [togather:health] x") == EXIT_HEALTH
+    assert classify_failure("error: [togather:switch] x") == EXIT_HEALTH
+    assert classify_failure("HealthError: slot never healthy") == EXIT_HEALTH
+    assert classify_failure("error: [togather:migration] x\n[togather:health] later") == EXIT_MIGRATION
+    assert classify_failure("raise MigrationError(...)") == EXIT_MIGRATION
+    assert classify_failure("[togather:config] blue.version") == EXIT_CONFIG
+    assert classify_failure("[togather:lock] held") == EXIT_LOCKED
+    assert classify_failure("error: health of the dog") == 1
+
+
+
+def _engine_output(exc: BaseException) -> str:
+    """What ``pulumi up`` prints for a dynamic provider that raised ``exc``: the provider host
+    sends ``traceback.format_exc()`` (pulumi/dynamic/__main__.py) and the CLI indents it."""
+    try:
+        raise exc
+    except BaseException:
+        text = traceback.format_exc()
+    body = "\n".join("      " + line for line in text.splitlines())
+    return f"  togather:deploy:Slot (green-gate):\n    error: Exception calling application:\n{body}\n"
+
+
+def test_classify_real_provider_tracebacks():
+    assert classify_failure(_engine_output(HealthError("green never healthy"))) == EXIT_HEALTH
+    assert classify_failure(_engine_output(SwitchError("not verified"))) == EXIT_HEALTH
+    assert classify_failure(_engine_output(MigrationError("000050 failed"))) == EXIT_MIGRATION
+    assert classify_failure(_engine_output(ConfigError("files changed"))) == EXIT_CONFIG
+    assert classify_failure(_engine_output(SnapshotError("disk full"))) == 1
+
+
+def test_pulumi_checked_raises_with_the_mapped_code_and_the_error_lines():
+    def failing(argv):
+        return Result(tuple(argv), 255, "Updating\n  ok line\n", "error: [togather:migration] boom\n")
+
+    ctx = OpsContext(project_dir="/p", stack="s", pulumi=failing)
+    try:
+        pulumi_checked(ctx, up_argv(ctx), "pulumi up")
+    except DeployError as exc:
+        assert exc.exit_code == EXIT_MIGRATION
+        assert exc.context["output"] == "error: [togather:migration] boom"
+    else:
+        raise AssertionError("pulumi_checked did not raise")
+    assert failure_reason("a\nb\nc", limit=2) == "b\nc"  # no error line: the tail
