@@ -122,8 +122,9 @@ def restore_active_on_failure(ctx: OpsContext, stages: Stages, previous: str) ->
 
 def interrupted(ctx: OpsContext) -> DeployError:
     """Ctrl-C: recorded as a failure; nothing is restored automatically (the operator stopped it)."""
-    return DeployError("interrupted by the operator", fix=f"scripts/status {ctx.stack} shows "
-                       "which colour serves; scripts/rollback or scripts/deploy again")
+    return DeployError("interrupted by the operator", fix=(
+        f"scripts/status {ctx.stack} shows which colour serves; an interrupted pulumi may leave "
+        f"pending operations: `pulumi refresh --stack {ctx.stack}`, then deploy or roll back again"))
 
 
 def migrations_and_snapshot(ctx: OpsContext, cfg: DeployConfig,

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from components import lock
-from tests.support.fake_pulumi import write_stack
+from tests.support.fake_pulumi import install_fake_pulumi, run_script, write_stack
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STACK = "test"
@@ -96,3 +96,13 @@ def test_release_of_a_free_stack_is_a_no_op(project):
 
 def test_usage_errors(project):
     assert run_lock(project, "steal").returncode == 2
+
+
+def test_deploy_takes_over_a_stale_lock_only_when_asked(project, holder, tmp_path):
+    fake = install_fake_pulumi(str(tmp_path / "fake"))
+    refused = run_script(fake, "deploy", STACK, "v2", "--project-dir", project)
+    assert refused.returncode == 3 and "STALE" in refused.stderr and "--take-over-stale" in refused.stderr
+    assert fake.calls() == []
+    taken = run_script(fake, "deploy", STACK, "v2", "--take-over-stale", "--project-dir", project)
+    assert taken.returncode == 0, taken.stdout + taken.stderr
+    assert holder.poll() is None  # the hung holder was not touched, only its lock file replaced
