@@ -172,7 +172,8 @@ def _server(p: RouterParams, *, addr: str, port: int, color_var: str, public: bo
 def render_nginx_conf(p: RouterParams, *, js_file: str = JS_FILE) -> str:
     """The whole nginx.conf. ``js_file`` lets a validation candidate import its own js."""
     conf_dir = p.conf_dir.rstrip("/")
-    resolver = f"    resolver {p.resolver} valid=5s ipv6=off;\n    resolver_timeout 2s;\n" \
+    # valid=1s: a replaced idle container's new address is seen within a second
+    resolver = f"    resolver {p.resolver} valid=1s ipv6=off;\n    resolver_timeout 2s;\n" \
         if p.resolver else ""
     t = p.temp_dir.rstrip("/")
     return f"""# Rendered by togather-deploy (components/nginx_conf.py). Do not edit: a flip

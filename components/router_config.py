@@ -106,7 +106,7 @@ def _validate(props: Mapping[str, Any], conf: str, js: str) -> str:
     router_files.atomic_write(os.path.join(d, CANDIDATE_JS), js)
     router_files.atomic_write(os.path.join(d, CANDIDATE_CONF), render_nginx_conf(p, js_file=CANDIDATE_JS))
     running = is_running(props["container"])
-    host_nginx = None if running else shutil.which("nginx")
+    host_nginx = None if running or not os.path.exists(HOST_JS_MODULE) else shutil.which("nginx")
     if host_nginx:
         router_files.atomic_write(os.path.join(d, "nginx.hostcheck.conf"), host_check_conf(props))
     how = "container" if running else "host" if host_nginx else "image"

@@ -108,18 +108,20 @@ class _Server(ThreadingHTTPServer):
 class StubApp:
     """``with StubApp(slot="green", version="v2") as app: app.url ...``"""
 
-    def __init__(self, *, slot: str = "blue", version: str = "v1.0.0", port: int | None = None) -> None:
+    def __init__(self, *, slot: str = "blue", version: str = "v1.0.0", port: int | None = None,
+                 host: str = "127.0.0.1") -> None:
         self.state = StubState(slot=slot, version=version)
+        self.host = host
         self.port = port or free_port()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> StubApp:
-        server = _Server(("127.0.0.1", self.port), _Handler)
+        server = _Server((self.host, self.port), _Handler)
         server.state = self.state
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
