@@ -1,0 +1,91 @@
+"""Extract the shell commands shown in the handbook: every ```bash block, line by line.
+
+Continuation lines are joined, comments dropped, a line split into its simple
+commands (``&&``, ``||``, ``;``, ``|``), and ``sudo``/``NAME=value`` prefixes removed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tests.conftest import ROOT
+
+DOCS_DIR = os.path.join(ROOT, "docs")
+SEPARATORS = {"&&", "||", ";", "|"}
+SUBSTITUTION = "0123456789abcdef" * 4  # what a `$(openssl rand -hex 32)` expands to
+
+
+@dataclass(frozen=True)
+class Command:
+    doc: str
+    line: int
+    argv: tuple[str, ...]
+    before: tuple[tuple[str, ...], ...] = ()
+    """``pulumi config set`` commands earlier in the same block: applied first, in order."""
+
+    def __str__(self) -> str:
+        return f"{self.doc}:{self.line}: {shlex.join(self.argv)}"
+
+
+def bash_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, logical line) of every ```bash block; joins ``\\`` continuations.
+    A block starts with line number 0 and an empty line, so callers can tell blocks apart."""
+    in_block, pending, start = False, "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        stripped = raw.strip()
+        if stripped.startswith("```"):
+            in_block = stripped == "```bash" if not in_block else False
+            if in_block:
+                yield 0, ""
+            continue
+        if not in_block or (not pending and (not stripped or stripped.startswith("#"))):
+            continue
+        if not pending:
+            start = number
+        if stripped.endswith("\\"):
+            pending += stripped[:-1].rstrip() + " "
+            continue
+        yield start, pending + stripped
+        pending = ""
+
+
+def split_commands(line: str) -> list[list[str]]:
+    """Each simple command of a line; drops comments, ``sudo`` and ``NAME=value`` prefixes."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    commands: list[list[str]] = [[]]
+    for token in lexer:
+        if token in SEPARATORS:
+            commands.append([])
+        else:
+            commands[-1].append(token)
+    out = []
+    for argv in commands:
+        while argv and (argv[0] == "sudo" or re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", argv[0])):
+            argv = argv[1:]
+        if argv:
+            out.append([a.replace("$(openssl rand -hex 32)", SUBSTITUTION) for a in argv])
+    return out
+
+
+def doc_commands(doc_dir: str = DOCS_DIR) -> list[Command]:
+    found = []
+    for name in sorted(os.listdir(doc_dir)):
+        if not name.endswith(".md"):
+            continue
+        with open(os.path.join(doc_dir, name), encoding="utf-8") as fh:
+            text = fh.read()
+        before: list[tuple[str, ...]] = []
+        for number, line in bash_lines(text):
+            if number == 0:
+                before = []
+            for argv in map(tuple, split_commands(line)):
+                found.append(Command(name, number, argv, tuple(before)))
+                if argv[:3] == ("pulumi", "config", "set"):
+                    before.append(argv)
+    return found
