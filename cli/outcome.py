@@ -165,18 +165,10 @@ def finish(o: Outcome, exc: DeployError | None) -> None:
         o.status = "rolled_back" if isinstance(exc, SwitchRestored) else "failed"
         o.exit_code, o.error = exc.exit_code, exc
     o.record(o.status)
-    active, versions = o.to_color if o.status == "completed" else o.from_color, {}
     try:
-        now_cfg = from_stack_file(o.ctx.project_dir, o.ctx.stack)
-        active = now_cfg.active_color
-        versions = {c: now_cfg.slot(c).version for c in ("blue", "green")}
-    except DeployError as read_exc:
-        o.stages.note(f"stack file unreadable after {o.kind}: {read_exc.message}")
-    try:
-        o.metrics_file = deploy_metrics.publish(o.cfg, active_color=active, versions=versions,
-                                                success=o.status == "completed", clock=o.ctx.clock)
-    except OSError as write_exc:
-        o.stages.note(f"metrics not written: {write_exc}")
+        o.metrics_file = deploy_metrics.publish(from_stack_file(o.ctx.project_dir, o.ctx.stack))
+    except (DeployError, OSError) as exc:
+        o.stages.note(f"metrics not written: {exc}")
     note = _notification(o)
     o.notifications = [asdict(d) for d in notify.send(o.cfg.notify, note, sleep=o.ctx.sleep)]
 

@@ -118,10 +118,3 @@ def read_events(state_dir: str, *, limit: int | None = None) -> list[dict[str, A
         if isinstance(obj, dict) and isinstance(obj.get("event"), str):
             events.append(obj)
     return events[-limit:] if limit else events
-
-
-def count_events(state_dir: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for event in read_events(state_dir):
-        counts[event["event"]] = counts.get(event["event"], 0) + 1
-    return counts

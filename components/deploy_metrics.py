@@ -13,15 +13,15 @@ Deployment dashboard; do not rename them:
     togather_deploy_last_snapshot_size_bytes
     togather_deploy_events_total{event}               counted from the audit log
 
-``render`` is pure; ``publish`` gathers the inputs and writes.
+``render`` is pure; ``gather`` reads the inputs from their sources of truth;
+``publish`` writes.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from components import audit, snapshots
@@ -29,6 +29,8 @@ from components.config import COLORS, DeployConfig
 from components.errors import SnapshotError
 
 FILENAME = "togather_deploy.prom"
+FINAL = ("completed", "failed", "rolled_back")
+"""Audit outcomes that end a deploy or rollback (``last_timestamp`` / ``last_success``)."""
 
 
 @dataclass(frozen=True)
@@ -117,12 +119,25 @@ def write_atomic(path: str, text: str) -> None:
         raise
 
 
-def publish(cfg: DeployConfig, *, active_color: str, versions: Mapping[str, str | None],
-            success: bool, clock: Callable[[], float] = time.time) -> str:
-    """Gather snapshot facts and audit counts, render, write; returns the file's path."""
-    m = DeployMetrics(last_timestamp=clock(), last_success=success, active_color=active_color,
-                      versions=versions, snapshot=latest_snapshot(cfg.snapshots.dir),
-                      events=audit.count_events(cfg.state_dir))
+def gather(cfg: DeployConfig) -> DeployMetrics:
+    """Everything from its one source of truth: the audit log (last outcome, event counts), the
+    stack config (active colour, versions) and the snapshot directory. So any tool (deploy,
+    rollback, ``scripts/snapshot``) can refresh the file without knowing the others' state."""
+    events = audit.read_events(cfg.state_dir)
+    last = next((e for e in reversed(events) if e["event"].split(".")[-1] in FINAL), None)
+    counts: dict[str, int] = {}
+    for e in events:
+        counts[e["event"]] = counts.get(e["event"], 0) + 1
+    return DeployMetrics(
+        last_timestamp=float(last.get("unix") or 0) if last else 0.0,
+        last_success=bool(last and last["event"].endswith(".completed")),
+        active_color=cfg.active_color,
+        versions={c: cfg.slot(c).version for c in COLORS},
+        snapshot=latest_snapshot(cfg.snapshots.dir), events=counts)
+
+
+def publish(cfg: DeployConfig) -> str:
+    """Gather, render and write atomically; returns the file's path."""
     path = metrics_path(cfg.state_dir)
-    write_atomic(path, render(m))
+    write_atomic(path, render(gather(cfg)))
     return path

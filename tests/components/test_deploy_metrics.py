@@ -77,23 +77,31 @@ def _snapshot(directory: str, ts: int, size: int) -> str:
     return path
 
 
+def _at(t: float):
+    return lambda: t
+
+
 def test_publish_writes_atomically_with_snapshot_and_audit_counts(tmp_path):
     cfg = _cfg(tmp_path)
     _snapshot(cfg.snapshots.dir, 1_800_000_000, 10)
     _snapshot(cfg.snapshots.dir, 1_800_000_600, 20)
-    os.makedirs(os.path.join(cfg.snapshots.dir, "junk.sql.gz.d"))  # not a snapshot: ignored
-    for kind in ("deployment.started", "deployment.completed", "deployment.started"):
+    for kind, at in (("deployment.started", 100.0), ("deployment.completed", 200.0),
+                     ("deployment.started", 300.0)):
         audit.append(cfg.state_dir, audit.make_event(kind, stack="t", version="v1.5.0",
-                                                     from_color="blue", to_color="green"))
-    path = deploy_metrics.publish(cfg, active_color="green",
-                                  versions={"blue": "v1.4.0", "green": "v1.5.0"}, success=True,
-                                  clock=lambda: 3000.0)
+                                                     from_color="blue", to_color="green",
+                                                     clock=_at(at)))
+    path = deploy_metrics.publish(cfg)
     assert path == os.path.join(cfg.state_dir, "metrics", "togather_deploy.prom")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
     assert os.listdir(os.path.dirname(path)) == ["togather_deploy.prom"]  # no temp file left
     with open(path) as fh:
         text = fh.read()
     assert "togather_deploy_last_snapshot_timestamp_seconds 1800000600" in text
+    # the last *finished* deploy (a later one is still running), the colours from the stack config
+    assert "togather_deploy_last_timestamp_seconds 200" in text
+    assert "togather_deploy_last_success 1" in text
+    assert 'togather_deploy_active_color{color="green"} 1' in text
+    assert 'togather_deploy_version_info{color="blue",version="v1.4.0"} 1' in text
     assert "togather_deploy_last_snapshot_size_bytes 20" in text
     assert 'togather_deploy_events_total{event="deployment.started"} 2' in text
     assert _promtool_check(text).returncode == 0
@@ -101,3 +109,13 @@ def test_publish_writes_atomically_with_snapshot_and_audit_counts(tmp_path):
 
 def test_no_snapshot_directory_means_no_snapshot_metrics(tmp_path):
     assert deploy_metrics.latest_snapshot(str(tmp_path / "none")) is None
+
+
+def test_a_failed_last_deploy_reads_as_failure(tmp_path):
+    cfg = _cfg(tmp_path)
+    for kind in ("deployment.completed", "deployment.rolled_back"):
+        audit.append(cfg.state_dir, audit.make_event(kind, stack="t", version="v2",
+                                                     from_color="green", to_color="blue"))
+    m = deploy_metrics.gather(cfg)
+    assert m.last_success is False and m.events == {"deployment.completed": 1,
+                                                    "deployment.rolled_back": 1}
