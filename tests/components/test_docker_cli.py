@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import replace
 
 import pytest
@@ -109,3 +110,56 @@ def test_object_argv() -> None:
         "--filter", "label=togather.stack=dev", "--format", "{{.Names}}")
     with pytest.raises(ValueError, match="kind"):
         cli.inspect_argv("pod", "x")
+
+
+def _from_cli(argv: tuple[str, ...]) -> dict[str, object]:
+    health = _pairs(argv, "--health-cmd")
+    return {
+        "name": _pairs(argv, "--name")[0],
+        "ports": sorted(tuple(p.split(":")) for p in _pairs(argv, "--publish")),
+        "mounts": sorted(_pairs(argv, "--mount")),
+        "network": next(iter(_pairs(argv, "--network")), None),
+        "aliases": _pairs(argv, "--network-alias"),
+        "health": (shlex.split(health[0]), *[_pairs(argv, f)[0] for f in (
+            "--health-interval", "--health-timeout", "--health-retries", "--health-start-period")])
+        if health else None,
+        "labels": sorted(_pairs(argv, "--label")),
+        "memory": _pairs(argv, "--memory")[0],
+        "restart": _pairs(argv, "--restart")[0],
+        "log": sorted(_pairs(argv, "--log-opt")),
+        "grace": _pairs(argv, "--stop-timeout")[0],
+        "env": sorted(e.split("=", 1)[0] for e in _pairs(argv, "--env")),
+    }
+
+
+def _from_pulumi(args: dict) -> dict[str, object]:
+    hc = args["healthcheck"]
+    nets = args["networks_advanced"] or []
+    return {
+        "name": args["name"],
+        "ports": sorted((p.ip, str(p.external), str(p.internal)) for p in args["ports"]),
+        "mounts": sorted(f"type={m.type},source={m.source},target={m.target}" + (",readonly" if m.read_only
+                                                                                else "")
+                         for m in args["mounts"]),
+        "network": nets[0].name if nets else None,
+        "aliases": list(nets[0].aliases or []) if nets else [],
+        "health": (list(hc.tests[1:]), hc.interval, hc.timeout, str(hc.retries), hc.start_period)
+        if hc else None,
+        "labels": sorted(f"{la.label}={la.value}" for la in args["labels"]),
+        "memory": f"{args['memory']}m",
+        "restart": args["restart"],
+        "log": sorted(f"{k}={v}" for k, v in args["log_opts"].items()),
+        "grace": str(args["destroy_grace_seconds"]),
+        "env": sorted(e.split("=", 1)[0] for e in args["envs"]),
+    }
+
+
+def test_cli_and_pulumi_mappings_agree_on_every_setting(cfg) -> None:
+    """No container setting is written twice: both mappings read the one spec, identically."""
+    from components.docker_args import container_args
+
+    for spec in (database_spec(cfg, "pw"), router_spec(cfg), app_spec(cfg, "blue", SECRETS),
+                 app_spec(cfg, "green", SECRETS)):
+        cli_view = _from_cli(cli.run_argv(spec, {"SMTP_PASSWORD"}))
+        assert cli_view == _from_pulumi(container_args(spec)), spec.name
+        assert cli_view["name"] == spec.name and cli_view["memory"] == f"{spec.memory_mb}m"
