@@ -66,7 +66,8 @@ def pg_dump_argv(target: Target, db: DbUrl,
 def psql_restore_argv(target: Target, db: DbUrl) -> tuple[Argv, dict[str, str]]:
     argv, env = _wrap(target, ["psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
                                "--single-transaction", "--output=/dev/null"], db, stdin=True)
-    return argv, {**env, "PGOPTIONS": "-c client_min_messages=warning"}
+    # lock_timeout: a restore under a running app fails clearly instead of queueing behind it.
+    return argv, {**env, "PGOPTIONS": "-c client_min_messages=warning -c lock_timeout=60s"}
 
 
 def version_argv(target: Target) -> Argv:

@@ -113,3 +113,12 @@ def test_bad_directory_is_exit_10(tmp_path: str) -> None:
         fh.write("SELECT 1;")
     proc = migrate("lint", "--all", "--dir", str(tmp_path))
     assert proc.returncode == 10 and "000001_a.down.sql" in proc.stderr
+
+
+@pytest.mark.postgres
+def test_lint_with_a_database_lints_only_pending_files(database_url: str) -> None:
+    assert migrate("up", "--dir", os.path.join(DATA, "safe"), url=database_url).returncode == 0
+    proc = migrate("lint", "--dir", os.path.join(DATA, "unsafe"), "--json", url=database_url)
+    result = json.loads(proc.stdout)
+    assert proc.returncode == 1 and result["pending"] == ["000005_drop_events_description"]
+    assert result["version"] == 4 and len(result["findings"]) == 2
