@@ -2,6 +2,8 @@
 
 Release order (each step depends on the one before):
   Database → DbSnapshot → Migrations → AppSlot (new colour) → HealthGate → TrafficSwitch
+The router and its config files depend on nothing colour-specific; only the
+TrafficSwitch knows which colour is live.
 """
 
 import pulumi
@@ -10,9 +12,12 @@ import pulumi_docker as docker
 from components.app_secrets import AppSecrets, AppSecretsArgs
 from components.app_slot import AppSlot, AppSlotArgs
 from components.database import Database, DatabaseArgs
+from components.db_lifecycle import declare_db_lifecycle
 from components.guard import LiveSlotGuard
+from components.monitoring import MonitoringStackArgs, declare_monitoring
 from components.router import NginxRouter, NginxRouterArgs
 from components.stack_config import from_pulumi_runtime
+from components.traffic import declare_traffic
 
 # 1. Config: validated once, before any resource is declared.
 cfg = from_pulumi_runtime()
@@ -29,7 +34,12 @@ database = Database("database", DatabaseArgs(cfg, network))
 # 4. The live colour is immutable: refuse, at preview, an update that would replace it.
 guard = LiveSlotGuard("live-slot-guard", cfg)
 
-# 5. The slots: one container per colour that has a version.
+# 5. A verified snapshot, then the migrations (listed and linted at preview).
+snapshot, migrations = declare_db_lifecycle(
+    "db", cfg, target_version=cfg.release_label, database_url=database.host_url,
+    db_container_name=database.container_name, depends_on=[database])
+
+# 6. The slots: one container per colour that has a version, after the migrations.
 slot_secrets = {
     "DATABASE_URL": database.internal_url,
     "JWT_SECRET": app_secrets.jwt_secret,
@@ -37,14 +47,22 @@ slot_secrets = {
     **{k: pulumi.Output.secret(v) for k, v in cfg.secrets.app_secrets.items()},
 }
 slots = {
-    color: AppSlot(f"app-{color}", AppSlotArgs(cfg, color, network, slot_secrets, depends_on=[guard]))
+    color: AppSlot(f"app-{color}", AppSlotArgs(cfg, color, network, slot_secrets,
+                                               depends_on=[guard, migrations]))
     for color in cfg.deployed_colors
 }
 
-# 6. The router: on the public port, independent of the active colour.
+# 7. The router: on the public port; its config files and container never depend on the colour.
 router = NginxRouter("router", NginxRouterArgs(cfg, network))
 
-# 7. Outputs: `pulumi stack output` is how operators and scripts read the stack.
+# 8. Health gates per colour, then the verified switch to the active one.
+gates, switch = declare_traffic("traffic", cfg, slots=slots, router=router)
+
+# 9. Monitoring, only when enabled (nothing at all otherwise).
+monitoring = declare_monitoring("monitoring", MonitoringStackArgs(
+    cfg, network, admin_dsn=database.host_url, depends_on=[database]))
+
+# 10. Outputs: `pulumi stack output` is how operators and scripts read the stack.
 pulumi.export("activeColor", cfg.active_color)
 pulumi.export("versions", {c: cfg.slot(c).version for c in cfg.deployed_colors})
 pulumi.export("publicUrl", f"http://{cfg.domain if cfg.domain != '_' else 'localhost'}:{cfg.public_port}")
@@ -53,3 +71,8 @@ pulumi.export("slotUrls", {c: s.host_url for c, s in slots.items()})
 pulumi.export("databaseHostUrl", database.host_url)
 pulumi.export("stateDir", cfg.state_dir)
 pulumi.export("snapshotDir", cfg.snapshots.dir)
+pulumi.export("snapshot", snapshot.file)
+pulumi.export("migrations", migrations.applied)
+if monitoring is not None:
+    pulumi.export("grafanaUrl", monitoring.grafana_url)
+    pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)

@@ -103,6 +103,16 @@ class DeployConfig:
         """Colours that have a version and therefore a container."""
         return tuple(c for c in COLORS if self.slot(c).version)
 
+    @property
+    def release_label(self) -> str:
+        """The deployed versions, blue first (``v1.4.0+v1.5.0``).
+
+        What the pre-migration snapshot is named after: it changes when a version is
+        deployed to either colour, but not on a flip, so a rollback never waits for
+        a pg_dump.
+        """
+        return "+".join(v for v in (self.blue.version, self.green.version) if v)
+
     def name(self, role: str) -> str:
         """Docker object names: ``<project>-<stack>-<role>`` (``togather-deploy-dev-app-blue``)."""
         return f"{self.project}-{self.stack}-{role}"

@@ -19,6 +19,7 @@ from pulumi import ResourceOptions
 from components.config import DeployConfig
 from components.docker_args import container_args
 from components.specs import router_spec
+from components.traffic import declare_router_config
 
 
 @dataclass
@@ -27,8 +28,6 @@ class NginxRouterArgs:
     """The validated stack config (``publicPort``, ``router.*``, ``stateDir``)."""
     network: docker.Network
     """The private network the slots answer on."""
-    config_files: pulumi.Resource | None = None
-    """The resource that writes nginx.conf into ``config.router_dir`` (must exist first)."""
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
@@ -38,10 +37,11 @@ class NginxRouter(pulumi.ComponentResource):
     def __init__(self, name: str, args: NginxRouterArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("togather:deploy:NginxRouter", name, None, opts)
         child = (opts or ResourceOptions()).merge(ResourceOptions(parent=self))
-        first = [args.network, *args.depends_on]
-        if args.config_files is not None:
-            first.append(args.config_files)
-        container = docker.Container(f"{name}-container", **container_args(router_spec(args.config)),
-                                     opts=child.merge(ResourceOptions(depends_on=first)))
+        # nginx.conf and router.js, validated with `nginx -t` before they go live.
+        self.config_files = declare_router_config(f"{name}-config", args.config, child)
+        container = docker.Container(
+            f"{name}-container", **container_args(router_spec(args.config)),
+            opts=child.merge(ResourceOptions(depends_on=[args.network, self.config_files,
+                                                         *args.depends_on])))
         self.container_name = container.name
         self.register_outputs({"container_name": self.container_name})

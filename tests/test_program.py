@@ -47,11 +47,34 @@ def test_only_the_router_listens_publicly(run) -> None:
 
 def test_every_child_is_parented_to_its_component(run) -> None:
     _, result = run
+    components = [r.name for r in result.registrations if r.type.startswith("togather:deploy:")]
+    assert {"database", "router", "app-secrets"} <= set(components)
     for reg in result.registrations:
-        if reg.type.startswith("togather:deploy:") or reg.name in ("network", "live-slot-guard"):
-            continue
-        component = reg.name.rsplit("-", 1)[0]
-        assert reg.parent.endswith(f"::{component}"), (reg.name, reg.parent)
+        owner = [c for c in components if reg.name.startswith(f"{c}-")]
+        if owner:
+            assert reg.parent.endswith(f"::{max(owner, key=len)}"), (reg.name, reg.parent)
+        else:
+            assert reg.parent.endswith("::pulumi:pulumi:Stack::togather-deploy-" + _), reg.name
+
+
+def test_release_order_is_declared_as_dependencies(run) -> None:
+    _, result = run
+    snapshot = result.named("db-snapshot")
+    migrations = result.named("db-migrations")
+    # Depending on a component means depending on its children (the engine expands it).
+    assert any(d.endswith("::database-container") for d in snapshot.dependencies)
+    assert any(d.endswith("::db-snapshot") for d in migrations.dependencies)
+    for reg in result.of_type("docker:index/container:Container"):
+        if "-app-" in reg.inputs["name"]:
+            assert any(d.endswith("::db-migrations") for d in reg.dependencies)
+            assert any(d.endswith("::live-slot-guard") for d in reg.dependencies)
+    switch = result.named("traffic-switch")
+    assert any(d.endswith(f"::traffic-gate-{cfg_active(result)}") for d in switch.dependencies)
+    assert any(d.endswith("::router-container") for d in switch.dependencies)
+
+
+def cfg_active(result) -> str:
+    return result.named("traffic-switch").inputs["active_color"]
 
 
 def test_database_volume_survives_destroy(run) -> None:

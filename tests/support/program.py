@@ -16,7 +16,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pm
-from pulumi.runtime import rpc
+from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -125,6 +125,7 @@ def run_program(stack: str, raw: Mapping[str, Any] | None = None,
     set_all_config(config, secret_keys=[f"{NAMESPACE}:{k}" for k in (secrets or {})])
     mocks = _Mocks()
     monitor = _Recorder(mocks)
+    settings.set_root_resource(None)  # type: ignore[arg-type]  # a fresh Stack per run, like the engine
     pm.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     cwd = os.getcwd()
     os.chdir(ROOT)
