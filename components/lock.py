@@ -34,6 +34,10 @@ from components.errors import LockError
 
 STALE_AFTER_S = 30 * 60
 _ATTEMPTS = 5  # inode races (someone broke the lock while we opened it) are retried this often
+# ``inspect`` (scripts/status, scripts/lock status) holds LOCK_SH for an instant; an acquirer
+# retries briefly so a status probe never makes a deploy fail as "locked".
+_PROBE_RETRIES = 4
+_PROBE_PAUSE_S = 0.025
 
 
 @dataclass(frozen=True)
@@ -128,17 +132,27 @@ def inspect(state_dir: str, stack: str, *, now: float) -> LockState:
                      stale=bool(held and holder and holder.stale(now)))
 
 
+def _flock_soon(fd: int) -> bool:
+    """``LOCK_EX`` without waiting for a holder, but past a ``status`` probe's instant ``LOCK_SH``."""
+    for attempt in range(_PROBE_RETRIES + 1):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+        if attempt < _PROBE_RETRIES:
+            time.sleep(_PROBE_PAUSE_S)
+    return False
+
+
 def _open_locked(path: str) -> int | None:
     """Open ``path`` and take the flock; ``None`` when someone else holds it."""
     for _ in range(_ATTEMPTS):
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
+        if not _flock_soon(fd):
             os.close(fd)
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                return None
-            raise
+            return None
         try:
             same = os.stat(path).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:

@@ -130,3 +130,27 @@ def test_format_age():
     assert lock.format_age(5) == "5s"
     assert lock.format_age(600) == "10m"
     assert lock.format_age(3 * 3600 + 120) == "3h02m"
+
+
+_PROBER = r"""
+import sys, time
+from components import lock
+print("probing", flush=True)
+end = time.monotonic() + 60
+while time.monotonic() < end:
+    lock.inspect(sys.argv[1], "prod", now=time.time())
+"""
+
+
+def test_status_probes_never_make_an_acquirer_fail(tmp_path):
+    """``scripts/status`` probing in a tight loop (another process) while deploys start."""
+    prober = subprocess.Popen([sys.executable, "-c", _PROBER, str(tmp_path)], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": ROOT})
+    try:
+        assert prober.stdout is not None and prober.stdout.readline().strip() == "probing"
+        for i in range(300):
+            with lock.stack_lock(str(tmp_path), "prod", version=f"v{i}"):
+                pass
+    finally:
+        prober.kill()
+        prober.wait(timeout=10)
