@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import re
 import sys
@@ -52,6 +53,7 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
             held.enter_context(lock.stack_lock(cfg.state_dir, ctx.stack, version=version,
                                                take_over_stale=take_over_stale, clock=ctx.clock))
         cfg = from_stack_file(ctx.project_dir, ctx.stack)  # the colours as they are under the lock
+        ctx = dataclasses.replace(ctx, log_dir=os.path.join(cfg.state_dir, "logs"))
         secrets = audit.secret_values(cfg)
         previous, idle = cfg.active_color, other_color(cfg.active_color)
         outcome = Outcome(ctx=ctx, cfg=cfg, stages=stages, secrets=secrets, kind="deployment",

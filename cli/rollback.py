@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -79,6 +80,7 @@ def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = Fa
                                                operation="rollback",
                                                take_over_stale=take_over_stale, clock=ctx.clock))
         cfg = from_stack_file(ctx.project_dir, ctx.stack)  # the colours as they are under the lock
+        ctx = dataclasses.replace(ctx, log_dir=os.path.join(cfg.state_dir, "logs"))
         secrets = audit.secret_values(cfg)
         previous = cfg.active_color
         target, version = _target(cfg, ctx.stack)

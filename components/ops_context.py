@@ -18,6 +18,7 @@ The error class names (``HealthError``...) are matched too, as a fallback.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from components import runner
+from components.audit import redact_text
 from components.errors import (
     EXIT_CONFIG,
     EXIT_FAILURE,
@@ -67,6 +69,8 @@ class OpsContext:
     err: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     sleep: Callable[[float], None] = time.sleep
+    log_dir: str | None = None
+    """Where the full output of a failed ``pulumi`` is kept (the verbs use ``<state_dir>/logs``)."""
 
 
 def config_set_argv(ctx: OpsContext, key: str, value: str, *, path: bool = False) -> tuple[str, ...]:
@@ -106,7 +110,26 @@ def pulumi_checked(ctx: OpsContext, argv: Sequence[str], what: str) -> runner.Re
     result = ctx.pulumi(argv)
     if not result.ok:
         output = result.stdout + "\n" + result.stderr
+        context = {"output": failure_reason(output)}
+        saved = save_output(ctx, argv, output)
+        if saved:
+            context["full output"] = saved
         raise DeployError(f"{what} failed (pulumi exit {result.returncode})",
-                          exit_code=classify_failure(output),
-                          context={"output": failure_reason(output)})
+                          exit_code=classify_failure(output), context=context)
     return result
+
+
+def save_output(ctx: OpsContext, argv: Sequence[str], output: str) -> str | None:
+    """Keep a failed command's whole output (redacted, 0600) for the post-mortem; its path."""
+    if not ctx.log_dir:
+        return None
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(ctx.clock()))
+    path = os.path.join(ctx.log_dir, f"pulumi-{ctx.stack}-{stamp}.log")
+    try:
+        os.makedirs(ctx.log_dir, mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"$ {' '.join(argv)}\n{redact_text(output)}\n")
+    except OSError:
+        return None  # the short reason is still shown; a full disk must not hide the failure
+    return path

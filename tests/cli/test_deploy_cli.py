@@ -7,6 +7,7 @@ and the webhook notification (a real local HTTP receiver) are written for real.
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import os
@@ -105,6 +106,10 @@ def test_release_failure_maps_to_exit_code_and_never_switches(project, fake, mar
     assert read_stack(project, STACK)["activeColor"] == "blue"
     assert events(project) == ["deployment.started", "deployment.failed"]
     assert marker in proc.stderr and "traffic stays on blue" in proc.stdout
+    (log,) = os.listdir(os.path.join(project, "state", "logs"))  # the whole output, kept private
+    with open(os.path.join(project, "state", "logs", log)) as fh:
+        assert marker in fh.read()
+    assert log in proc.stderr
     assert "togather_deploy_last_success 0" in metrics(project)
 
 
@@ -170,8 +175,10 @@ def test_json_output_and_no_secret_in_output(project, fake):
     assert result["outcome"] == "failed" and result["exit_code"] == EXIT_MIGRATION
     assert [s["name"] for s in result["stages"]] == ["lock", "set-version", "release-idle"]
     assert "hunter2" not in proc.stdout + proc.stderr
-    with open(audit.audit_path(os.path.join(project, "state"))) as fh:
-        assert "hunter2" not in fh.read()
+    for path in (audit.audit_path(os.path.join(project, "state")),
+                 *glob.glob(os.path.join(project, "state", "logs", "*"))):
+        with open(path) as fh:
+            assert "hunter2" not in fh.read(), path
 
 
 def test_failed_notification_never_fails_the_deploy(tmp_path, fake):
