@@ -11,7 +11,7 @@ against the baseline: an upstream include rewritten + ``nginx -s reload`` per
 flip. Prints one JSON document with both and their ratio. Not a test: timing is
 measured here, never asserted.
 
-    venv/bin/python benchmarks/switch_under_load.py [--duration 40] [--flips 24]
+    venv/bin/python benchmarks/switch_under_load.py [--duration 45] [--flips 30]
 """
 
 from __future__ import annotations
@@ -143,21 +143,10 @@ def no_reload_phase(slots: Slots, workdir: str, duration: int, flips: int) -> di
                                      "p99": percentile(write_to_verified, 0.99)}}
 
 
-_BASELINE_CONF = """pid logs/nginx.pid;
-worker_processes 2;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    include {dir}/upstream.conf;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }}
-    }}
-}}
+_BASELINE_CONF = """pid logs/nginx.pid; worker_processes 2; events {{ worker_connections 4096; }}
+http {{ access_log off; include {dir}/upstream.conf;
+    server {{ listen 127.0.0.1:{port};
+        location / {{ proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }} }} }}
 """
 
 
