@@ -85,6 +85,14 @@ def test_every_action_is_pinned_to_an_exact_version() -> None:
     assert unpinned == []
 
 
+def test_the_pulumi_cli_matches_the_pinned_sdk() -> None:
+    sdk = re.search(r"^pulumi==([\d.]+)$", _read("requirements.txt"), flags=re.MULTILINE)
+    assert sdk is not None
+    versions = {str(s["with"]["pulumi-version"]) for s in _steps()
+                if s.get("uses", "").startswith("pulumi/actions@")}
+    assert versions == {sdk.group(1)}
+
+
 def test_test_workflow_runs_the_readme_command() -> None:
     wf = _load("test.yml")
     assert set(wf["on"]) == {"pull_request", "workflow_call"}
