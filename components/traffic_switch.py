@@ -118,7 +118,9 @@ def stop_idle(container: str, drain_s: float, grace_s: int) -> tuple[bool, str |
         return False, "docker CLI not found"
     time.sleep(drain_s)
     result = runner.run(stop_argv(container, grace_s), check=False, timeout=grace_s + 60)
-    return result.ok, None if result.ok else result.stderr.strip()[-500:]
+    if result.ok:
+        return True, None
+    return False, f"docker stop exited {result.returncode}: {result.stderr.strip()[-500:]}"
 
 
 def switch(props: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,3 +78,18 @@ def test_needs_run_rules() -> None:
 def test_docker_argv_builders() -> None:
     assert start_argv("togather-dev-app-blue") == ("docker", "start", "togather-dev-app-blue")
     assert running_argv("c")[:2] == ("docker", "inspect")
+
+
+def test_a_stopped_slot_is_started_before_the_gate(app: StubApp, tmp_path: object) -> None:
+    bindir = os.path.join(str(tmp_path), "bin")
+    os.makedirs(bindir)
+    log = os.path.join(str(tmp_path), "docker.log")
+    with open(os.path.join(bindir, "docker"), "w") as fh:  # recording fake: no engine in unit tests
+        fh.write(f"#!/bin/sh\necho \"$*\" >> {log}\n[ \"$1\" = inspect ] && echo false\nexit 0\n")
+    os.chmod(os.path.join(bindir, "docker"), 0o755)
+    out = call_pickled(HealthGateProvider(), "create", _props(app.url, container="dev-app-green"),
+                       env={"PATH": f"{bindir}:{os.environ['PATH']}"}).outs
+    assert out["started"] is True
+    with open(log) as fh:
+        assert fh.read().splitlines() == ["inspect --format {{.State.Running}} dev-app-green",
+                                          "start dev-app-green"]

@@ -206,3 +206,30 @@ def test_a_switch_killed_with_sigkill_leaves_one_colour_served(world: World) -> 
         assert color in ("blue", "green")
         version = "v1.4.0" if color == "blue" else "v1.5.0"
         assert world.public() == (200, color, version)
+
+
+def _fake_docker(tmp_path: object, *, fail: bool = False) -> tuple[dict[str, str], str]:
+    """A recording ``docker`` on PATH (no engine can run in the unit tests; the rehearsal uses one)."""
+    bindir = os.path.join(str(tmp_path), "bin")
+    os.makedirs(bindir, exist_ok=True)
+    log = os.path.join(str(tmp_path), "docker.log")
+    with open(os.path.join(bindir, "docker"), "w") as fh:
+        fh.write(f"#!/bin/sh\necho \"$*\" >> {log}\n"
+                 "[ \"$1\" = inspect ] && echo true\n"
+                 f"exit {1 if fail else 0}\n")
+    os.chmod(os.path.join(bindir, "docker"), 0o755)
+    return {"PATH": f"{bindir}:{os.environ['PATH']}"}, log
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_after_a_verified_switch_the_old_colour_is_stopped_not_removed(
+        world: World, tmp_path: object, fail: bool) -> None:
+    env, log = _fake_docker(tmp_path, fail=fail)
+    call_pickled(TrafficSwitchProvider(), "create", world.props("blue", "v1.4.0"))
+    props = world.props("green", "v1.5.0", stop_idle_slot=True, idle_container="dev-app-blue")
+    out = call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {}, props, env=env).outs
+    with open(log) as fh:
+        assert fh.read().splitlines() == ["stop --time 15 dev-app-blue"]  # never rm
+    assert out["idle_stopped"] is (not fail)
+    assert (out["idle_stop_error"] is not None) is fail  # recorded, and the switch still stands
+    assert world.public() == (200, "green", "v1.5.0")
