@@ -97,11 +97,13 @@ def start_alertmanager(workdir: str, config_path: str, port: int) -> Proc:
 
 
 def start_prometheus(workdir: str, config_path: str, port: int) -> Proc:
+    """Alerts raised before Alertmanager is discovered (at start, and for up to 5 s after a
+    reload) are dropped and re-sent after ``resend-delay`` (1 m): 2 s keeps the test short."""
     data = os.path.join(workdir, "prometheus-data")
     return start("prometheus", ["prometheus", f"--config.file={config_path}",
                                 f"--storage.tsdb.path={data}", f"--web.listen-address=127.0.0.1:{port}",
                                 "--storage.tsdb.retention.time=1d", "--storage.tsdb.retention.size=100MB",
-                                "--web.enable-lifecycle"], workdir, port)
+                                "--web.enable-lifecycle", "--rules.alert.resend-delay=2s"], workdir, port)
 
 
 def api(base: str, path: str, **params: str) -> Any:

@@ -48,7 +48,7 @@ FAST_PROMETHEUS = PrometheusSettings(scrape_interval="1s", evaluation_interval="
 FAST_ALERTMANAGER = AlertmanagerSettings(group_wait="1s", group_interval="1s", repeat_interval="1h")
 # for: 0s makes TargetDown fire on the first evaluation that sees up == 0, unless the rule
 # excludes the idle colour as it should.
-FAST_FOR = {"SnapshotTooOld": "0s", "TargetDown": "0s"}
+FAST_FOR = {"SnapshotTooOld": "0s", "TargetDown": "0s", "ServiceUnhealthy": "0s"}
 EXPECTED_JOBS = {"togather", "node", "postgres", "alertmanager", "prometheus"}
 
 
@@ -230,6 +230,33 @@ def test_a_config_change_reloads_prometheus_in_place(world: World) -> None:
 
     mp.wait_for("the new rule file in the running Prometheus", reloaded, timeout=30)
     assert world.prometheus.process.pid == pid and world.prometheus.process.poll() is None
+
+
+def _alerts(world: World, name: str) -> list[dict[str, Any]]:
+    return [a for a in mp.api(world.prometheus.url, "/api/v1/alerts")["alerts"]
+            if a["labels"]["alertname"] == name]
+
+
+def test_only_the_active_colour_s_health_pages(world: World) -> None:
+    """Both colours report unhealthy; blue is active (deploy textfile), so only blue alerts."""
+    for app in world.apps.values():
+        app.set_control(health="unhealthy")
+    try:
+        def delivered() -> dict[str, Any] | None:
+            return next((a for body in list(world.webhook.bodies) for a in body.get("alerts", [])
+                         if a["labels"].get("alertname") == "ServiceUnhealthy"
+                         and a["status"] == "firing"), None)
+
+        alert = mp.wait_for("ServiceUnhealthy delivered", delivered, timeout=60)
+        assert alert["labels"]["slot"] == "blue"
+        assert mp.wait_for("green seen unhealthy", lambda: [r for r in mp.api(
+            world.prometheus.url, "/api/v1/query", query='togather_health_status{slot="green"} == 0'
+        )["result"]], timeout=30)
+        assert {a["labels"]["slot"] for a in _alerts(world, "ServiceUnhealthy")} == {"blue"}
+    finally:
+        for app in world.apps.values():
+            app.set_control()
+    mp.wait_for("ServiceUnhealthy resolved", lambda: not _alerts(world, "ServiceUnhealthy"), timeout=30)
 
 
 def _evaluated_at(world: World, rule: str) -> float:
