@@ -9,8 +9,8 @@ The real CLI cannot run here. ``install_fake_pulumi`` writes an executable
   ``DIR/Pulumi.S.yaml`` like the real CLI, so the next read sees the change;
 - for ``stack output --json`` prints the outputs the test set;
 - follows the first matching rule of the plan: fail the n-th call of a verb
-  with an exit code and output, sleep (to hold a lock), or write a file (what a
-  real ``pulumi up`` would change on the host, such as the router's colour file).
+  with an exit code and output, sleep (to hold a lock), write a file, or run a
+  command standing in for the engine (the real gate and switch code).
 """
 
 from __future__ import annotations
@@ -53,6 +53,14 @@ for rule in plan.get("rules", []):
         for path, text in (rule.get("write") or {}).items():
             with open(path, "w") as out:
                 out.write(text)
+        if rule.get("run"):  # what the real engine would do, e.g. the real gate and switch code
+            import subprocess
+            hook_env = dict(os.environ, FAKE_PULUMI_CWD=cwd, FAKE_PULUMI_STACK=opt("--stack") or "")
+            done = subprocess.run(rule["run"], env=hook_env, capture_output=True, text=True)
+            sys.stdout.write(done.stdout)
+            sys.stderr.write(done.stderr)
+            if done.returncode:
+                sys.exit(done.returncode)
         if rule.get("exit"):
             sys.stdout.write(rule.get("stdout", ""))
             sys.stderr.write(rule.get("stderr", ""))
@@ -108,11 +116,15 @@ class FakePulumi:
             json.dump(plan, fh)
 
     def rule(self, verb: str, *, nth: int | None = None, exit: int = 0, stdout: str = "",
-             stderr: str = "", sleep: float = 0, write: dict[str, str] | None = None) -> None:
-        """Add a rule for the ``nth`` call (1-based; ``None``: every call) of ``verb``."""
+             stderr: str = "", sleep: float = 0, write: dict[str, str] | None = None,
+             run: list[str] | None = None) -> None:
+        """Add a rule for the ``nth`` call (1-based; ``None``: every call) of ``verb``; the first
+        matching rule applies. ``run``: a command standing in for the engine's work (its output
+        and a failing exit code become the fake's; it gets ``FAKE_PULUMI_CWD``/``_STACK``)."""
         plan = self._plan()
         plan["rules"].append({"verb": verb, "nth": nth, "exit": exit, "stdout": stdout,
-                              "stderr": stderr, "sleep": sleep, "write": write or {}})
+                              "stderr": stderr, "sleep": sleep, "write": write or {},
+                              "run": run or []})
         self._save(plan)
 
     def set_outputs(self, outputs: dict[str, Any]) -> None:
