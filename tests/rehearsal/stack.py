@@ -245,6 +245,11 @@ class Rehearsal:
         except OSError:
             return None
 
+    def router_workers(self) -> list[str]:
+        """PIDs of nginx's worker processes: a reload replaces them, a flip must not."""
+        top = runner.run(("docker", "top", self.cfg.name("router"), "-eo", "pid,args"), timeout=30).stdout
+        return sorted(line.split()[0] for line in top.splitlines() if "worker process" in line)
+
     def teardown(self) -> None:
         docker.cleanup(self.labels, networks=[self.cfg.network_name], volumes=[self.cfg.name("pgdata")])
         shutil.rmtree(self.state_dir, ignore_errors=True)

@@ -5,6 +5,7 @@ Each drill leaves blue active and serving, and removes whatever it started.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -64,22 +65,17 @@ def test_green_at_the_wrong_version_is_refused(no_green: Rehearsal) -> None:
     _only_blue_served(load)
 
 
-def _worker_pids(s: Rehearsal) -> list[str]:
-    top = runner.run(("docker", "top", s.cfg.name("router"), "-eo", "pid,args"), timeout=30).stdout
-    return sorted(line.split()[0] for line in top.splitlines() if "worker process" in line)
-
-
 def test_router_config_failing_nginx_t_is_never_loaded(live: Rehearsal) -> None:
     s = live
     conf = router_files.read_text(f"{s.cfg.router_dir}/nginx.conf")
-    workers = _worker_pids(s)
+    workers = s.router_workers()
     typo: DeployConfig = s.preview(router={"jsModule": "/usr/lib/nginx/modules/ngx_http_jss_module.so"})
     with Load(s.public_url + "/api/v1/events") as load, \
             pytest.raises(DeployError, match="nginx -t") as caught:
         router_config.apply(s.router_props(typo), None)
     assert "ngx_http_jss_module.so" in str(caught.value)
     assert router_files.read_text(f"{s.cfg.router_dir}/nginx.conf") == conf  # live file untouched
-    assert _worker_pids(s) == workers  # no reload: the same worker processes serve
+    assert s.router_workers() == workers  # no reload: the same worker processes serve
     _only_blue_served(load)
 
 
@@ -124,3 +120,42 @@ def test_database_restarted_mid_release(no_green: Rehearsal) -> None:
         assert [a.version for a in s.migrate().applied] == [4]  # the re-run succeeds
     _only_blue_served(load)
     assert len(list_snapshots(s.cfg.snapshots.dir)) >= 3
+
+
+def test_database_killed_during_a_migration(no_green: Rehearsal) -> None:
+    """The worst instant: PostgreSQL dies while a migration's transaction is open."""
+    s = no_green
+    s.add_migrations(4)
+    s.migrate()  # whatever earlier drills left pending
+    with open(f"{s.migrations_dir}/000005_backfill_slowly.up.sql", "w") as fh:
+        fh.write("ALTER TABLE events ADD COLUMN drill_note text;\n"
+                 "UPDATE events SET drill_note = 'x';\nSELECT pg_sleep(20);\n")
+    errors: list[BaseException] = []
+
+    def release() -> None:
+        try:
+            s.migrate()
+        except BaseException as exc:  # inspected below
+            errors.append(exc)
+
+    worker = threading.Thread(target=release)
+    with Load(s.public_url + "/api/v1/events") as load:
+        worker.start()
+        deadline = time.monotonic() + 30
+        while "pg_sleep" not in s.psql("SELECT string_agg(query, ' ') FROM pg_stat_activity"):
+            assert time.monotonic() < deadline, "the migration never started"
+            time.sleep(0.2)
+        runner.run(("docker", "kill", s.cfg.name("db")), timeout=60)
+        worker.join(60)
+        assert not worker.is_alive()
+        runner.run(("docker", "start", s.cfg.name("db")), timeout=60)
+        s.wait_database()
+    assert len(errors) == 1 and isinstance(errors[0], DeployError), errors
+    assert "000005_backfill_slowly" in str(errors[0]) and s.password not in str(errors[0])
+    # the file and its version bump were one transaction: nothing half-applied, not dirty
+    assert s.psql("SELECT version::text || dirty::text FROM schema_migrations") == "4false"
+    assert s.psql("SELECT count(*) FROM information_schema.columns WHERE column_name = 'drill_note'") == "0"
+    with open(f"{s.migrations_dir}/000005_backfill_slowly.up.sql", "w") as fh:
+        fh.write("ALTER TABLE events ADD COLUMN drill_note text;\nUPDATE events SET drill_note = 'x';\n")
+    assert [a.version for a in s.migrate().applied] == [5]  # the re-run succeeds
+    _only_blue_served(load)

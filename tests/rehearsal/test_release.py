@@ -42,6 +42,7 @@ def test_step2_release_green_with_a_migration_under_load(stack: Rehearsal) -> No
     stack.configure(green={"version": "v2"})
     before = len(list_snapshots(stack.cfg.snapshots.dir))
     switched: list[dict[str, Any]] = []
+    workers = stack.router_workers()
     with Load(stack.public_url + "/api/v1/events") as load, \
             Load(stack.public_url + SLOW, connections=4, threads=1) as slow:
         snap = stack.snapshot("release v2")
@@ -58,6 +59,7 @@ def test_step2_release_green_with_a_migration_under_load(stack: Rehearsal) -> No
     assert fast.slots.get("blue", 0) > 0 and fast.slots.get("green", 0) > 0, fast
     assert flipped < 30 and switched[0]["previous_color"] == "blue"
     assert stack.served() == ("green", "v2")
+    assert stack.router_workers() == workers  # the flip never reloaded nginx
     # stopIdleSlot (the default): blue drained and stopped, never removed
     assert switched[0]["idle_stopped"] is True
     assert docker.state(stack.cfg.name("app-blue"))["Running"] is False
@@ -65,12 +67,14 @@ def test_step2_release_green_with_a_migration_under_load(stack: Rehearsal) -> No
 
 def test_step3_roll_back_to_blue_switch_only(stack: Rehearsal) -> None:
     snapshots = len(list_snapshots(stack.cfg.snapshots.dir))
+    workers = stack.router_workers()
     with Load(stack.public_url + "/api/v1/events") as load, \
             Load(stack.public_url + SLOW, connections=4, threads=1) as slow:
         assert stack.gate("blue")["started"] is True  # the stopped colour is started, then proven
         flip_latency("127.0.0.1", stack.cfg.public_port, lambda: stack.switch("blue"), "blue")
     assert load.result().failures == 0 and slow.result().failures == 0
     assert stack.served() == ("blue", "v1")
+    assert stack.router_workers() == workers
     assert docker.state(stack.cfg.name("app-green"))["Running"] is False
     # switch only: no database change, no snapshot
     assert stack.psql("SELECT version::text || dirty::text FROM schema_migrations") == "4false"
