@@ -9,9 +9,17 @@ from typing import Any
 import pytest
 
 from components.health_gate import HealthGateProvider, needs_run, running_argv, start_argv
+from tests.support.nginx import private_dir
 from tests.support.pickled import PickledCallError, call_pickled
 from tests.support.ports import free_port
 from tests.support.stub_app import StubApp
+
+
+@pytest.fixture
+def workdir() -> Iterator[str]:
+    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
+    with private_dir() as d:
+        yield d
 
 
 @pytest.fixture
@@ -80,10 +88,10 @@ def test_docker_argv_builders() -> None:
     assert running_argv("c")[:2] == ("docker", "inspect")
 
 
-def test_a_stopped_slot_is_started_before_the_gate(app: StubApp, tmp_path: object) -> None:
-    bindir = os.path.join(str(tmp_path), "bin")
+def test_a_stopped_slot_is_started_before_the_gate(app: StubApp, workdir: str) -> None:
+    bindir = os.path.join(workdir, "bin")
     os.makedirs(bindir)
-    log = os.path.join(str(tmp_path), "docker.log")
+    log = os.path.join(workdir, "docker.log")
     with open(os.path.join(bindir, "docker"), "w") as fh:  # recording fake: no engine in unit tests
         fh.write(f"#!/bin/sh\necho \"$*\" >> {log}\n[ \"$1\" = inspect ] && echo false\nexit 0\n")
     os.chmod(os.path.join(bindir, "docker"), 0o755)

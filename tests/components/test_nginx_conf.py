@@ -23,10 +23,18 @@ from tests.support.nginx import (
     host_params,
     nginx_available,
     nginx_test,
+    private_dir,
     start_router,
     write_config,
 )
 from tests.support.stub_app import StubApp
+
+
+@pytest.fixture
+def workdir() -> Iterator[str]:
+    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
+    with private_dir() as d:
+        yield d
 
 needs_nginx = pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")
 
@@ -57,8 +65,8 @@ def test_rendered_text_never_depends_on_the_active_colour() -> None:
 @needs_nginx
 @pytest.mark.nginx
 @pytest.mark.parametrize("variant", ["host", "host-maintenance", "container", "container-maintenance"])
-def test_nginx_t_accepts_every_variant(tmp_path: object, variant: str) -> None:
-    conf_dir = os.path.join(str(tmp_path), "router")
+def test_nginx_t_accepts_every_variant(workdir: str, variant: str) -> None:
+    conf_dir = os.path.join(workdir, "router")
     if variant.startswith("container"):
         # the container's own params, with only the two host paths translated
         p = dataclasses.replace(router_params(_cfg(router={"maintenance": "maintenance" in variant})),
@@ -79,12 +87,12 @@ def slots() -> Iterator[tuple[StubApp, StubApp]]:
 
 
 @pytest.fixture
-def router(tmp_path: object, slots: tuple[StubApp, StubApp]) -> Iterator[NginxRouter]:
+def router(workdir: str, slots: tuple[StubApp, StubApp]) -> Iterator[NginxRouter]:
     if not nginx_available():
         pytest.skip("nginx + njs not installed: scripts/test")
     blue, green = slots
     with start_router({"blue": f"127.0.0.1:{blue.port}", "green": f"127.0.0.1:{green.port}"},
-                      os.path.join(str(tmp_path), "router")) as r:
+                      os.path.join(workdir, "router")) as r:
         yield r
 
 
@@ -157,10 +165,10 @@ def test_metrics_refused_to_public_slot_header_everywhere_no_server_version(
 
 
 @pytest.mark.nginx
-def test_body_size_limit(tmp_path: object, slots: tuple[StubApp, StubApp]) -> None:
+def test_body_size_limit(workdir: str, slots: tuple[StubApp, StubApp]) -> None:
     blue, green = slots
     with start_router({"blue": f"127.0.0.1:{blue.port}", "green": f"127.0.0.1:{green.port}"},
-                      os.path.join(str(tmp_path), "r"), client_max_body_size="1k") as r:
+                      os.path.join(workdir, "r"), client_max_body_size="1k") as r:
         req = urllib.request.Request(r.url + "/post", data=b"x" * 500, method="POST")
         assert urllib.request.urlopen(req, timeout=10).status == 200
         req = urllib.request.Request(r.url + "/post", data=b"x" * 5000, method="POST")
@@ -188,10 +196,10 @@ def test_event_stream_is_neither_buffered_nor_gzipped(router: NginxRouter) -> No
 
 @pytest.mark.nginx
 def test_maintenance_mode_serves_503_but_health_stays_reachable(
-        tmp_path: object, slots: tuple[StubApp, StubApp]) -> None:
+        workdir: str, slots: tuple[StubApp, StubApp]) -> None:
     blue, green = slots
     with start_router({"blue": f"127.0.0.1:{blue.port}", "green": f"127.0.0.1:{green.port}"},
-                      os.path.join(str(tmp_path), "r"), maintenance=True) as r:
+                      os.path.join(workdir, "r"), maintenance=True) as r:
         status, headers, body = _get(r.url + "/api/v1/events")
         assert status == 503 and b"maintenance" in body.lower()
         assert headers["X-Togather-Slot"] == "blue"

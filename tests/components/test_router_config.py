@@ -26,10 +26,18 @@ from tests.support.nginx import (
     nginx_argv,
     nginx_available,
     prepare_dir,
+    private_dir,
     start_router,
 )
 from tests.support.pickled import PickledCallError, call_pickled
 from tests.support.stub_app import StubApp
+
+
+@pytest.fixture
+def workdir() -> Iterator[str]:
+    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
+    with private_dir() as d:
+        yield d
 
 pytestmark = [pytest.mark.nginx,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]
@@ -43,8 +51,8 @@ def _props(conf_dir: str, **overrides: Any) -> dict[str, Any]:
             "image": "nginx:1.27.3", "initial_color": "blue"}
 
 
-def test_params_round_trip_and_argv_builders(tmp_path: object) -> None:
-    props = _props(str(tmp_path))
+def test_params_round_trip_and_argv_builders(workdir: str) -> None:
+    props = _props(workdir)
     assert params_from_dict(props["params"]) == params_from_dict(params_to_dict(
         params_from_dict(props["params"])))
     assert validate_argv(props, running=True, host_nginx=None)[:3] == ("docker", "exec", "")
@@ -55,8 +63,8 @@ def test_params_round_trip_and_argv_builders(tmp_path: object) -> None:
     assert "router.candidate.js" in host_check_conf(props)
 
 
-def test_diff_is_pure_and_ignores_the_initial_colour(tmp_path: object) -> None:
-    d = os.path.join(str(tmp_path), "absent")
+def test_diff_is_pure_and_ignores_the_initial_colour(workdir: str) -> None:
+    d = os.path.join(workdir, "absent")
     params = params_to_dict(host_params({"blue": "127.0.0.1:1", "green": "127.0.0.1:2"}, d))
     olds: dict[str, Any] = {"router_dir": d, "params": params, "container": "", "image": "nginx:1",
                             "initial_color": "blue"}
@@ -68,8 +76,8 @@ def test_diff_is_pure_and_ignores_the_initial_colour(tmp_path: object) -> None:
     assert not os.path.exists(d)
 
 
-def test_create_pickled_writes_validated_files_and_the_initial_colour(tmp_path: object) -> None:
-    d = os.path.join(str(tmp_path), "router")
+def test_create_pickled_writes_validated_files_and_the_initial_colour(workdir: str) -> None:
+    d = os.path.join(workdir, "router")
     props = _props(d)
     result = call_pickled(RouterConfigProvider(), "create", props)
     assert result.outs["validated_with"] == "host" and result.outs["reloaded"] is False
@@ -84,10 +92,10 @@ def test_create_pickled_writes_validated_files_and_the_initial_colour(tmp_path: 
 
 
 @pytest.fixture
-def live(tmp_path: object) -> Iterator[tuple[NginxRouter, StubApp]]:
+def live(workdir: str) -> Iterator[tuple[NginxRouter, StubApp]]:
     with StubApp(slot="blue", version="v1") as blue:
         r = start_router({"blue": f"127.0.0.1:{blue.port}", "green": "127.0.0.1:1"},
-                         os.path.join(str(tmp_path), "router"))
+                         os.path.join(workdir, "router"))
         with r:
             yield r, blue
 

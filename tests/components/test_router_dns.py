@@ -18,9 +18,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.nginx import NginxRouter, nginx_available, start_router
+from tests.support.nginx import NginxRouter, nginx_available, private_dir, start_router
 from tests.support.ports import free_port
 from tests.support.stub_app import StubApp
+
+
+@pytest.fixture
+def workdir() -> Iterator[str]:
+    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
+    with private_dir() as d:
+        yield d
 
 pytestmark = [pytest.mark.nginx,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]
@@ -89,13 +96,13 @@ def _get(router: NginxRouter) -> tuple[int, str | None, str]:
 
 
 def test_a_replaced_idle_slot_at_a_new_address_is_reached_without_reload(
-        dns: LoopbackDNS, tmp_path: object) -> None:
+        dns: LoopbackDNS, workdir: str) -> None:
     port = free_port()
     dns.records = {"app-blue": "127.0.0.2", "app-green": "127.0.0.3"}
     blue = StubApp(slot="blue", version="v1", host="127.0.0.2", port=port)
     green = StubApp(slot="green", version="v2", host="127.0.0.3", port=port)
     with blue, green, start_router({"blue": f"app-blue:{port}", "green": f"app-green:{port}"},
-                                   os.path.join(str(tmp_path), "router"),
+                                   os.path.join(workdir, "router"),
                                    resolver=f"127.0.0.1:{dns.port}") as router:
         master = router.proc.pid
         status, slot, body = _get(router)

@@ -9,11 +9,13 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from components import router_files
 from components.errors import DeployError
+from tests.support.nginx import private_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -30,8 +32,15 @@ while True:
 """
 
 
-def test_write_and_read_active_color_with_modes(tmp_path: object) -> None:
-    d = os.path.join(str(tmp_path), "router")
+@pytest.fixture
+def workdir() -> Iterator[str]:
+    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
+    with private_dir() as d:
+        yield d
+
+
+def test_write_and_read_active_color_with_modes(workdir: str) -> None:
+    d = os.path.join(workdir, "router")
     router_files.ensure_dir(d)
     assert router_files.read_active_color(d) is None
     router_files.write_active_color(d, "green")
@@ -41,8 +50,8 @@ def test_write_and_read_active_color_with_modes(tmp_path: object) -> None:
     assert os.listdir(d) == ["active_color"]
 
 
-def test_refuses_a_bad_colour_and_a_garbled_file(tmp_path: object) -> None:
-    d = str(tmp_path)
+def test_refuses_a_bad_colour_and_a_garbled_file(workdir: str) -> None:
+    d = workdir
     with pytest.raises(DeployError, match="blue or green"):
         router_files.write_active_color(d, "purple")
     with open(os.path.join(d, "active_color"), "w") as fh:
@@ -51,8 +60,8 @@ def test_refuses_a_bad_colour_and_a_garbled_file(tmp_path: object) -> None:
         router_files.read_active_color(d)
 
 
-def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path: object) -> None:
-    d = str(tmp_path)
+def test_a_failed_write_leaves_the_old_file_and_no_temp(workdir: str) -> None:
+    d = workdir
     target = os.path.join(d, "nginx.conf")
     router_files.atomic_write(target, "old")
     with pytest.raises(TypeError):
@@ -62,8 +71,8 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path: object) -> Non
 
 
 @pytest.mark.slow
-def test_sigkill_mid_switch_always_leaves_exactly_one_colour(tmp_path: object) -> None:
-    d = str(tmp_path)
+def test_sigkill_mid_switch_always_leaves_exactly_one_colour(workdir: str) -> None:
+    d = workdir
     router_files.write_active_color(d, "blue")
     rng = random.Random(4)
     env = {**os.environ, "PYTHONPATH": ROOT}

@@ -22,7 +22,7 @@ import pytest
 from components import router_files
 from components.traffic_switch import TrafficSwitchProvider, stop_argv, switch_summary
 from tests.support.demo_app import DemoApp, prepare_database, start_demo_app
-from tests.support.nginx import NginxRouter, nginx_available, start_router
+from tests.support.nginx import NginxRouter, nginx_available, private_dir, start_router
 from tests.support.pickled import PickledCallError, call_pickled
 from tests.support.ports import free_port
 
@@ -59,7 +59,14 @@ class World:
 
 
 @pytest.fixture
-def world(database_url: str, tmp_path: object) -> Iterator[World]:
+def workdir() -> Iterator[str]:
+    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
+    with private_dir() as d:
+        yield d
+
+
+@pytest.fixture
+def world(database_url: str, workdir: str) -> Iterator[World]:
     prepare_database(database_url)
     blue = start_demo_app(port=free_port(), version="v1.4.0", slot="blue", database_url=database_url,
                           env=FAST_LIMITS)
@@ -67,7 +74,7 @@ def world(database_url: str, tmp_path: object) -> Iterator[World]:
                            env=FAST_LIMITS)
     try:
         with start_router({"blue": f"127.0.0.1:{blue.port}", "green": f"127.0.0.1:{green.port}"},
-                          os.path.join(str(tmp_path), "router")) as router:
+                          os.path.join(workdir, "router")) as router:
             yield World(blue, green, router, database_url)
     finally:
         blue.stop()
@@ -121,10 +128,10 @@ def test_never_switches_to_a_bad_target(world: World, misbehaviour: str) -> None
     assert world.public() == (200, "blue", "v1.4.0")
 
 
-def test_a_verification_failure_is_rolled_back(world: World, tmp_path: object) -> None:
+def test_a_verification_failure_is_rolled_back(world: World, workdir: str) -> None:
     # a router whose "green" points at blue: the slot is fine, the public path is not
     with start_router({"blue": f"127.0.0.1:{world.blue.port}", "green": f"127.0.0.1:{world.blue.port}"},
-                      os.path.join(str(tmp_path), "misrouted")) as bad:
+                      os.path.join(workdir, "misrouted")) as bad:
         props = {**world.props("green", "v1.5.0"), "router_dir": bad.conf_dir, "public_url": bad.url,
                  "verify_timeout": 1}
         with pytest.raises(PickledCallError) as info:
@@ -208,11 +215,11 @@ def test_a_switch_killed_with_sigkill_leaves_one_colour_served(world: World) -> 
         assert world.public() == (200, color, version)
 
 
-def _fake_docker(tmp_path: object, *, fail: bool = False) -> tuple[dict[str, str], str]:
+def _fake_docker(workdir: str, *, fail: bool = False) -> tuple[dict[str, str], str]:
     """A recording ``docker`` on PATH (no engine can run in the unit tests; the rehearsal uses one)."""
-    bindir = os.path.join(str(tmp_path), "bin")
+    bindir = os.path.join(workdir, "bin")
     os.makedirs(bindir, exist_ok=True)
-    log = os.path.join(str(tmp_path), "docker.log")
+    log = os.path.join(workdir, "docker.log")
     with open(os.path.join(bindir, "docker"), "w") as fh:
         fh.write(f"#!/bin/sh\necho \"$*\" >> {log}\n"
                  "[ \"$1\" = inspect ] && echo true\n"
@@ -223,8 +230,8 @@ def _fake_docker(tmp_path: object, *, fail: bool = False) -> tuple[dict[str, str
 
 @pytest.mark.parametrize("fail", [False, True])
 def test_after_a_verified_switch_the_old_colour_is_stopped_not_removed(
-        world: World, tmp_path: object, fail: bool) -> None:
-    env, log = _fake_docker(tmp_path, fail=fail)
+        world: World, workdir: str, fail: bool) -> None:
+    env, log = _fake_docker(workdir, fail=fail)
     call_pickled(TrafficSwitchProvider(), "create", world.props("blue", "v1.4.0"))
     props = world.props("green", "v1.5.0", stop_idle_slot=True, idle_container="dev-app-blue")
     out = call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {}, props, env=env).outs

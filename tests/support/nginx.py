@@ -12,13 +12,15 @@ directory is made world-readable because nginx's workers run as ``nobody``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,18 @@ from components.nginx_conf import CONF_FILE, JS_FILE, RouterParams, render_nginx
 from tests.support.ports import free_port, wait_port
 
 HOST_JS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so"
+
+
+@contextlib.contextmanager
+def private_dir(prefix: str = "togather-router-") -> Iterator[str]:
+    """A temp dir of our own. Not pytest's ``tmp_path``: on a machine where several pytest
+    runs share ``/tmp/pytest-of-<user>``, a newer run prunes older base dirs, and a live
+    router whose ``active_color`` vanished would answer 503."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def nginx_available() -> bool:
