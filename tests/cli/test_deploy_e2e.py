@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -129,3 +132,38 @@ def test_rollback_goes_back_through_the_real_gate(world):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _serving(router) == ("blue", "v1.0.0")
     assert read_stack(project, STACK)["activeColor"] == "blue"
+
+
+def _wrk_summary(text: str) -> dict[str, int]:
+    """Requests, non-2xx/3xx responses and socket errors from wrk's report."""
+    requests = re.search(r"^\s*([0-9]+) requests in", text, re.M)
+    non2xx = re.search(r"Non-2xx or 3xx responses: ([0-9]+)", text)
+    sock = re.search(r"Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)",
+                     text)
+    return {"requests": int(requests.group(1)) if requests else 0,
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": sum(int(g) for g in sock.groups()) if sock else 0}
+
+
+def test_deploy_and_rollback_under_load_lose_no_request(world):
+    """Keep-alive clients that never retry (wrk) while the operator scripts flip twice."""
+    project, fake, router, _blue, _green = world
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is not installed: run scripts/test")
+    fake.rule("up", run=[sys.executable, "-c", _ENGINE])
+    load = subprocess.Popen(["wrk", "-t2", "-c16", "-d25s", router.url + "/api/v1/events"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(1)
+        deployed = run_script(fake, "deploy", STACK, "v1.1.0", "--project-dir", project)
+        rolled = run_script(fake, "rollback", STACK, "--project-dir", project)
+    finally:
+        out, _ = load.communicate(timeout=60)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    summary = _wrk_summary(out)
+    print(json.dumps({"wrk_during_deploy_and_rollback": summary}))
+    assert summary["requests"] > 1000, out
+    assert summary["non_2xx"] == 0 and summary["socket_errors"] == 0, out
+    colors = {entry["color"] for entry in router.access_log()}
+    assert colors >= {"blue", "green"}  # traffic really moved both ways
