@@ -9,7 +9,6 @@ Pulumi engine is missing: each method is one step it would take.
 
 from __future__ import annotations
 
-import copy
 import os
 import secrets
 import shutil
@@ -21,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components import docker_cli, health_gate, router_config, runner, traffic_switch
-from components.config import DeployConfig, load_config
+from components.config import DeployConfig
 from components.errors import DeployError
 from components.migrate import UpResult, migrate_up
 from components.migration_files import load_migrations
@@ -31,23 +30,10 @@ from components.snapshots import SnapshotInfo, verify_snapshot
 from components.snapshots_pg import Target, create_snapshot
 from components.specs import app_spec, database_spec, database_url, router_spec
 from components.traffic import gate_props, switch_props
-from tests.rehearsal.app_images import NGINX_JS_MODULE, RehearsalImages
+from tests.rehearsal import rehearsal_config as rc
+from tests.rehearsal.app_images import RehearsalImages
 from tests.support import docker
-from tests.support.ports import free_port, wait_port
-
-PROJECT = "togather-deploy"
-MIGRATIONS_SRC = os.path.join(docker.ROOT, "tests", "data", "migrations", "safe")
-SECRET_KEYS = ("databasePassword", "jwtSecret", "csrfKey")
-
-
-def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+from tests.support.ports import wait_port
 
 
 class Rehearsal:
@@ -62,50 +48,30 @@ class Rehearsal:
         os.makedirs(self.migrations_dir)
         self.add_migrations(first_migrations)
         self.password = secrets.token_hex(16)
-        self.raw: dict[str, Any] = {
-            "environment": "test", "image": imgs.app_repo, "activeColor": "blue",
-            "blue": {"version": "v1", "hostPort": free_port()},
-            "green": {"hostPort": free_port()},
-            "publicPort": free_port(), "stateDir": self.state_dir,
-            "appEnv": {"RATE_LIMIT_PUBLIC": "100000"},
-            "database": {"image": imgs.postgres, "hostPort": free_port(), "memoryMb": 512},
-            "router": {"image": imgs.nginx, "previewPort": free_port(), "jsModule": NGINX_JS_MODULE},
-            "migrations": {"dir": self.migrations_dir},
-            "snapshots": {"mode": "container"},
-            "health": {"intervalSeconds": 1, "timeoutSeconds": 60, "consecutive": 2},
-            "databasePassword": self.password, "jwtSecret": secrets.token_hex(24),
-            "csrfKey": secrets.token_hex(24),
-        }
+        self.raw = rc.initial_raw(imgs, state_dir=self.state_dir, migrations_dir=self.migrations_dir,
+                                  password=self.password)
         self.cfg = self._load(self.raw)
 
     # -- config ---------------------------------------------------------------------------
     def _load(self, raw: Mapping[str, Any]) -> DeployConfig:
-        return load_config(raw, project=PROJECT, stack=self.stack, project_dir=self.state_dir,
-                           secret_keys=SECRET_KEYS)
+        return rc.load(raw, stack=self.stack, project_dir=self.state_dir)
 
     def configure(self, **changes: Any) -> DeployConfig:
         """``pulumi config set`` for the rehearsal: merge, re-validate, keep."""
-        self.raw = _merge(self.raw, changes)
+        self.raw = rc.merge(self.raw, changes)
         self.cfg = self._load(self.raw)
         return self.cfg
 
     def preview(self, **changes: Any) -> DeployConfig:
         """The config ``changes`` would give, without keeping it."""
-        return self._load(_merge(self.raw, changes))
+        return self._load(rc.merge(self.raw, changes))
 
     def add_migrations(self, upto: int) -> list[str]:
-        """Ship the test-data migrations up to version ``upto`` (a release adds files)."""
-        added = []
-        for name in sorted(os.listdir(MIGRATIONS_SRC)):
-            if int(name.split("_", 1)[0]) <= upto and not os.path.exists(
-                    os.path.join(self.migrations_dir, name)):
-                shutil.copy(os.path.join(MIGRATIONS_SRC, name), self.migrations_dir)
-                added.append(name)
-        return added
+        return rc.copy_migrations(self.migrations_dir, upto)
 
     @property
     def labels(self) -> dict[str, str]:
-        return {"togather.project": PROJECT, "togather.stack": self.stack}
+        return {"togather.project": rc.PROJECT, "togather.stack": self.stack}
 
     def secrets_for(self, cfg: DeployConfig | None = None) -> dict[str, str]:
         cfg = cfg or self.cfg
@@ -212,7 +178,7 @@ class Rehearsal:
         cfg = self.preview(activeColor=color)
         out = traffic_switch.switch(switch_props(cfg, idle_container=cfg.name(f"app-{cfg.idle_color}"),
                                                  gate_checked_at=None))
-        self.cfg, self.raw = cfg, _merge(self.raw, {"activeColor": color})
+        self.cfg, self.raw = cfg, rc.merge(self.raw, {"activeColor": color})
         return out
 
     def bootstrap(self) -> None:
