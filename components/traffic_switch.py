@@ -36,12 +36,13 @@ version-compatible and an instant rollback matters more.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pulumi
@@ -76,7 +77,10 @@ def check_public(public_url: str, path: str, color: str, version: str,
         with urllib.request.urlopen(public_url.rstrip("/") + path, timeout=timeout) as resp:  # noqa: S310
             headers, raw = resp.headers, resp.read(100_000)
     except urllib.error.HTTPError as exc:
-        return f"HTTP {exc.code} (X-Togather-Slot: {exc.headers.get('X-Togather-Slot')})"
+        slot, seen = exc.headers.get("X-Togather-Slot"), exc.headers.get("X-Togather-Version")
+        if exc.code == 429 and (slot, seen) == (color, version):
+            return None  # rate limited, but the router and the app both said who answered
+        return f"HTTP {exc.code} (X-Togather-Slot: {slot})"
     except OSError as exc:
         return f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
     seen_color = headers.get("X-Togather-Slot")
@@ -123,6 +127,17 @@ def stop_idle(container: str, drain_s: float, grace_s: int) -> tuple[bool, str |
     return False, f"docker stop exited {result.returncode}: {result.stderr.strip()[-500:]}"
 
 
+@contextlib.contextmanager
+def restored_on_failure(directory: str, previous: str | None) -> Iterator[None]:
+    """Whatever goes wrong inside (even an interrupt), the previous colour file comes back."""
+    try:
+        yield
+    except BaseException:
+        if previous is not None:
+            router_files.write_active_color(directory, previous)
+        raise
+
+
 def switch(props: Mapping[str, Any]) -> dict[str, Any]:
     d, color, version = props["router_dir"], props["active_color"], props["version"]
     target = probe(props["target_url"], path=props.get("health_path") or "/health", timeout=5)
@@ -133,15 +148,14 @@ def switch(props: Mapping[str, Any]) -> dict[str, Any]:
                           fix=f"scripts/health-check {props['target_url']} --version {version}")
     previous = router_files.read_active_color(d)
     started = time.monotonic()
-    router_files.write_active_color(d, color)
-    why = verify(props["public_url"], props.get("verify_path") or "/version", color, version,
-                 float(props.get("verify_timeout") or 10))
-    if why is not None:
-        if previous is not None:
-            router_files.write_active_color(d, previous)
-        raise SwitchError(f"switch to {color} ({version}) not verified through "
-                          f"{props['public_url']}: {why}; restored {previous or 'nothing'}",
-                          slot=color, fix="check the router (docker logs) and the slot, then pulumi up")
+    with restored_on_failure(d, previous):
+        router_files.write_active_color(d, color)
+        why = verify(props["public_url"], props.get("verify_path") or "/version", color, version,
+                     float(props.get("verify_timeout") or 10))
+        if why is not None:
+            raise SwitchError(f"switch to {color} ({version}) not verified through "
+                              f"{props['public_url']}: {why}; restored {previous or 'nothing'}",
+                              slot=color, fix="check the router (docker logs) and the slot, then pulumi up")
     latency_ms = round((time.monotonic() - started) * 1000, 2)
     stopped, stop_error = False, None
     if props.get("stop_idle_slot") and previous not in (None, color):

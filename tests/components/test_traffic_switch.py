@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from components import router_files
-from components.traffic_switch import TrafficSwitchProvider, stop_argv, switch_summary
+from components.traffic_switch import TrafficSwitchProvider, restored_on_failure, stop_argv, switch_summary
 from tests.support.demo_app import DemoApp, prepare_database, start_demo_app
 from tests.support.nginx import NginxRouter, nginx_available, private_dir, start_router
 from tests.support.pickled import PickledCallError, call_pickled
@@ -240,3 +240,11 @@ def test_after_a_verified_switch_the_old_colour_is_stopped_not_removed(
     assert out["idle_stopped"] is (not fail)
     assert (out["idle_stop_error"] is not None) is fail  # recorded, and the switch still stands
     assert world.public() == (200, "green", "v1.5.0")
+
+
+def test_any_failure_inside_a_switch_puts_the_previous_colour_back(workdir: str) -> None:
+    router_files.write_active_color(workdir, "blue")
+    with pytest.raises(KeyboardInterrupt), restored_on_failure(workdir, "blue"):
+        router_files.write_active_color(workdir, "green")
+        raise KeyboardInterrupt  # e.g. the operator's Ctrl-C while verifying
+    assert router_files.read_active_color(workdir) == "blue"
