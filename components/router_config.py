@@ -9,8 +9,9 @@ Contract
   rendered text or the directory would change; never a replace.
 - ``create``/``update``: render; write a *candidate* pair next to the live files;
   run the real ``nginx -t`` on it — inside the running router container
-  (``docker exec``), else with the host's nginx, else in a throwaway container of
-  the router image; only then replace the live files atomically. A config that
+  (``docker exec``), else with the host's nginx when it has the njs module (the
+  same text with the host's paths for the directory and the module), else in a
+  throwaway container of the router image; only then replace the live files atomically. A config that
   fails ``nginx -t`` is never written over the live one and never loaded: the
   update fails with nginx's message and the old files stay. The one-word
   ``active_color`` file is written only when absent (afterwards only
