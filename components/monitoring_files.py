@@ -9,11 +9,15 @@ replaces the container. Grafana re-scans its dashboards by itself.
 Guarantees:
 - ``check``/``diff`` are pure: paths are validated, contents compared by SHA-256.
 - ``create``/``update`` write every file atomically (temp file, fsync, rename;
-  ``components.router_files.atomic_write``), remove the files the previous
-  version managed and this one does not, then reload. Writing the same files
-  again changes nothing. A tool that is not running yet (connection refused) is
-  fine: it reads the files when it starts. A tool that *rejects* the new config
-  (HTTP error) fails the update with its message; it keeps running the old one.
+  ``components.router_files.atomic_write``); ``update`` also removes the files
+  the previous version managed and this one does not. Writing the same files
+  again changes nothing.
+- Only ``update`` reloads: on ``create`` the tool's container does not exist yet
+  (it depends on these files) and reads them when it starts; whatever else may
+  listen on the loopback port then is not ours to poke. On ``update``, a tool
+  that is not running (connection refused) is fine for the same reason; a tool
+  that *rejects* the new config (HTTP error) fails the update with its answer,
+  and keeps running the previous config.
 - With a ``group`` (the container user's gid), files are 0640 and directories
   0750, owned by that group: a secret in them (an ntfy topic) is readable by the
   tool, not by other users of the host.
@@ -127,22 +131,22 @@ class ConfigFilesProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         write_files(props["directory"], props["files"], int(props["mode"]), props.get("group"))
-        return CreateResult(props["directory"], self._outs(props))
+        return CreateResult(props["directory"], self._outs(props, reloaded=False))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         write_files(news["directory"], news["files"], int(news["mode"]), news.get("group"),
                     olds.get("digests") or {})
-        return UpdateResult(self._outs(news))
+        url = news.get("reload_url")
+        return UpdateResult(self._outs(news, reloaded=reload(url) if url else False))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         remove_files(props["directory"], props.get("digests") or {})
 
     @staticmethod
-    def _outs(props: dict[str, Any]) -> dict[str, Any]:
-        url = props.get("reload_url")
+    def _outs(props: dict[str, Any], *, reloaded: bool) -> dict[str, Any]:
         return {"directory": props["directory"], "mode": props["mode"], "group": props.get("group"),
-                "reload_url": url,
-                "digests": digests(props["files"]), "reloaded": reload(url) if url else False}
+                "reload_url": props.get("reload_url"), "digests": digests(props["files"]),
+                "reloaded": reloaded}
 
 
 class ConfigFiles(pulumi.dynamic.Resource):

@@ -65,9 +65,11 @@ def test_diff_compares_contents_by_digest(tmp_path: Any) -> None:
     assert moved.replaces == ["directory"]
 
 
-def test_create_writes_atomically_and_tolerates_a_tool_not_running_yet(tmp_path: Any) -> None:
+def test_create_writes_atomically_and_never_pokes_the_port(tmp_path: Any,
+                                                          reload_server: ThreadingHTTPServer) -> None:
+    """Create comes before the container: whatever listens on the port now is not ours."""
     directory = str(tmp_path / "prometheus")
-    url = f"http://127.0.0.1:{free_port()}/-/reload"
+    url = f"http://127.0.0.1:{reload_server.server_address[1]}/-/reload"
     files = {"prometheus.yml": "a: 1\n", "rules/t.yml": "g\n"}
     result = call_pickled(P, "create", _props(directory, files, url))
     assert result.outs["reloaded"] is False
@@ -76,6 +78,15 @@ def test_create_writes_atomically_and_tolerates_a_tool_not_running_yet(tmp_path:
     assert stat.S_IMODE(os.stat(os.path.join(directory, "prometheus.yml")).st_mode) == 0o644
     assert not [f for f in os.listdir(directory) if f.endswith(".tmp")]
     assert "a: 1" not in str(result.outs)  # contents are not recorded, only digests
+    assert reload_server.calls == []  # type: ignore[attr-defined]
+
+
+def test_update_tolerates_a_tool_that_is_not_running(tmp_path: Any) -> None:
+    url = f"http://127.0.0.1:{free_port()}/-/reload"
+    first = call_pickled(P, "create", _props(str(tmp_path), {"a.yml": "1"}, url))
+    second = call_pickled(P, "update", str(tmp_path), first.outs, _props(str(tmp_path), {"a.yml": "2"}, url))
+    assert second.outs["reloaded"] is False
+    assert (tmp_path / "a.yml").read_text() == "2"
 
 
 def test_update_reloads_the_running_tool_and_drops_stale_files(tmp_path: Any,
@@ -86,7 +97,7 @@ def test_update_reloads_the_running_tool_and_drops_stale_files(tmp_path: Any,
     (tmp_path / "operator-notes.txt").write_text("keep me")
     second = call_pickled(P, "update", directory, first.outs, _props(directory, {"a.yml": "2"}, url))
     assert second.outs["reloaded"] is True
-    assert reload_server.calls == ["/-/reload", "/-/reload"]  # type: ignore[attr-defined]
+    assert reload_server.calls == ["/-/reload"]  # type: ignore[attr-defined]
     assert sorted(os.listdir(directory)) == ["a.yml", "operator-notes.txt"]
     call_pickled(P, "delete", directory, second.outs)
     assert os.listdir(directory) == ["operator-notes.txt"]
@@ -96,8 +107,9 @@ def test_a_rejected_config_fails_the_update_with_the_tool_s_answer(
         tmp_path: Any, reload_server: ThreadingHTTPServer) -> None:
     reload_server.status = 500  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{reload_server.server_address[1]}/-/reload"
+    first = call_pickled(P, "create", _props(str(tmp_path), {"a.yml": "1"}, url))
     with pytest.raises(PickledCallError) as err:
-        call_pickled(P, "create", _props(str(tmp_path), {"a.yml": "1"}, url))
+        call_pickled(P, "update", str(tmp_path), first.outs, _props(str(tmp_path), {"a.yml": "2"}, url))
     assert err.value.type_name == "DeployError"
     assert "rejected its new config (500)" in err.value.message and "bad config" in err.value.message
 
