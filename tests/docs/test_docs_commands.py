@@ -46,6 +46,18 @@ def test_every_alert_rule_has_a_section() -> None:
     assert names <= headings, f"alerts without a section: {sorted(names - headings)}"
 
 
+@pytest.mark.parametrize("name", HANDBOOK)
+def test_every_code_path_named_exists(name: str) -> None:
+    import glob
+
+    from tests.conftest import ROOT
+
+    paths = set(re.findall(r"`((?:components|cli|scripts|policy|tests|demo-app|\.github)/[\w./*-]+)`",
+                           _read(name)))
+    missing = [p for p in sorted(paths) if not glob.glob(os.path.join(ROOT, p))]
+    assert missing == []
+
+
 def test_release_order_diagram() -> None:
     text = _read("architecture.md")
     assert "```mermaid" in text
