@@ -70,6 +70,12 @@ def role_statements(role: str, password: str, *, exists: bool) -> list[sql.Compo
     ]
 
 
+def quiet_statements() -> list[sql.Composed | sql.SQL]:
+    """Keep the statement carrying the password out of the server log (superuser only)."""
+    return [sql.SQL("SET LOCAL log_statement = 'none'"),
+            sql.SQL("SET LOCAL log_min_duration_statement = -1")]
+
+
 def drop_statements(role: str) -> list[sql.Composed]:
     ident = sql.Identifier(check_role_name(role))
     return [sql.SQL("DROP ROLE IF EXISTS {}").format(ident)]

@@ -9,6 +9,8 @@ Guarantees:
   failure halfway leaves the role as it was.
 - ``delete`` drops the role (it owns nothing; no data is lost). A database that
   is already gone is not an error: the role went with it.
+- The statement carrying the password is kept out of the server log
+  (``SET LOCAL log_statement = 'none'``) when the admin may do so.
 - Recorded state: the role name and the password's SHA-256, never the password.
   The admin DSN and the password are inputs the program passes as secrets.
 """
@@ -31,10 +33,16 @@ def _digest(password: str) -> str:
 def _apply(admin_dsn: str, role: str, password: str) -> None:
     import psycopg
 
-    from components.monitoring_pgexporter import role_exists_query, role_statements
+    from components.monitoring_pgexporter import quiet_statements, role_exists_query, role_statements
 
     try:
         with psycopg.connect(admin_dsn, connect_timeout=10) as conn, conn.transaction():
+            try:
+                with conn.transaction():  # a savepoint: a non-superuser admin cannot SET these
+                    for statement in quiet_statements():
+                        conn.execute(statement)
+            except psycopg.errors.InsufficientPrivilege:
+                pass
             query, params = role_exists_query(role)
             exists = conn.execute(query, params).fetchone() is not None
             for statement in role_statements(role, password, exists=exists):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import psycopg
@@ -75,3 +76,15 @@ def test_create_against_an_unreachable_database_says_what_to_do() -> None:
     with pytest.raises(PickledCallError) as err:
         call_pickled(P, "create", {"admin_dsn": dsn, "role": "r", "password": "p"})
     assert err.value.type_name == "DeployError" and "pulumi up" in err.value.message
+
+
+def test_the_password_stays_out_of_the_server_log(postgres_server: PostgresServer,
+                                                  database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as admin:  # log everything on this database
+        admin.execute(f'ALTER DATABASE "{database_url.rsplit("/", 1)[1]}" SET log_statement = \'all\'')
+    role, password = _role(), f"pw-{uuid.uuid4().hex}"
+    call_pickled(P, "create", {"admin_dsn": database_url, "role": role, "password": password})
+    with open(os.path.join(os.path.dirname(postgres_server.datadir), "log"), encoding="utf-8") as fh:
+        log = fh.read()
+    assert "statement: SET LOCAL log_statement" in log  # statements on this database are logged ...
+    assert password not in log  # ... but not the one carrying the password
