@@ -26,7 +26,8 @@ IMAGE = "docker:index/image:Image"
 ROUTER_ROLE = "router"
 """``togather.role`` label of the one container allowed to listen publicly (components/specs.py)."""
 DATABASE_VOLUME_ROLE = "database-data"
-SECRET_NAME = re.compile(r"^(DATABASE_URL|.*_(PASSWORD|SECRET|KEY|TOKEN))$")
+SECRET_NAME = re.compile(r"^(DATABASE_URL|DATA_SOURCE_NAME|.*_(PASSWORD|SECRET|KEY|TOKEN|DSN))$")
+URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^@\s/]+@")
 TRUTHY = {"true", "1", "yes", "on"}
 
 
@@ -96,11 +97,13 @@ def grafana_anonymous_off(args: ResourceValidationArgs, report_violation: Report
 
 def secret_env_values(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     """Env vars that look like secrets (``*_PASSWORD``, ``*_SECRET``, ``*_KEY``, ``*_TOKEN``,
-    ``DATABASE_URL``) carry Pulumi secrets, so they are encrypted in state and hidden in diffs."""
+    ``DATABASE_URL``, DSNs, any URL with a password) carry Pulumi secrets, so they are
+    encrypted in state and hidden in diffs."""
     if args.resource_type != CONTAINER:
         return
     for name, value, secret in env(args.props):
-        if SECRET_NAME.match(name) and value and not secret:
+        looks_secret = bool(SECRET_NAME.match(name) or URL_WITH_PASSWORD.search(value))
+        if looks_secret and value and not secret:
             report_violation(
                 f"{args.name}: {name} is set in plain text; pass it as a Pulumi secret "
                 f"(pulumi config set --secret ..., or pulumi.Output.secret(...)).", None)

@@ -145,11 +145,17 @@ def test_secret_looking_env_vars_as_secrets_pass() -> None:
 
 
 @pytest.mark.parametrize("name", ["POSTGRES_PASSWORD", "JWT_SECRET", "CSRF_KEY", "GITHUB_TOKEN",
-                                  "DATABASE_URL"])
+                                  "DATABASE_URL", "DATA_SOURCE_NAME", "SENTRY_DSN"])
 def test_plain_secret_looking_env_var_fails(name: str) -> None:
     (message,) = check(rules.secret_env_values, container(envs=[f"{name}=hunter2-value", "SLOT=blue"]))
     assert name in message
     assert "hunter2" not in message  # a violation never prints the value
+
+
+def test_a_url_with_a_password_is_a_secret_whatever_its_name() -> None:
+    (message,) = check(rules.secret_env_values, container(envs=["UPSTREAM=https://bot:hunter2@api.example"]))
+    assert "UPSTREAM" in message and "hunter2" not in message
+    assert check(rules.secret_env_values, container(envs=["UPSTREAM=https://api.example/x@y"])) == []
 
 
 def test_every_policy_is_mandatory_and_documented() -> None:
