@@ -16,6 +16,7 @@ from tests.conftest import ROOT
 
 DOCS_DIR = os.path.join(ROOT, "docs")
 SEPARATORS = {"&&", "||", ";", "|"}
+CHECKED = ("bash", "cron")
 SUBSTITUTION = "0123456789abcdef" * 4  # what a `$(openssl rand -hex 32)` expands to
 
 
@@ -33,16 +34,24 @@ class Command:
 
 def bash_lines(text: str) -> Iterator[tuple[int, str]]:
     """(line number, logical line) of every ```bash block; joins ``\\`` continuations.
-    A block starts with line number 0 and an empty line, so callers can tell blocks apart."""
-    in_block, pending, start = False, "", 0
+    ```cron blocks (``/etc/cron.d`` lines) count too: their command is what follows the five
+    time fields and the user. A block starts with line number 0 and an empty line, so
+    callers can tell blocks apart."""
+    fence: str | None = None  # the open block's language; None outside blocks
+    pending, start = "", 0
     for number, raw in enumerate(text.splitlines(), 1):
         stripped = raw.strip()
         if stripped.startswith("```"):
-            in_block = stripped == "```bash" if not in_block else False
-            if in_block:
+            fence = stripped[3:].strip() if fence is None else None
+            if fence in CHECKED:
                 yield 0, ""
             continue
-        if not in_block or (not pending and (not stripped or stripped.startswith("#"))):
+        if fence not in CHECKED or (not pending and (not stripped or stripped.startswith("#"))):
+            continue
+        if fence == "cron":
+            fields = stripped.split(None, 6)
+            assert len(fields) == 7, f"line {number}: a cron line needs 5 time fields, a user and a command"
+            yield number, fields[6]
             continue
         if not pending:
             start = number

@@ -70,6 +70,8 @@ def test_release_order_diagram() -> None:
 def test_parsing_of_blocks_and_lines() -> None:
     text = "```bash\n# comment\nscripts/deploy production \\\n  v1.4.0\n```\n```\nnot bash\n```\n"
     assert list(bash_lines(text)) == [(0, ""), (3, "scripts/deploy production v1.4.0")]
+    cron = "```text\nx\n```\n```cron\n# c\n30 3 * * * root cd /opt/x && scripts/status production\n```\n"
+    assert list(bash_lines(cron)) == [(0, ""), (6, "cd /opt/x && scripts/status production")]
     assert split_commands("FOO=1 sudo pulumi up --stack production && curl -fsS x | jq .") == [
         ["pulumi", "up", "--stack", "production"], ["curl", "-fsS", "x"], ["jq", "."]]
 
