@@ -54,8 +54,13 @@ class Rule:
     description: str
 
 
-def rules(snapshot_max_age_days: int) -> tuple[Rule, ...]:
-    """The alert catalogue (without ``for:``, which comes from ``durations``)."""
+def rules(snapshot_max_age_days: int, allow_degraded: bool = False) -> tuple[Rule, ...]:
+    """The alert catalogue (without ``for:``, which comes from ``durations``).
+
+    ``allow_degraded`` (the stack's ``health.allowDegraded``): an operator who
+    accepts ``degraded`` as good enough to serve is paged only for ``unhealthy``.
+    """
+    floor = 1 if allow_degraded else 2
     max_age_s = snapshot_max_age_days * 86400
     return (
         Rule("HighErrorRate",
@@ -84,7 +89,7 @@ def rules(snapshot_max_age_days: int) -> tuple[Rule, ...]:
              "with `docker stats`; stop the idle colour if it is still running, or lower "
              "appMemoryMb/database.memoryMb before the kernel starts killing processes."),
         Rule("ServiceUnhealthy",
-             f"togather_health_status < 2 and on (slot) {ACTIVE_SLOT}",
+             f"togather_health_status < {floor} and on (slot) {ACTIVE_SLOT}",
              "critical", "The active slot ({{ $labels.slot }}) reports itself not healthy",
              "togather_health_status is {{ $value }} (0 unhealthy, 1 degraded, 2 healthy). Open "
              "/health on the slot's loopback port to see which check fails (database, "
@@ -120,7 +125,7 @@ def rules(snapshot_max_age_days: int) -> tuple[Rule, ...]:
 
 
 def alert_rules(snapshot_max_age_days: int, durations: Mapping[str, str] | None = None, *,
-                annotations: bool = True) -> dict[str, object]:
+                annotations: bool = True, allow_degraded: bool = False) -> dict[str, object]:
     """The rule file as a mapping; ``durations`` overrides ``for:`` per alert name.
 
     ``annotations=False`` leaves out summary/description, for ``promtool test rules``
@@ -135,13 +140,14 @@ def alert_rules(snapshot_max_age_days: int, durations: Mapping[str, str] | None 
          "labels": {"severity": r.severity},
          **({"annotations": {"summary": r.summary, "description": r.description}}
             if annotations else {})}
-        for r in rules(snapshot_max_age_days)]}]}
+        for r in rules(snapshot_max_age_days, allow_degraded)]}]}
 
 
 def render_alert_rules(snapshot_max_age_days: int, durations: Mapping[str, str] | None = None,
-                       *, annotations: bool = True) -> str:
+                       *, annotations: bool = True, allow_degraded: bool = False) -> str:
     """``rules/togather.yml`` text for Prometheus' ``rule_files``."""
     header = "# Rendered by togather-deploy (components/alert_rules.py); edits are overwritten.\n"
-    doc = alert_rules(snapshot_max_age_days, durations, annotations=annotations)
+    doc = alert_rules(snapshot_max_age_days, durations, annotations=annotations,
+                      allow_degraded=allow_degraded)
     return header + yaml.safe_dump(doc,
                                    sort_keys=False, width=200)

@@ -107,7 +107,8 @@ class MonitoringStack(pulumi.ComponentResource):
     def _config_files(name: str, cfg: DeployConfig, opts: ResourceOptions) -> dict[str, ConfigFiles]:
         m = cfg.monitoring
         prometheus = {"prometheus.yml": render_prometheus_config(container_targets()),
-                      "rules/togather.yml": render_alert_rules(m.snapshot_max_age_days)}
+                      "rules/togather.yml": render_alert_rules(
+                          m.snapshot_max_age_days, allow_degraded=cfg.health.allow_degraded)}
         return {
             "prometheus": ConfigFiles(
                 f"{name}-prometheus-config", directory=monitoring_dir(cfg, "prometheus"),

@@ -181,3 +181,25 @@ def test_annotations_expand_with_labels_and_values(tmp_path: Any) -> None:
     result = _promtool("test", "rules", path, cwd=str(tmp_path))
     assert result.ok, result.stdout + result.stderr
     assert os.path.exists(path)
+
+
+@pytest.mark.parametrize("allow_degraded,fires", [(False, True), (True, False)])
+def test_degraded_pages_unless_the_stack_allows_degraded(tmp_path: Any, allow_degraded: bool,
+                                                        fires: bool) -> None:
+    series = [*ACTIVE_BLUE, _s(f"togather_health_status{{{APP}}}", "1x40")]
+    expected = [{"exp_labels": CASES["ServiceUnhealthy"][1]}] if fires else []
+    tests = [{"interval": "1m", "input_series": series, "alert_rule_test": [
+        {"eval_time": "30m", "alertname": "ServiceUnhealthy", "exp_alerts": expected}]}]
+    text = render_alert_rules(2, annotations=False, allow_degraded=allow_degraded)
+    result = _promtool("test", "rules", _test_file(tmp_path, tests, text), cwd=str(tmp_path))
+    assert result.ok, result.stdout + result.stderr
+
+
+def test_unhealthy_pages_even_when_degraded_is_allowed(tmp_path: Any) -> None:
+    series = [*ACTIVE_BLUE, _s(f"togather_health_status{{{APP}}}", "0x40")]
+    tests = [{"interval": "1m", "input_series": series, "alert_rule_test": [
+        {"eval_time": "30m", "alertname": "ServiceUnhealthy",
+         "exp_alerts": [{"exp_labels": CASES["ServiceUnhealthy"][1]}]}]}]
+    text = render_alert_rules(2, annotations=False, allow_degraded=True)
+    result = _promtool("test", "rules", _test_file(tmp_path, tests, text), cwd=str(tmp_path))
+    assert result.ok, result.stdout + result.stderr

@@ -120,3 +120,10 @@ def test_alertmanager_config_contents_are_secret_in_the_state() -> None:
     assert is_secret(am.inputs["files"])
     assert "secret-topic" in reveal(am.inputs["files"])["alertmanager.yml"]
     assert am.inputs["reload_url"] == "http://127.0.0.1:9093/-/reload"
+
+
+def test_rules_follow_the_stack_s_allow_degraded() -> None:
+    for allow, expr in ((False, "togather_health_status < 2"), (True, "togather_health_status < 1")):
+        regs, _ = _run(_config({"enabled": True}, health={"allowDegraded": allow}))
+        (prom,) = _by(regs, lambda r: r.name == "monitoring-prometheus-config")
+        assert expr in reveal(prom.inputs["files"])["rules/togather.yml"]
