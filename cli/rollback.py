@@ -33,7 +33,13 @@ from cli.render import Stages, refuse, report
 from components import audit, health, lock
 from components.config import DeployConfig, other_color
 from components.errors import EXIT_FAILURE, DeployError
-from components.ops_context import OpsContext, config_set_argv, pulumi_checked, up_argv
+from components.ops_context import (
+    OpsContext,
+    config_set_argv,
+    pulumi_checked,
+    streaming_pulumi,
+    up_argv,
+)
 from components.stack_config import from_stack_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -111,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         "health gate."))
     p.add_argument("stack", metavar="STACK", help="the Pulumi stack (dev, staging, production)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (no progress lines)")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="echo pulumi's output as it runs (to stderr with --json)")
     p.add_argument("--take-over-stale", action="store_true",
                    help="take over a lock older than 30 minutes (check its holder first)")
     p.add_argument("--project-dir", default=ROOT, help="directory holding Pulumi.<stack>.yaml")
@@ -122,7 +130,9 @@ def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> in
         args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    ctx = ctx or OpsContext(project_dir=os.path.abspath(args.project_dir), stack=args.stack)
+    echo = (sys.stderr if args.json else sys.stdout) if args.verbose else None
+    ctx = ctx or OpsContext(project_dir=os.path.abspath(args.project_dir), stack=args.stack,
+                            pulumi=streaming_pulumi(echo))
     try:
         result = rollback(ctx, take_over_stale=args.take_over_stale, quiet=args.json)
     except DeployError as exc:

@@ -18,9 +18,13 @@ The error class names (``HealthError``...) are matched too, as a fallback.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +43,7 @@ from components.errors import (
 from components.stack_config import NAMESPACE
 
 PULUMI_TIMEOUT_S = 3600.0
+PULUMI_CANCEL_WAIT_S = 60.0
 # Marker or error-class name -> exit code, most specific first.
 _FAILURE_MARKERS: tuple[tuple[str, int], ...] = (
     (r"\[togather:migration\]|\bMigrationError\b", EXIT_MIGRATION),
@@ -52,8 +57,51 @@ PulumiRunner = Callable[[Sequence[str]], runner.Result]
 
 
 def run_pulumi(argv: Sequence[str]) -> runner.Result:
-    """The real runner: ``components.runner.run`` without raising (the verb decides)."""
+    """The plain runner: ``components.runner.run`` without raising (the verb decides)."""
     return runner.run(argv, check=False, timeout=PULUMI_TIMEOUT_S, what=" ".join(argv[:2]))
+
+
+def streaming_pulumi(echo: TextIO | None) -> PulumiRunner:
+    """The runner the scripts use: output captured (and echoed line by line when ``echo``).
+
+    ``pulumi`` runs in its own process group (``runner.spawn``), so a Ctrl-C reaches only
+    us; we forward one SIGINT, which makes pulumi cancel cleanly, and wait up to
+    ``PULUMI_CANCEL_WAIT_S`` — killing it outright would leave pending operations.
+    """
+    def run(argv: Sequence[str]) -> runner.Result:
+        proc = runner.spawn(argv, stdout=subprocess.PIPE)
+        stdout, stderr = proc.stdout, proc.stderr
+        assert stdout is not None and stderr is not None
+        err: list[bytes] = []
+        drain = threading.Thread(target=lambda: err.append(stderr.read()), daemon=True)
+        drain.start()
+        lines: list[str] = []
+        try:
+            for raw in stdout:
+                line = raw.decode("utf-8", errors="replace")
+                lines.append(line)
+                if echo is not None:
+                    echo.write("    │ " + redact_text(line.rstrip("\n")) + "\n")
+                    echo.flush()
+            proc.wait()
+        except KeyboardInterrupt:
+            _cancel(proc)
+            raise
+        drain.join(timeout=10)
+        return runner.Result(tuple(argv), proc.returncode, "".join(lines),
+                             b"".join(err).decode("utf-8", errors="replace"))
+    return run
+
+
+def _cancel(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=PULUMI_CANCEL_WAIT_S)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):  # a second Ctrl-C: stop waiting
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import signal
+import subprocess
 import time
 
 import pytest
@@ -14,9 +16,10 @@ from cli.render import Stages
 from components import audit, lock, runner
 from components.errors import EXIT_HEALTH, DeployError, HealthError
 from components.ops_context import OpsContext
-from tests.support.fake_pulumi import write_stack
+from tests.support.fake_pulumi import install_fake_pulumi, write_stack
 
 STACK = "test"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Pulumi:
@@ -86,4 +89,24 @@ def test_interrupt_is_recorded_as_failed_without_restoring(project):
     state = os.path.join(project, "state")
     assert [e["event"] for e in audit.read_events(state)] == ["deployment.started",
                                                                "deployment.failed"]
+    assert not lock.inspect(state, STACK, now=time.time()).held
+
+
+def test_ctrl_c_during_deploy_cancels_pulumi_cleanly_and_is_audited(project, tmp_path):
+    """A terminal Ctrl-C hits the deploy's process group; pulumi (own group) gets one SIGINT."""
+    fake = install_fake_pulumi(str(tmp_path / "fake"))
+    fake.rule("up", nth=1, sleep=30)
+    proc = subprocess.Popen([os.path.join(ROOT, "scripts", "deploy"), STACK, "v1.1.0", "--project-dir",
+                             project], env=fake.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.monotonic() + 20
+    while "up" not in fake.verbs() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 1, out + err
+    assert "interrupted" in err and "pulumi refresh" in err
+    assert fake.verbs() == ["config set togather:green.version=v1.1.0", "up", "<SIGINT>"]
+    state = os.path.join(project, "state")
+    assert [e["event"] for e in audit.read_events(state)][-1] == "deployment.failed"
     assert not lock.inspect(state, STACK, now=time.time()).held

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
 import traceback
 
 from components.errors import (
@@ -23,9 +29,13 @@ from components.ops_context import (
     failure_reason,
     pulumi_checked,
     stack_output_argv,
+    streaming_pulumi,
     up_argv,
 )
 from components.runner import Result
+from tests.support.fake_pulumi import install_fake_pulumi
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 CTX = OpsContext(project_dir="/srv/deploy", stack="production")
 
@@ -83,3 +93,43 @@ def test_pulumi_checked_raises_with_the_mapped_code_and_the_error_lines():
     else:
         raise AssertionError("pulumi_checked did not raise")
     assert failure_reason("a\nb\nc", limit=2) == "b\nc"  # no error line: the tail
+
+
+def test_streaming_runner_echoes_and_captures(tmp_path, monkeypatch):
+    fake = install_fake_pulumi(str(tmp_path))
+    fake.rule("up", exit=255, stdout="Updating (s):\n  + app-green created\n",
+              stderr="error: [togather:health] green\n")
+    for name in ("PATH", "FAKE_PULUMI_LOG", "FAKE_PULUMI_PLAN"):
+        monkeypatch.setenv(name, fake.env()[name])
+    echo = io.StringIO()
+    result = streaming_pulumi(echo)(up_argv(CTX))
+    assert result.returncode == 255 and "app-green created" in result.stdout
+    assert "[togather:health]" in result.stderr
+    assert echo.getvalue() == "    │ Updating (s):\n    │   + app-green created\n"
+
+
+_INTERRUPTED = r"""
+import sys
+from components.ops_context import OpsContext, streaming_pulumi, up_argv
+print("running", flush=True)
+try:
+    streaming_pulumi(None)(up_argv(OpsContext(project_dir=sys.argv[1], stack="s")))
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_is_forwarded_to_pulumi_as_one_sigint(tmp_path):
+    """pulumi runs in its own process group: our Ctrl-C must reach it as a clean cancel."""
+    fake = install_fake_pulumi(str(tmp_path))
+    fake.rule("up", sleep=30)
+    proc = subprocess.Popen([sys.executable, "-c", _INTERRUPTED, str(tmp_path)], cwd=ROOT,
+                            env={**fake.env(), "PYTHONPATH": ROOT}, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "running"
+    deadline = time.monotonic() + 20
+    while not fake.calls() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert "interrupted" in out
+    assert [c["verb"] for c in fake.calls()] == ["up", "<SIGINT>"]

@@ -4,7 +4,8 @@ The real CLI cannot run here. ``install_fake_pulumi`` writes an executable
 ``pulumi`` into a directory to put first on ``PATH``. Each call:
 
 - appends ``{"argv", "verb", "cwd", "env"}`` (``env``: the ``PULUMI_*`` variables)
-  as one JSON line to the log;
+  as one JSON line to the log (and a ``<SIGINT>`` line when interrupted, then exits
+  like the real CLI cancelling an update);
 - for ``config set [--path] togather:KEY VALUE --stack S --cwd DIR`` edits
   ``DIR/Pulumi.S.yaml`` like the real CLI, so the next read sees the change;
 - for ``stack output --json`` prints the outputs the test set;
@@ -28,6 +29,15 @@ import yaml
 
 LOG, PLAN = os.environ["FAKE_PULUMI_LOG"], os.environ["FAKE_PULUMI_PLAN"]
 argv = sys.argv[1:]
+
+def on_sigint(signum, frame):  # the real CLI cancels the update cleanly on SIGINT
+    with open(LOG, "a") as fh:
+        fh.write(json.dumps({"argv": argv, "verb": "<SIGINT>", "cwd": "", "env": {}}) + "\n")
+    print("error: update canceled", flush=True)
+    sys.exit(255)
+
+import signal
+signal.signal(signal.SIGINT, on_sigint)
 
 def opt(name):
     return argv[argv.index(name) + 1] if name in argv and argv.index(name) + 1 < len(argv) else None
