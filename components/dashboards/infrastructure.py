@@ -31,6 +31,7 @@ def build() -> dict[str, Any]:
                    unit="Bps"),
         timeseries("Network", [(f"rate(node_network_receive_bytes_total{{{NIC}}}[5m])", "in {{device}}"),
                                (f"rate(node_network_transmit_bytes_total{{{NIC}}}[5m])", "out {{device}}")],
-                   unit="Bps"),
+                   unit="Bps", description="As node-exporter sees it: on the stack's private network "
+                   "that is its own interface, not the host's NIC (that needs host networking)."),
     ]
     return dashboard(UID, "Togather / Infrastructure", panels, tags=["infrastructure"])
