@@ -37,6 +37,7 @@ from components.ops_context import (
     OpsContext,
     config_set_argv,
     pulumi_checked,
+    sigterm_as_interrupt,
     streaming_pulumi,
     up_argv,
 )
@@ -130,6 +131,7 @@ def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> in
         args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    sigterm_as_interrupt()
     echo = (sys.stderr if args.json else sys.stdout) if args.verbose else None
     ctx = ctx or OpsContext(project_dir=os.path.abspath(args.project_dir), stack=args.stack,
                             pulumi=streaming_pulumi(echo))

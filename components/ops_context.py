@@ -93,6 +93,15 @@ def streaming_pulumi(echo: TextIO | None) -> PulumiRunner:
     return run
 
 
+def sigterm_as_interrupt() -> None:
+    """Treat SIGTERM (CI cancelling a job, systemd stopping us) like Ctrl-C: pulumi is cancelled
+    cleanly and the outcome audited, instead of us dying with pulumi orphaned mid-update."""
+    def handler(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def _cancel(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGINT)

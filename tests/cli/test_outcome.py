@@ -92,8 +92,10 @@ def test_interrupt_is_recorded_as_failed_without_restoring(project):
     assert not lock.inspect(state, STACK, now=time.time()).held
 
 
-def test_ctrl_c_during_deploy_cancels_pulumi_cleanly_and_is_audited(project, tmp_path):
-    """A terminal Ctrl-C hits the deploy's process group; pulumi (own group) gets one SIGINT."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_during_deploy_cancels_pulumi_cleanly_and_is_audited(project, tmp_path, sig):
+    """A terminal Ctrl-C (or a CI cancel's SIGTERM) hits the deploy's process group; pulumi,
+    in its own group, gets exactly one SIGINT: a clean cancel."""
     fake = install_fake_pulumi(str(tmp_path / "fake"))
     fake.rule("up", nth=1, sleep=30)
     proc = subprocess.Popen([os.path.join(ROOT, "scripts", "deploy"), STACK, "v1.1.0", "--project-dir",
@@ -102,7 +104,7 @@ def test_ctrl_c_during_deploy_cancels_pulumi_cleanly_and_is_audited(project, tmp
     deadline = time.monotonic() + 20
     while "up" not in fake.verbs() and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGINT)
+    os.killpg(proc.pid, sig)
     out, err = proc.communicate(timeout=90)
     assert proc.returncode == 1, out + err
     assert "interrupted" in err and "pulumi refresh" in err
