@@ -182,7 +182,8 @@ class Rehearsal:
         return out
 
     def bootstrap(self) -> None:
-        """Step 1 from nothing: network, volume, database, migrations, snapshot, blue, router."""
+        """Step 1 from nothing: network, volume, database, migrations, snapshot, blue, gate,
+        router, switch."""
         self.create_network_and_volume()
         self.start_database()
         self.migrate()
@@ -191,6 +192,7 @@ class Rehearsal:
         self.gate("blue")
         self.write_router_files()
         self.start_router()
+        self.switch("blue")  # TrafficSwitch's create: verified through the public port
 
     # -- looking at it ---------------------------------------------------------------------
     @property
