@@ -1,8 +1,9 @@
 """The one way operator verbs talk to people: progress lines while they run, then the
 result printed for humans or as ``--json``.
 
-``Stages`` times each named step and prints one line per stage as it finishes
-(``  ✓ release-idle  42.1s``); results are frozen dataclasses that
+``Stages`` times each named step and prints a line when it starts (what it does:
+``  … release-idle   pulumi up: snapshot, migrations, green slot, gate``) and one
+when it ends (``  ✓ release-idle      42.1s``); results are frozen dataclasses that
 ``print_json`` serialises as they are. Nothing printed here ever contains a
 secret: free text passes through ``components.audit.redact_text``.
 """
