@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -126,3 +127,4 @@ def monitoring_world(postgres_server: PostgresServer) -> Iterator[World]:
         for app in apps.values():
             app.stop()
         webhook.stop()
+        shutil.rmtree(work, ignore_errors=True)
