@@ -115,10 +115,10 @@ class Rehearsal:
         self.psql("CREATE TABLE IF NOT EXISTS river_job (id bigserial PRIMARY KEY)")
         return result
 
-    def psql(self, sql: str) -> str:
+    def psql(self, sql: str, database: str | None = None) -> str:
         db = self.cfg.database
-        argv = runner.docker_exec(self.cfg.name("db"), ("psql", "-U", db.user, "-d", db.name, "-v",
-                                                        "ON_ERROR_STOP=1", "-At", "-c", sql))
+        argv = runner.docker_exec(self.cfg.name("db"), ("psql", "-U", db.user, "-d", database or db.name,
+                                                        "-v", "ON_ERROR_STOP=1", "-At", "-c", sql))
         return runner.run(argv, timeout=60, what="psql").stdout.strip()
 
     def router_props(self, cfg: DeployConfig | None = None) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from components.config import DeployConfig
 from components.errors import DeployError, HealthError
 from components.migrate_db import connect, read_version
 from components.snapshots import list_snapshots
+from components.snapshots_pg import Target
+from components.snapshots_restore import restore_snapshot
 from tests.rehearsal.load import Load
 from tests.rehearsal.stack import Rehearsal
 from tests.support import docker
@@ -115,6 +117,10 @@ def test_database_restarted_mid_release(no_green: Rehearsal) -> None:
             state = read_version(conn)
         assert (state.version, state.dirty) == (3, False)  # nothing half-applied
         assert s.psql("SELECT count(*) FROM events") == rows  # nothing lost
+        # and the snapshot taken before the failure restores, through docker exec, beside the live data
+        restore_snapshot(s.host_db_url, s.cfg.snapshots.dir, snap.name,
+                         target=Target("container", db), into="restore_check")
+        assert s.psql("SELECT count(*) FROM events WHERE name = 'drill-marker'", "restore_check") == "1"
         time.sleep(1)  # snapshot names carry the second
         s.snapshot("release v2 (re-run)")
         assert [a.version for a in s.migrate().applied] == [4]  # the re-run succeeds
