@@ -3,7 +3,8 @@
 Guarantees:
 - ``check`` and ``diff`` are pure: they validate the role name and compare a
   SHA-256 of the password with the recorded one; no network, no disk.
-- ``create``/``update`` connect with the admin DSN, then create the role or, if
+- ``create``/``update`` connect with the admin DSN (retrying for up to
+  ``wait_seconds`` while a fresh database container boots), then create the role or, if
   it already exists, reset its password and attributes, and grant ``pg_monitor``:
   running them twice changes nothing. Everything runs in one transaction, so a
   failure halfway leaves the role as it was.
@@ -30,13 +31,30 @@ def _digest(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
-def _apply(admin_dsn: str, role: str, password: str) -> None:
+def _connect(admin_dsn: str, wait_seconds: float) -> Any:
+    """Connect, retrying while a just-started database container is still booting (bounded)."""
+    import time
+
+    import psycopg
+
+    deadline = time.monotonic() + wait_seconds
+    for _attempt in range(int(wait_seconds) + 1):
+        try:
+            return psycopg.connect(admin_dsn, connect_timeout=5)
+        except psycopg.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1)
+    return psycopg.connect(admin_dsn, connect_timeout=5)
+
+
+def _apply(admin_dsn: str, role: str, password: str, wait_seconds: float) -> None:
     import psycopg
 
     from components.monitoring_pgexporter import quiet_statements, role_exists_query, role_statements
 
     try:
-        with psycopg.connect(admin_dsn, connect_timeout=10) as conn, conn.transaction():
+        with _connect(admin_dsn, wait_seconds) as conn, conn.transaction():
             try:
                 with conn.transaction():  # a savepoint: a non-superuser admin cannot SET these
                     for statement in quiet_statements():
@@ -53,8 +71,16 @@ def _apply(admin_dsn: str, role: str, password: str) -> None:
                               "on its 127.0.0.1 host port, then run `pulumi up` again") from None
 
 
+def _wait(props: dict[str, Any]) -> float:
+    return float(props.get("wait_seconds") or DEFAULT_WAIT_SECONDS)
+
+
+DEFAULT_WAIT_SECONDS = 90
+"""How long create/update wait for a database that is still starting."""
+
+
 class ExporterRoleProvider(ResourceProvider):
-    """Inputs: ``admin_dsn`` (secret), ``role``, ``password`` (secret)."""
+    """Inputs: ``admin_dsn`` (secret), ``role``, ``password`` (secret), ``wait_seconds``."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         import re
@@ -79,11 +105,11 @@ class ExporterRoleProvider(ResourceProvider):
                           delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        _apply(props["admin_dsn"], props["role"], props["password"])
+        _apply(props["admin_dsn"], props["role"], props["password"], _wait(props))
         return CreateResult(props["role"], self._outs(props))
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        _apply(news["admin_dsn"], news["role"], news["password"])
+        _apply(news["admin_dsn"], news["role"], news["password"], _wait(news))
         return UpdateResult(self._outs(news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import psycopg
@@ -74,7 +75,7 @@ def test_create_against_an_unreachable_database_says_what_to_do() -> None:
 
     dsn = f"postgresql://postgres:x@127.0.0.1:{free_port()}/postgres"
     with pytest.raises(PickledCallError) as err:
-        call_pickled(P, "create", {"admin_dsn": dsn, "role": "r", "password": "p"})
+        call_pickled(P, "create", {"admin_dsn": dsn, "role": "r", "password": "p", "wait_seconds": 2})
     assert err.value.type_name == "DeployError" and "pulumi up" in err.value.message
 
 
@@ -88,3 +89,41 @@ def test_the_password_stays_out_of_the_server_log(postgres_server: PostgresServe
         log = fh.read()
     assert "statement: SET LOCAL log_statement" in log  # statements on this database are logged ...
     assert password not in log  # ... but not the one carrying the password
+
+
+def test_create_waits_for_a_database_that_is_still_starting(postgres_server: PostgresServer,
+                                                            database_url: str) -> None:
+    """The DSN answers only after a few failed attempts: a TCP relay that opens late."""
+    import socket
+    import threading
+
+    port = free_port()
+    relay_dsn = database_url.replace(f":{postgres_server.port}/", f":{port}/")
+
+    def relay_later() -> None:
+        time.sleep(2.5)  # the "container" comes up after the first attempts failed
+        with socket.create_server(("127.0.0.1", port)) as srv:
+            client, _ = srv.accept()
+            upstream = socket.create_connection(("127.0.0.1", postgres_server.port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+            time.sleep(5)
+
+    threading.Thread(target=relay_later, daemon=True).start()
+    role = _role()
+    result = call_pickled(P, "create", {"admin_dsn": relay_dsn, "role": role, "password": "pw-3-0123456789",
+                                        "wait_seconds": 30})
+    assert result.id == role
+    with psycopg.connect(database_url) as admin:
+        assert admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() == (1,)
+
+
+def _pump(src: object, dst: object) -> None:
+    import socket
+
+    assert isinstance(src, socket.socket) and isinstance(dst, socket.socket)
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
