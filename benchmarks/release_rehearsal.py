@@ -113,6 +113,9 @@ def run(flips: int, baseline_s: float) -> dict[str, Any]:
     phases = [report[k] for k in ("release", "rollback", "flips") if k in report]
     report["total"] = {"requests": sum(p["requests"] for p in phases),
                        "failures": sum(p["failures"] for p in phases)}
+    report["ratio"] = report.get("release", {}).get("rps_ratio_vs_baseline")
+    report["ratio_is"] = "requests/s during the release ÷ requests/s with nothing happening"
+    report["goal"] = "total.failures == 0 (release, rollback and flips under load)"
     report["wall_s"] = round(time.monotonic() - started, 1)
     return report
 
