@@ -76,4 +76,6 @@ pulumi.export("migrationsApplied", migrations.applied)
 pulumi.export("schemaVersion", migrations.schemaVersion)
 if monitoring is not None:
     pulumi.export("grafanaUrl", monitoring.grafana_url)
+    pulumi.export("prometheusUrl", monitoring.prometheus_url)
+    pulumi.export("alertmanagerUrl", monitoring.alertmanager_url)
     pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
