@@ -39,6 +39,7 @@ def workdir() -> Iterator[str]:
     with private_dir() as d:
         yield d
 
+
 pytestmark = [pytest.mark.nginx,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]
 
@@ -130,3 +131,41 @@ def test_a_valid_structural_change_is_written_without_touching_the_colour(
     assert out["conf_sha256"] != first.outs["conf_sha256"]
     assert out["reloaded"] is False  # no router container: nothing to signal
     assert router_files.read_active_color(router.conf_dir) == "blue"
+
+
+def _docker_with_running_router(workdir: str, router_dir: str) -> tuple[dict[str, str], str]:
+    """A recording ``docker`` whose ``exec`` runs the real nginx on the shared directory, as
+    ``docker exec`` would inside the router (no engine can run in the unit tests)."""
+    bindir, log = os.path.join(workdir, "bin"), os.path.join(workdir, "docker.log")
+    os.makedirs(bindir)
+    with open(os.path.join(bindir, "docker"), "w") as fh:
+        fh.write(f"""#!/bin/sh
+echo "$*" >> {log}
+case "$1" in
+  inspect) echo true ;;
+  exec) shift 2; exec "$@" -p {router_dir}/ ;;
+esac
+""")
+    os.chmod(os.path.join(bindir, "docker"), 0o755)
+    return {"PATH": f"{bindir}:{os.environ['PATH']}"}, log
+
+
+def test_a_running_router_validates_inside_and_reloads_only_for_a_structural_change(
+        workdir: str) -> None:
+    d = os.path.join(workdir, "router")
+    props = {**_props(d), "container": "dev-router"}
+    env, log = _docker_with_running_router(workdir, d)
+    first = call_pickled(RouterConfigProvider(), "create", props, env=env).outs
+    assert first["validated_with"] == "container" and first["reloaded"] is False  # first write
+    same = call_pickled(RouterConfigProvider(), "update", "router-config", first, props, env=env).outs
+    assert same == first
+    changed = {**props, "params": {**props["params"], "maintenance": True}}
+    out = call_pickled(RouterConfigProvider(), "update", "router-config", first, changed, env=env).outs
+    assert out["reloaded"] is True
+    bad = {**props, "params": {**props["params"], "client_max_body_size": "1 0"}}
+    with pytest.raises(PickledCallError, match="fails `nginx -t` \\(container\\)"):
+        call_pickled(RouterConfigProvider(), "update", "router-config", out, bad, env=env)
+    with open(log) as fh:
+        calls = fh.read().splitlines()
+    assert f"exec dev-router nginx -t -q -c {d}/nginx.candidate.conf" in calls
+    assert calls.count("kill --signal HUP dev-router") == 1  # never for unchanged or invalid text
