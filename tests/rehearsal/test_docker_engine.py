@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
 
 from tests.rehearsal.app_images import RehearsalImages
-from tests.support.docker import ENGINE_SCRIPT
+from tests.support.docker import ENGINE_SCRIPT, ROOT
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -34,3 +35,14 @@ def test_status_and_ensure_when_the_engine_runs(rehearsal_images: RehearsalImage
     status = _run("status")
     assert status.returncode == 0 and "Docker engine" in status.stdout
     assert _run("ensure").stdout.strip() == "Docker engine already answers"
+
+
+def test_without_an_engine_the_rehearsal_is_skipped_with_the_reason_never_passed() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+         os.path.join(ROOT, "tests", "rehearsal", "test_release.py")],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, check=False,
+        env={**os.environ, "DOCKER_HOST": "unix:///nonexistent/togather-docker.sock"})
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "3 skipped" in proc.stdout and "passed" not in proc.stdout, proc.stdout[-2000:]
+    assert "SKIPPED" in proc.stdout and "does not answer" in proc.stdout

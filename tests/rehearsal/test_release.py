@@ -60,6 +60,7 @@ def test_step2_release_green_with_a_migration_under_load(stack: Rehearsal) -> No
     assert flipped < 30 and switched[0]["previous_color"] == "blue"
     assert stack.served() == ("green", "v2")
     assert stack.router_workers() == workers  # the flip never reloaded nginx
+    assert mismatches(app_spec(stack.cfg, "green", stack.secrets_for())) == []
     # stopIdleSlot (the default): blue drained and stopped, never removed
     assert switched[0]["idle_stopped"] is True
     assert docker.state(stack.cfg.name("app-blue"))["Running"] is False
