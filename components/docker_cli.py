@@ -5,6 +5,10 @@ Pure builders: they return argv tuples as data and run nothing (only
 ``pulumi_docker.Container`` kwargs; the release rehearsal and operator scripts
 map the very same spec here, so no container setting is written twice.
 
+One difference the CLI forces: ``--health-cmd`` only has the shell form, so an
+exec-form check (``["CMD", ...]``) runs as ``/bin/sh -c`` of its shell-quoted
+words (same argv, but the image needs ``/bin/sh``; the rehearsal's images have it).
+
 Secrets never reach a command line: an env variable named in ``secret_names``
 is passed as ``--env NAME`` and its value travels in the runner's environment
 (``run_env``), exactly like ``runner.docker_exec``.
