@@ -29,6 +29,9 @@ ROUTER_CONF_DIR = "/etc/togather-router"
 not single files: a bind-mounted file pins its inode, so an atomic rename on the
 host would never be seen inside the container."""
 PG_DATA = "/var/lib/postgresql/data"
+TRUSTED_PROXIES = "172.16.0.0/12,10.0.0.0/8,192.168.0.0/16"
+"""Default ``TRUSTED_PROXY_CIDRS``: Docker's private ranges, where the router lives. Without
+it every client shares the router's rate-limit bucket (60/min on /health and /version)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ def app_env(cfg: DeployConfig, color: str, secrets: Mapping[str, Any]) -> dict[s
     """
     slot = cfg.slot(color)
     return {
+        "TRUSTED_PROXY_CIDRS": TRUSTED_PROXIES,
         **cfg.app_env,
         **slot.env,
         **secrets,

@@ -24,6 +24,8 @@ def test_app_spec_identity_ports_and_env(cfg) -> None:
     assert [(p.internal, p.external, p.ip) for p in spec.ports] == [(8080, 18082, "127.0.0.1")]
     assert spec.env["SLOT"] == spec.env["DEPLOYMENT_SLOT"] == "green"
     assert spec.env["ENVIRONMENT"] == "development"
+    # the router's X-Forwarded-For is trusted, so clients don't share one rate-limit bucket
+    assert "172.16.0.0/12" in spec.env["TRUSTED_PROXY_CIDRS"]
     assert spec.labels["togather.color"] == "green" and spec.labels["togather.version"] == "v1.1.0"
     assert spec.health is not None and spec.health.interval_s == 30
 
