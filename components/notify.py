@@ -72,7 +72,8 @@ def ntfy_request(topic_url: str, note: Notification) -> Request:
     """ntfy's JSON publishing: POST the message to the server root, topic in the body."""
     parts = urllib.parse.urlsplit(topic_url)
     base, _, topic = parts.path.rstrip("/").rpartition("/")
-    root = urllib.parse.urlunsplit((parts.scheme, parts.netloc, base + "/", "", ""))
+    # the query stays: ntfy accepts an access token as ``?auth=...``
+    root = urllib.parse.urlunsplit((parts.scheme, parts.netloc, base + "/", parts.query, ""))
     body = {"topic": topic, "title": note.title, "message": note.message,
             "priority": note.priority, "tags": list(note.tags)}
     return Request("ntfy", root, json.dumps(body).encode(), {"Content-Type": "application/json"})

@@ -41,6 +41,12 @@ def test_ntfy_json_publish_and_webhook(receiver):
     assert hook["body"]["event"] == {"event": "deployment.completed", "version": "v2"}
 
 
+def test_ntfy_token_in_query_is_kept_but_never_reported(receiver):
+    (d,) = notify.send(_cfg(ntfy=receiver.url + "/alerts?auth=c2VjcmV0"), NOTE, sleep=lambda s: None)
+    assert d.ok and receiver.requests[0]["path"] == "/?auth=c2VjcmV0"
+    assert receiver.requests[0]["body"]["topic"] == "alerts" and "auth" not in d.url
+
+
 def test_credentials_in_url_go_to_the_header_not_the_report(receiver):
     url = receiver.url.replace("http://", "http://bot:p4ss@") + "/hook"
     (d,) = notify.send(_cfg(webhook=url), NOTE, sleep=lambda s: None)
