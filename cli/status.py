@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from cli.render import print_json, refuse
 from components import audit, deploy_metrics, health, lock, router_files
-from components.config import COLORS
+from components.config import COLORS, DeployConfig
 from components.errors import DeployError
 from components.ops_context import OpsContext
 from components.stack_config import from_stack_file
@@ -35,7 +35,8 @@ class SlotStatus:
     version: str | None
     url: str
     health: str
-    """healthy | degraded | unhealthy | shutting_down | down | not deployed | ..."""
+    """healthy | degraded | unhealthy | shutting_down | down | stopped (stopIdleSlot) |
+    not deployed | HTTP <code>, plus `` (WRONG VERSION)`` when it answers another version"""
     detail: str
 
 
@@ -53,12 +54,14 @@ class StatusResult:
     events: tuple[dict[str, Any], ...]
 
 
-def _slot(color: str, version: str | None, port: int, health_path: str) -> SlotStatus:
-    url = f"http://127.0.0.1:{port}"
+def _slot(cfg: DeployConfig, color: str) -> SlotStatus:
+    version, url = cfg.slot(color).version, f"http://127.0.0.1:{cfg.slot(color).host_port}"
     if not version:
         return SlotStatus(color, None, url, "not deployed", "no version configured")
-    p = health.probe(url, path=health_path, timeout=3)
-    state = p.status or ("down" if p.status_code is None else f"HTTP {p.status_code}")
+    p = health.probe(url, path=cfg.health.path, timeout=3)
+    # an idle colour is stopped after each switch by design (stopIdleSlot): not an outage
+    stopped = "stopped (stopIdleSlot)" if cfg.stop_idle_slot and color != cfg.active_color else "down"
+    state = p.status or (stopped if p.status_code is None else f"HTTP {p.status_code}")
     if p.status_code is not None and p.version and p.version != version:
         state += " (WRONG VERSION)"
     return SlotStatus(color, version, url, state, p.describe())
@@ -71,8 +74,7 @@ def status(ctx: OpsContext) -> StatusResult:
         router = router_files.read_active_color(cfg.router_dir)
     except DeployError as exc:  # a corrupt file is news to report, not a reason to stop
         router_error = exc.message
-    slots = tuple(_slot(c, cfg.slot(c).version, cfg.slot(c).host_port, cfg.health.path)
-                  for c in COLORS)
+    slots = tuple(_slot(cfg, c) for c in COLORS)
     snap = deploy_metrics.latest_snapshot(cfg.snapshots.dir)
     now = ctx.clock()
     st = lock.inspect(cfg.state_dir, ctx.stack, now=now)

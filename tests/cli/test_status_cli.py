@@ -22,12 +22,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 STACK = "test"
 
 
-def make_project(tmp_path, blue_port, green_port, active="blue"):
+def make_project(tmp_path, blue_port, green_port, active="blue", stop_idle=False):
     project = str(tmp_path / "project")
     write_stack(project, STACK, {
         "environment": "development", "activeColor": active, "image": "togather-demo-app",
         "blue": {"version": "v1.0.0", "hostPort": blue_port},
-        "green": {"version": "v1.1.0", "hostPort": green_port}, "stateDir": "state"})
+        "green": {"version": "v1.1.0", "hostPort": green_port}, "stateDir": "state",
+        "stopIdleSlot": stop_idle})
     return project
 
 
@@ -82,11 +83,12 @@ def test_status_reports_everything(tmp_path, database_url):
 
 
 def test_status_with_nothing_running(tmp_path):
-    project = make_project(tmp_path, free_port(), free_port())
+    project = make_project(tmp_path, free_port(), free_port(), stop_idle=True)
     proc = run_status(project)
     assert proc.returncode == 0, proc.stderr
     assert "no router file yet" in proc.stdout and "MISMATCH" not in proc.stdout
-    assert proc.stdout.count(" down ") == 2
+    assert proc.stdout.count(" down ") == 1  # the active colour: an outage
+    assert "stopped (stopIdleSlot)" in proc.stdout  # the idle colour: stopped by design
     assert "lock: free" in proc.stdout and "recent events: none" in proc.stdout
 
 
