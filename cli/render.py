@@ -119,7 +119,7 @@ def report(out: TextIO, err: TextIO, result: Any, *, as_json: bool) -> int:
         e = result.error
         err.write(f"error: {redact_text(e['message'])}\n")
         for k, v in (e.get("context") or {}).items():
-            err.write(f"  {k}: {redact_text(str(v))}\n")
+            err.write(f"  {k}: " + redact_text(str(v)).replace("\n", "\n      ") + "\n")
         if e.get("fix"):
             err.write(f"  fix: {e['fix']}\n")
     render_operation(out, result)

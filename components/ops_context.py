@@ -62,7 +62,8 @@ def run_pulumi(argv: Sequence[str]) -> runner.Result:
 
 
 def streaming_pulumi(echo: TextIO | None) -> PulumiRunner:
-    """The runner the scripts use: output captured (and echoed line by line when ``echo``).
+    """The runner the scripts use: output captured (``pulumi up``'s echoed line by line when
+    ``echo``).
 
     ``pulumi`` runs in its own process group (``runner.spawn``), so a Ctrl-C reaches only
     us; we forward one SIGINT, which makes pulumi cancel cleanly, and wait up to
@@ -80,7 +81,7 @@ def streaming_pulumi(echo: TextIO | None) -> PulumiRunner:
             for raw in stdout:
                 line = raw.decode("utf-8", errors="replace")
                 lines.append(line)
-                if echo is not None:
+                if echo is not None and tuple(argv[1:2]) == ("up",):  # the long, informative one
                     echo.write("    │ " + redact_text(line.rstrip("\n")) + "\n")
                     echo.flush()
             proc.wait()
