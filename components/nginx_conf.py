@@ -119,7 +119,11 @@ _LOG_FORMAT = (
 
 _PROXY = """            proxy_pass http://$togather_upstream;
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            # One upstream connection per request and the *slot* closes it: its side keeps
+            # the TIME_WAIT. If nginx closed first, every request would park one of the
+            # router's ~28k ephemeral ports in TIME_WAIT for 60 s, and sustained load
+            # ends in 502 "Cannot assign requested address" (seen in the rehearsal).
+            proxy_set_header Connection close;
             proxy_set_header Host $host;
             proxy_set_header X-Real-IP $remote_addr;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;

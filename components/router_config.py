@@ -172,6 +172,15 @@ class RouterConfigProvider(ResourceProvider):
         return None
 
 
+def router_config_props(cfg: DeployConfig, params: RouterParams) -> dict[str, Any]:
+    """The resource's inputs: what the program declares and the rehearsal applies."""
+    return {
+        "router_dir": cfg.router_dir, "params": params_to_dict(params),
+        "container": cfg.name("router"), "image": cfg.router.image,
+        "initial_color": cfg.active_color,
+    }
+
+
 class RouterConfig(Resource):
     """The router's config files in ``cfg.router_dir``; the router container depends on it."""
 
@@ -180,9 +189,5 @@ class RouterConfig(Resource):
 
     def __init__(self, name: str, cfg: DeployConfig, params: RouterParams,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        props: dict[str, Any] = {
-            "router_dir": cfg.router_dir, "params": params_to_dict(params),
-            "container": cfg.name("router"), "image": cfg.router.image,
-            "initial_color": cfg.active_color, "conf_sha256": None, "js_sha256": None,
-        }
+        props = {**router_config_props(cfg, params), "conf_sha256": None, "js_sha256": None}
         super().__init__(RouterConfigProvider(), name, props, opts)

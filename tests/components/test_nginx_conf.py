@@ -218,3 +218,11 @@ def test_a_dead_or_garbled_active_colour_never_reaches_the_wrong_slot(router: Ng
         fh.write("purple\n")
     status, headers, _ = _get(router.url + "/x")
     assert status == 503 and "X-Togather-Slot" not in headers
+
+
+def test_the_slot_closes_each_upstream_connection() -> None:
+    """nginx asks the slot to close: TIME_WAIT lands in the slot, not in the router's
+    ephemeral ports (the rehearsal's DB drills ran the router out of them otherwise)."""
+    conf = render_nginx_conf(router_params(_cfg()))
+    assert "proxy_set_header Connection close;" in conf
+    assert 'proxy_set_header Connection "";' not in conf

@@ -25,7 +25,7 @@ from components.errors import DeployError
 from components.migrate import UpResult, migrate_up
 from components.migration_files import load_migrations
 from components.nginx_conf import router_params
-from components.router_config import params_to_dict
+from components.router_config import router_config_props
 from components.snapshots import SnapshotInfo, verify_snapshot
 from components.snapshots_pg import Target, create_snapshot
 from components.specs import app_spec, database_spec, database_url, router_spec
@@ -124,9 +124,7 @@ class Rehearsal:
     def router_props(self, cfg: DeployConfig | None = None) -> dict[str, Any]:
         """The ``RouterConfig`` resource's inputs, as the program builds them."""
         cfg = cfg or self.cfg
-        return {"router_dir": cfg.router_dir, "params": params_to_dict(router_params(cfg)),
-                "container": cfg.name("router"), "image": cfg.router.image,
-                "initial_color": cfg.active_color}
+        return router_config_props(cfg, router_params(cfg))
 
     def write_router_files(self, cfg: DeployConfig | None = None) -> dict[str, Any]:
         """What the ``RouterConfig`` provider does: candidate, ``nginx -t``, then live files."""
