@@ -152,7 +152,10 @@ def _migration_name(item: Any) -> str:
     """``Migrations.applied`` items are ``{version, name, ...}``; plain strings pass through."""
     if isinstance(item, dict) and "version" in item:
         v = item["version"]
-        version = f"{v:06d}" if isinstance(v, int) else str(v)  # golang-migrate's file numbering
+        # The engine hands numbers back as floats (4.0); golang-migrate numbers files 000004.
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        version = f"{v:06d}" if isinstance(v, int) else str(v)
         return f"{version}_{item.get('name') or ''}".rstrip("_")
     return str(item)
 

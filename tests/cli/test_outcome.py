@@ -112,3 +112,14 @@ def test_ctrl_c_or_sigterm_during_deploy_cancels_pulumi_cleanly_and_is_audited(p
     state = os.path.join(project, "state")
     assert [e["event"] for e in audit.read_events(state)][-1] == "deployment.failed"
     assert not lock.inspect(state, STACK, now=time.time()).held
+
+
+@pytest.mark.parametrize(("item", "name"), [
+    ({"version": 4.0, "name": "add_venue"}, "000004_add_venue"),  # what the real engine returns
+    ({"version": 4, "name": "add_venue"}, "000004_add_venue"),
+    ("000007_x", "000007_x"),
+])
+def test_applied_migrations_are_named_like_their_files(item, name) -> None:
+    from cli.outcome import _migration_name
+
+    assert _migration_name(item) == name
