@@ -14,6 +14,7 @@ from components.app_slot import AppSlot, AppSlotArgs
 from components.database import Database, DatabaseArgs
 from components.db_lifecycle import declare_db_lifecycle
 from components.guard import LiveSlotGuard
+from components.host_dirs import HostDirs, HostDirsArgs
 from components.monitoring import MonitoringStackArgs, declare_monitoring
 from components.router import NginxRouter, NginxRouterArgs
 from components.stack_config import from_pulumi_runtime
@@ -27,19 +28,22 @@ network = docker.Network(
     "network", name=cfg.network_name,
     labels=[docker.NetworkLabelArgs(label="togather.stack", value=cfg.stack)])
 
-# 3. Secrets shared by both colours, and the database.
+# 3. The host directories (private state, snapshots; router config readable by nginx).
+host = HostDirs("host-dirs", HostDirsArgs(cfg))
+
+# 4. Secrets shared by both colours, and the database.
 app_secrets = AppSecrets("app-secrets", AppSecretsArgs(cfg))
 database = Database("database", DatabaseArgs(cfg, network))
 
-# 4. The live colour is immutable: refuse, at preview, an update that would replace it.
+# 5. The live colour is immutable: refuse, at preview, an update that would replace it.
 guard = LiveSlotGuard("live-slot-guard", cfg)
 
-# 5. A verified snapshot, then the migrations (listed and linted at preview).
+# 6. A verified snapshot, then the migrations (listed and linted at preview).
 snapshot, migrations = declare_db_lifecycle(
     "db", cfg, target_version=cfg.release_label, database_url=database.host_url,
-    db_container_name=database.container_name, depends_on=[database])
+    db_container_name=database.container_name, depends_on=[database, host])
 
-# 6. The slots: one container per colour that has a version, after the migrations.
+# 7. The slots: one container per colour that has a version, after the migrations.
 slot_secrets = {
     "DATABASE_URL": database.internal_url,
     "JWT_SECRET": app_secrets.jwt_secret,
@@ -52,17 +56,17 @@ slots = {
     for color in cfg.deployed_colors
 }
 
-# 7. The router: on the public port; its config files and container never depend on the colour.
-router = NginxRouter("router", NginxRouterArgs(cfg, network))
+# 8. The router: on the public port; its config files and container never depend on the colour.
+router = NginxRouter("router", NginxRouterArgs(cfg, network, depends_on=[host]))
 
-# 8. Health gates per colour, then the verified switch to the active one.
+# 9. Health gates per colour, then the verified switch to the active one.
 gates, switch = declare_traffic("traffic", cfg, slots=slots, router=router)
 
-# 9. Monitoring, only when enabled (nothing at all otherwise).
+# 10. Monitoring, only when enabled (nothing at all otherwise).
 monitoring = declare_monitoring("monitoring", MonitoringStackArgs(
-    cfg, network, admin_dsn=database.host_url, depends_on=[database]))
+    cfg, network, admin_dsn=database.host_url, depends_on=[database, host]))
 
-# 10. Outputs: `pulumi stack output` is how operators and scripts read the stack.
+# 11. Outputs: `pulumi stack output` is how operators and scripts read the stack.
 pulumi.export("activeColor", cfg.active_color)
 pulumi.export("versions", {c: cfg.slot(c).version for c in cfg.deployed_colors})
 pulumi.export("publicUrl", f"http://{cfg.domain if cfg.domain != '_' else 'localhost'}:{cfg.public_port}")

@@ -38,7 +38,8 @@ class NginxRouter(pulumi.ComponentResource):
         super().__init__("togather:deploy:NginxRouter", name, None, opts)
         child = (opts or ResourceOptions()).merge(ResourceOptions(parent=self))
         # nginx.conf and router.js, validated with `nginx -t` before they go live.
-        self.config_files = declare_router_config(f"{name}-config", args.config, child)
+        self.config_files = declare_router_config(
+            f"{name}-config", args.config, child.merge(ResourceOptions(depends_on=list(args.depends_on))))
         container = docker.Container(
             f"{name}-container", **container_args(router_spec(args.config)),
             opts=child.merge(ResourceOptions(depends_on=[args.network, self.config_files,

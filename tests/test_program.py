@@ -68,6 +68,11 @@ def test_release_order_is_declared_as_dependencies(run) -> None:
         if "-app-" in reg.inputs["name"]:
             assert any(d.endswith("::db-migrations") for d in reg.dependencies)
             assert any(d.endswith("::live-slot-guard") for d in reg.dependencies)
+    # the host directories exist before anything writes or mounts them
+    for name in ("db-snapshot", "router-config", "router-container"):
+        assert any(d.endswith("::host-dirs-create") for d in result.named(name).dependencies), name
+    (create,) = result.of_type("command:local:Command")
+    assert "install -d -m 0700" in create.inputs["create"] and "delete" not in create.inputs
     switch = result.named("traffic-switch")
     assert any(d.endswith(f"::traffic-gate-{cfg_active(result)}") for d in switch.dependencies)
     assert any(d.endswith("::router-container") for d in switch.dependencies)
