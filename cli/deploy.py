@@ -23,6 +23,7 @@ import re
 import sys
 from collections.abc import Sequence
 
+from cli import args
 from cli.outcome import (
     OperationResult,
     Outcome,
@@ -41,13 +42,9 @@ from components.ops_context import (
     OpsContext,
     config_set_argv,
     pulumi_checked,
-    sigterm_as_interrupt,
-    streaming_pulumi,
     up_argv,
 )
 from components.stack_config import from_stack_file
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
@@ -98,31 +95,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scripts/deploy", description=(
         "Release VERSION on the idle colour of STACK, then switch traffic to it "
         "(restoring the old colour if the switch fails)."))
-    p.add_argument("stack", metavar="STACK", help="the Pulumi stack (dev, staging, production)")
+    args.add_stack(p)
     p.add_argument("version", metavar="VERSION", type=_version, help="image tag to release, e.g. v1.5.0")
-    p.add_argument("--json", action="store_true", help="print the result as JSON (no progress lines)")
-    p.add_argument("--verbose", "-v", action="store_true",
-                   help="echo pulumi's output as it runs (to stderr with --json)")
-    p.add_argument("--take-over-stale", action="store_true",
-                   help="take over a lock older than 30 minutes (check its holder first)")
-    p.add_argument("--project-dir", default=ROOT, help="directory holding Pulumi.<stack>.yaml")
+    args.add_output(p, "print the result as JSON (no progress lines)")
+    args.add_release_flags(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> int:
+    ns = args.parse(build_parser(), argv)
+    if isinstance(ns, int):
+        return ns
+    ctx = ctx or args.release_context(ns)
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    sigterm_as_interrupt()
-    echo = (sys.stderr if args.json else sys.stdout) if args.verbose else None
-    ctx = ctx or OpsContext(project_dir=os.path.abspath(args.project_dir), stack=args.stack,
-                            pulumi=streaming_pulumi(echo))
-    try:
-        result = deploy(ctx, args.version, take_over_stale=args.take_over_stale, quiet=args.json)
+        result = deploy(ctx, ns.version, take_over_stale=ns.take_over_stale, quiet=ns.json)
     except DeployError as exc:
-        return refuse(ctx.out, ctx.err, args.stack, exc, as_json=args.json)
-    return report(ctx.out, ctx.err, result, as_json=args.json)
+        return refuse(ctx.out, ctx.err, ns.stack, exc, as_json=ns.json)
+    return report(ctx.out, ctx.err, result, as_json=ns.json)
 
 if __name__ == "__main__":
     sys.exit(main())

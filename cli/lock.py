@@ -10,18 +10,16 @@ Exit codes: 0 done (or nothing to release), 1 not confirmed, 10 bad config.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cli import args
 from cli.render import print_json, refuse
 from components import lock
 from components.errors import EXIT_FAILURE, EXIT_OK, DeployError
 from components.ops_context import OpsContext
 from components.stack_config import from_stack_file
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @dataclass(frozen=True)
@@ -87,27 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
         "Show or release the per-stack deploy lock."))
     p.add_argument("action", choices=("status", "release"), help="status: who holds it; "
                    "release: break it (asks first)")
-    p.add_argument("stack", metavar="STACK", help="the Pulumi stack (dev, staging, production)")
+    args.add_stack(p)
     p.add_argument("--yes", "-y", action="store_true", help="release without asking")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--project-dir", default=ROOT, help="directory holding Pulumi.<stack>.yaml")
+    args.add_output(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    ctx = ctx or OpsContext(project_dir=os.path.abspath(args.project_dir), stack=args.stack)
-    if args.action == "release" and args.json and not args.yes:
-        return refuse(ctx.out, ctx.err, args.stack, DeployError(
+    ns = args.parse(build_parser(), argv)
+    if isinstance(ns, int):
+        return ns
+    ctx = ctx or args.context(ns)
+    if ns.action == "release" and ns.json and not ns.yes:
+        return refuse(ctx.out, ctx.err, ns.stack, DeployError(
             "--json cannot ask for confirmation", exit_code=2, fix="add --yes"), as_json=True)
     try:
-        result = lock_status(ctx) if args.action == "status" else lock_release(ctx, yes=args.yes)
+        result = lock_status(ctx) if ns.action == "status" else lock_release(ctx, yes=ns.yes)
     except DeployError as exc:
-        return refuse(ctx.out, ctx.err, args.stack, exc, as_json=args.json)
-    if args.json:
+        return refuse(ctx.out, ctx.err, ns.stack, exc, as_json=ns.json)
+    if ns.json:
         print_json(ctx.out, result)
     else:
         render_human(ctx.out, result)

@@ -11,13 +11,13 @@ news), 10 on bad config.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from cli import args
 from cli.render import print_json, refuse
 from components import audit, deploy_metrics, health, lock, router_files
 from components.config import COLORS, DeployConfig
@@ -25,7 +25,6 @@ from components.errors import DeployError
 from components.ops_context import OpsContext
 from components.stack_config import from_stack_file
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EVENTS_SHOWN = 5
 
 
@@ -127,23 +126,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scripts/status", description=(
         "Show STACK's active colour (router and config), each colour's version and health, "
         "the last snapshot, the lock holder and recent deployment events."))
-    p.add_argument("stack", metavar="STACK", help="the Pulumi stack (dev, staging, production)")
-    p.add_argument("--json", action="store_true", help="print the status as JSON")
-    p.add_argument("--project-dir", default=ROOT, help="directory holding Pulumi.<stack>.yaml")
+    args.add_stack(p)
+    args.add_output(p, "print the status as JSON")
     return p
 
 
 def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    ctx = ctx or OpsContext(project_dir=os.path.abspath(args.project_dir), stack=args.stack)
+    ns = args.parse(build_parser(), argv)
+    if isinstance(ns, int):
+        return ns
+    ctx = ctx or args.context(ns)
     try:
         result = status(ctx)
     except DeployError as exc:
-        return refuse(ctx.out, ctx.err, args.stack, exc, as_json=args.json)
-    if args.json:
+        return refuse(ctx.out, ctx.err, ns.stack, exc, as_json=ns.json)
+    if ns.json:
         print_json(ctx.out, result)
     else:
         render_human(ctx.out, result)
