@@ -127,7 +127,10 @@ class ExporterRoleProvider(ResourceProvider):
 
     @staticmethod
     def _outs(props: dict[str, Any]) -> dict[str, Any]:
-        return {"role": props["role"], "password_sha256": _digest(props["password"])}
+        # The engine hands `delete` (and `diff`'s olds) the recorded outputs only, so the
+        # admin DSN must be among them (a secret output); the password is kept as a digest.
+        return {"admin_dsn": props["admin_dsn"], "role": props["role"],
+                "password_sha256": _digest(props["password"])}
 
 
 class ExporterRole(pulumi.dynamic.Resource):
@@ -138,4 +141,6 @@ class ExporterRole(pulumi.dynamic.Resource):
         super().__init__(ExporterRoleProvider(), name,
                          {"admin_dsn": pulumi.Output.secret(admin_dsn), "role": role,
                           "password": pulumi.Output.secret(password), "password_sha256": None},
-                         opts)
+                         pulumi.ResourceOptions.merge(opts or pulumi.ResourceOptions(),
+                                                      pulumi.ResourceOptions(
+                                                          additional_secret_outputs=["admin_dsn"])))
