@@ -40,7 +40,7 @@ def _read(*parts: str) -> str:
 def _tool(name: str) -> str:
     path = os.path.join(BIN, name)
     if not os.path.exists(path):
-        pytest.fail(f"{name} is not installed: venv/bin/pip install -r requirements-dev.txt")
+        pytest.fail(f"{name} is not installed: venv/bin/pip install -r requirements.txt")
     return path
 
 
