@@ -35,8 +35,15 @@ host = HostDirs("host-dirs", HostDirsArgs(cfg))
 app_secrets = AppSecrets("app-secrets", AppSecretsArgs(cfg))
 database = Database("database", DatabaseArgs(cfg, network))
 
-# 5. The live colour is immutable: refuse, at preview, an update that would replace it.
-guard = LiveSlotGuard("live-slot-guard", cfg)
+# 5. The live colour is immutable: refuse, at preview, an update that would replace it
+#    (its version, settings, or a secret it receives).
+slot_secrets = {
+    "DATABASE_URL": database.internal_url,
+    "JWT_SECRET": app_secrets.jwt_secret,
+    "CSRF_KEY": app_secrets.csrf_key,
+    **{k: pulumi.Output.secret(v) for k, v in cfg.secrets.app_secrets.items()},
+}
+guard = LiveSlotGuard("live-slot-guard", cfg, secrets=slot_secrets)
 
 # 6. A verified snapshot, then the migrations (listed and linted at preview).
 snapshot, migrations = declare_db_lifecycle(
@@ -44,12 +51,6 @@ snapshot, migrations = declare_db_lifecycle(
     db_container_name=database.container_name, depends_on=[database, host])
 
 # 7. The slots: one container per colour that has a version, after the migrations.
-slot_secrets = {
-    "DATABASE_URL": database.internal_url,
-    "JWT_SECRET": app_secrets.jwt_secret,
-    "CSRF_KEY": app_secrets.csrf_key,
-    **{k: pulumi.Output.secret(v) for k, v in cfg.secrets.app_secrets.items()},
-}
 slots = {
     color: AppSlot(f"app-{color}", AppSlotArgs(cfg, color, network, slot_secrets,
                                                depends_on=[guard, migrations]))

@@ -17,7 +17,7 @@ import pulumi_docker as docker
 from pulumi import ResourceOptions
 
 from components.config import DeployConfig
-from components.docker_args import container_args
+from components.docker_args import container_args, container_options
 from components.specs import app_image, app_spec
 
 
@@ -55,7 +55,7 @@ class AppSlot(pulumi.ComponentResource):
         container_kwargs = {**container_args(spec), "image": image.image_id, "must_run": False}
         container = docker.Container(
             f"{name}-container", **container_kwargs,
-            opts=child.merge(ResourceOptions(depends_on=[args.network, *args.depends_on])))
+            opts=child.merge(container_options(args.network, *args.depends_on)))
 
         self.version = slot.version
         self.host_url = f"http://127.0.0.1:{slot.host_port}"

@@ -15,7 +15,7 @@ from pulumi import ResourceOptions
 
 from components.app_secrets import secret_or_random
 from components.config import DeployConfig
-from components.docker_args import container_args
+from components.docker_args import container_args, container_options
 from components.specs import database_spec, database_url
 
 
@@ -44,7 +44,7 @@ class Database(pulumi.ComponentResource):
         spec = database_spec(cfg, password)
         container = docker.Container(
             f"{name}-container", **container_args(spec),
-            opts=child.merge(ResourceOptions(depends_on=[volume, args.network])))
+            opts=child.merge(container_options(volume, args.network)))
 
         self.container_name = container.name
         self.internal_url = pulumi.Output.secret(password.apply(lambda pw: database_url(cfg, pw)))

@@ -26,6 +26,12 @@ def env_list(env: dict[str, Any]) -> list[Any]:
     return out
 
 
+def container_options(*depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
+    """Options every container gets. Its name is fixed (``<project>-<stack>-<role>``), so a
+    replacement must delete the old container first or the new one cannot take the name."""
+    return pulumi.ResourceOptions(depends_on=list(depends_on), delete_before_replace=True)
+
+
 def container_args(spec: ContainerSpec) -> dict[str, Any]:
     """Keyword arguments for ``docker.Container(name, **container_args(spec), opts=...)``."""
     health = spec.health

@@ -7,11 +7,12 @@ update at ``check`` time — during ``pulumi preview``, before anything changes.
 
 Contract
 - State recorded: the active colour and, per colour, its version and a
-  fingerprint of its non-secret container settings (``specs.app_spec``). No
-  secret and no secret-derived hash is recorded.
+  fingerprint of its non-secret container settings (``specs.app_spec``); plus a
+  hash of the secrets both colours receive (JWT, CSRF, database URL,
+  ``appSecrets``), itself a Pulumi secret, so rotating one is caught too.
 - ``check(olds, news)``: pure. Fails when (a) the colour that was live in the
-  previous update would get a different version/settings or lose its container,
-  or (b) the colour to activate has no version. ``allowLiveReplace`` turns (a)
+  previous update would get a different version/settings/secrets or lose its
+  container, or (b) the colour to activate has no version. ``allowLiveReplace`` turns (a)
   into a pass for emergencies.
 - ``diff``: pure; an update whenever any recorded value changes, never a replace.
 - ``create``/``update``: record the new inputs, nothing else. ``delete``: nothing.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -48,6 +50,11 @@ def slot_fingerprint(cfg: DeployConfig, color: str) -> str:
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
+def secrets_fingerprint(values: Mapping[str, str]) -> str:
+    """A hash of the secret environment (stored as a secret; only compared, never shown)."""
+    return hashlib.sha256(json.dumps(dict(values), sort_keys=True).encode()).hexdigest()
+
+
 def guard_inputs(cfg: DeployConfig) -> dict[str, Any]:
     inputs: dict[str, Any] = {"active_color": cfg.active_color,
                               "allow_live_replace": cfg.allow_live_replace}
@@ -69,6 +76,14 @@ def violations(olds: dict[str, Any], news: dict[str, Any]) -> list[CheckFailure]
     live = olds.get("active_color")
     if live not in COLORS or news.get("allow_live_replace"):
         return failures
+    old_s, new_s = olds.get("secrets_fingerprint"), news.get("secrets_fingerprint")
+    if old_s and isinstance(new_s, str) and new_s and old_s != new_s and olds.get(f"{live}_version"):
+        failures.append(CheckFailure("secrets_fingerprint", (
+            f"a secret both colours receive (jwtSecret, csrfKey, databasePassword or appSecrets) "
+            f"changed: that changes the environment of {live}, which is serving traffic, and "
+            f"would replace its container (a brief outage). For a planned rotation: pulumi "
+            f"config set togather:allowLiveReplace true, pulumi up, then pulumi config set "
+            f"togather:allowLiveReplace false. Otherwise put the previous secret back.")))
     old_v, new_v = olds.get(f"{live}_version", ""), news.get(f"{live}_version", "")
     same = old_v == new_v and olds.get(f"{live}_fingerprint") == news.get(f"{live}_fingerprint")
     if not same:
@@ -114,6 +129,11 @@ class LiveSlotGuard(Resource):
 
     active_color: pulumi.Output[str]
 
-    def __init__(self, name: str, cfg: DeployConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, cfg: DeployConfig, *,
+                 secrets: Mapping[str, pulumi.Input[str]] | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         props: dict[str, Any] = {**guard_inputs(cfg)}
+        if secrets:
+            props["secrets_fingerprint"] = pulumi.Output.secret(
+                pulumi.Output.all(**secrets).apply(secrets_fingerprint))
         super().__init__(LiveSlotGuardProvider(), name, props, opts)

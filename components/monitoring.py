@@ -24,7 +24,7 @@ from components.alert_rules import render_alert_rules
 from components.alertmanager_conf import render_alertmanager_config
 from components.app_secrets import secret_or_random
 from components.config import DeployConfig
-from components.docker_args import container_args
+from components.docker_args import container_args, container_options
 from components.grafana_provisioning import provisioning_files
 from components.monitoring_files import ConfigFiles
 from components.monitoring_pgexporter import QUERIES_FILE, ROLE, exporter_dsn, render_queries
@@ -132,7 +132,7 @@ class MonitoringStack(pulumi.ComponentResource):
                    opts: ResourceOptions) -> docker.Container:
         image = docker.RemoteImage(f"{name}-{role}-image", name=spec.image, keep_locally=True, opts=opts)
         return docker.Container(f"{name}-{role}", **{**container_args(spec), "image": image.image_id},
-                                opts=opts.merge(ResourceOptions(depends_on=deps)))
+                                opts=opts.merge(container_options(*deps)))
 
 
 def declare_monitoring(name: str, args: MonitoringStackArgs,

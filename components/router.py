@@ -17,7 +17,7 @@ import pulumi_docker as docker
 from pulumi import ResourceOptions
 
 from components.config import DeployConfig
-from components.docker_args import container_args
+from components.docker_args import container_args, container_options
 from components.specs import router_spec
 from components.traffic import declare_router_config
 
@@ -42,7 +42,6 @@ class NginxRouter(pulumi.ComponentResource):
             f"{name}-config", args.config, child.merge(ResourceOptions(depends_on=list(args.depends_on))))
         container = docker.Container(
             f"{name}-container", **container_args(router_spec(args.config)),
-            opts=child.merge(ResourceOptions(depends_on=[args.network, self.config_files,
-                                                         *args.depends_on])))
+            opts=child.merge(container_options(args.network, self.config_files, *args.depends_on)))
         self.container_name = container.name
         self.register_outputs({"container_name": self.container_name})

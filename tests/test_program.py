@@ -101,6 +101,7 @@ def test_secrets_are_secret(run) -> None:
 def test_every_container_has_memory_limit_restart_and_log_rotation(run) -> None:
     _, result = run
     for name, reg in result.containers().items():
+        assert reg.delete_before_replace, name  # fixed names: the old one must go first
         assert reg.inputs["memory"] > 0, name
         assert reg.inputs["restart"] == "unless-stopped", name
         assert reg.inputs["logOpts"]["max-size"], name

@@ -8,13 +8,14 @@ import pytest
 
 from components.guard import LiveSlotGuardProvider
 from tests.support.pickled import call_pickled
-from tests.support.program import run_program, stack_config
+from tests.support.program import is_secret, reveal, run_program, stack_config
 
 
-def guard_inputs_of(raw: dict) -> dict:
+def guard_inputs_of(raw: dict, secrets: dict | None = None) -> dict:
     """What the real program registers for the guard with this stack config."""
-    reg = run_program("dev", raw).named("live-slot-guard")
-    return {k: v for k, v in reg.inputs.items() if k != "__provider"}
+    reg = run_program("dev", raw, secrets=secrets).named("live-slot-guard")
+    assert is_secret(reg.inputs["secrets_fingerprint"])  # a hash of secrets stays encrypted
+    return {k: reveal(v) for k, v in reg.inputs.items() if k != "__provider"}
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +90,15 @@ def test_create_and_diff_run_pickled(base) -> None:
     flipped = call_pickled(LiveSlotGuardProvider(), "diff", "id", inputs,
                            {**inputs, "active_color": "green"})
     assert flipped.changes is True and not flipped.replaces
+
+
+def test_rotating_a_secret_the_live_colour_receives_is_refused(base) -> None:
+    olds = guard_inputs_of(base, secrets={"jwtSecret": "a" * 40})
+    news = guard_inputs_of(base, secrets={"jwtSecret": "b" * 40})
+    (reason,) = check(olds, news)
+    assert "would replace its container" in reason and "allowLiveReplace true" in reason
+    assert "a" * 40 not in str(olds) and "b" * 40 not in reason
+    same = guard_inputs_of(base, secrets={"jwtSecret": "a" * 40})
+    assert check(olds, same) == []
+    planned = guard_inputs_of({**base, "allowLiveReplace": "true"}, secrets={"jwtSecret": "b" * 40})
+    assert check(olds, planned) == []

@@ -50,6 +50,7 @@ class Registration:
     custom: bool
     protect: bool
     retain_on_delete: bool
+    delete_before_replace: bool
     dependencies: list[str]
     inputs: dict[str, Any]
 
@@ -78,6 +79,7 @@ class _Recorder(pm.MockMonitor):
                 type=request.type, name=request.name, parent=request.parent,
                 custom=request.custom, protect=request.protect,
                 retain_on_delete=request.retainOnDelete,
+                delete_before_replace=request.deleteBeforeReplace,
                 dependencies=list(request.dependencies),
                 inputs=rpc.deserialize_properties(request.object)))
         return super().RegisterResource(request)
