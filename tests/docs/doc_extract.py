@@ -82,12 +82,12 @@ def split_commands(line: str) -> list[list[str]]:
     return out
 
 
-def doc_commands(doc_dir: str = DOCS_DIR) -> list[Command]:
+def doc_commands(doc_dir: str = DOCS_DIR, *, readme: bool = True) -> list[Command]:
+    """Commands of every handbook page, and of the README (its two commands, the release flow)."""
     found = []
-    for name in sorted(os.listdir(doc_dir)):
-        if not name.endswith(".md"):
-            continue
-        with open(os.path.join(doc_dir, name), encoding="utf-8") as fh:
+    pages = [(doc_dir, n) for n in sorted(os.listdir(doc_dir)) if n.endswith(".md")]
+    for directory, name in pages + ([(ROOT, "README.md")] if readme else []):
+        with open(os.path.join(directory, name), encoding="utf-8") as fh:
             text = fh.read()
         before: list[tuple[str, ...]] = []
         for number, line in bash_lines(text):
