@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
-from cli.render import print_error, print_json
+from cli.render import print_json, verb_failed
 from components.errors import EXIT_FAILURE, ConfigError, DeployError
 from components.migrate import DEFAULT_LOCK_TIMEOUT_S, force, migrate_up, pending, status
 from components.migration_files import Migration, load_migrations
@@ -178,11 +178,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         else:
             result = force_(st, args.version)
     except DeployError as exc:
-        if args.json:
-            print_json(out, {"verb": args.verb, "error": exc.message, "fix": exc.fix,
-                             "exit_code": exc.exit_code})
-        print_error(err, exc)
-        return exc.exit_code
+        return verb_failed(out, err, args.verb, exc, as_json=args.json)
     except KeyboardInterrupt:
         err.write("interrupted\n")
         return EXIT_FAILURE

@@ -86,6 +86,14 @@ def print_error(out: TextIO, exc: BaseException, secrets: Sequence[str] = ()) ->
     out.flush()
 
 
+def verb_failed(out: TextIO, err: TextIO, verb: str, exc: DeployError, *, as_json: bool) -> int:
+    """How a verb's failure is shown (stderr, and the JSON document with --json); its exit code."""
+    if as_json:
+        print_json(out, {"verb": verb, "error": exc.message, "fix": exc.fix, "exit_code": exc.exit_code})
+    print_error(err, exc)
+    return exc.exit_code
+
+
 def error_data(exc: DeployError) -> dict[str, Any]:
     return {"message": exc.message, "exit_code": exc.exit_code, "fix": exc.fix,
             "context": {k: str(v) for k, v in exc.context.items()}}

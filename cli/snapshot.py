@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
-from cli.render import print_error, print_json
+from cli.render import print_json, verb_failed
 from components.errors import EXIT_FAILURE, ConfigError, DeployError
 from components.migrate_db import parse_url
 from components.snapshots import SnapshotInfo, list_snapshots, prune, verify_snapshot
@@ -202,11 +202,7 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out:
         else:
             result = prune_(st, dry_run=args.dry_run)
     except DeployError as exc:
-        if args.json:
-            print_json(out, {"verb": args.verb, "error": exc.message, "fix": exc.fix,
-                             "exit_code": exc.exit_code})
-        print_error(err, exc)
-        return exc.exit_code
+        return verb_failed(out, err, args.verb, exc, as_json=args.json)
     except KeyboardInterrupt:
         err.write("interrupted\n")
         return EXIT_FAILURE
