@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
 from cli.render import print_json, verb_failed
+from components import deploy_metrics
+from components.config import DeployConfig
 from components.errors import EXIT_FAILURE, ConfigError, DeployError
 from components.migrate_db import parse_url
 from components.snapshots import SnapshotInfo, list_snapshots, prune, verify_snapshot
@@ -42,6 +44,8 @@ class Settings:
     target: Target
     retention_days: int
     keep_min: int
+    stack: DeployConfig | None = None
+    """With ``--stack``: the deploy metrics (last snapshot time/size) are refreshed too."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,17 @@ def _need_url(st: Settings) -> str:
 def create(st: Settings, *, app_version: str, reason: str) -> SnapshotsResult:
     snap = create_snapshot(_need_url(st), st.dir, target=st.target, app_version=app_version, reason=reason)
     pruned = prune(st.dir, retention_days=st.retention_days, keep_min=st.keep_min, database=snap.database)
-    return SnapshotsResult("create", (_row(snap),), f"pruned {len(pruned)}")
+    return SnapshotsResult("create", (_row(snap),), f"pruned {len(pruned)}{_refresh_metrics(st)}")
+
+
+def _refresh_metrics(st: Settings) -> str:
+    """Keep SnapshotTooOld and the Deployment dashboard current between deploys (best effort)."""
+    if st.stack is None:
+        return ""
+    try:
+        return f"; metrics: {deploy_metrics.publish(st.stack)}"
+    except OSError as exc:
+        return f"; metrics not refreshed: {exc}"
 
 
 def list_(st: Settings) -> SnapshotsResult:
@@ -106,7 +120,9 @@ def prune_(st: Settings, *, dry_run: bool) -> SnapshotsResult:
     database = parse_url(st.url).dbname if st.url else None
     gone = prune(st.dir, retention_days=st.retention_days, keep_min=st.keep_min, database=database,
                  dry_run=dry_run)
-    return SnapshotsResult("prune", tuple(_row(s) for s in gone), "would remove" if dry_run else "removed")
+    if dry_run:
+        return SnapshotsResult("prune", tuple(_row(s) for s in gone), "would remove")
+    return SnapshotsResult("prune", tuple(_row(s) for s in gone), f"removed{_refresh_metrics(st)}")
 
 
 def render(out: TextIO, result: SnapshotsResult, *, as_json: bool) -> None:
@@ -162,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
     directory, mode, container, days, keep = args.dir, args.mode, args.container, 7, 3
+    cfg: DeployConfig | None = None
     if args.stack:
         from components.stack_config import from_stack_file
 
@@ -175,7 +192,8 @@ def settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
     keep = getattr(args, "keep_min", None) or keep
     target = Target(mode=mode or ("container" if container else "host"), container=container)
     return Settings(url=args.database_url or env.get("DATABASE_URL") or None,
-                    dir=os.path.abspath(directory), target=target, retention_days=days, keep_min=keep)
+                    dir=os.path.abspath(directory), target=target, retention_days=days, keep_min=keep,
+                    stack=cfg)
 
 
 def _typed_confirmation(database: str, stdin: TextIO, out: TextIO) -> bool:

@@ -138,3 +138,21 @@ def test_killing_the_whole_command_leaves_no_snapshot(database_url: str, tmp_pat
         pytest.fail("the snapshot finished before it could be killed: make the table bigger")
     assert list_snapshots(d) == []
     assert all(PARTIAL_RE.match(n) for n in os.listdir(d))  # only a hidden partial may remain
+
+
+def test_create_for_a_stack_refreshes_the_deploy_metrics(database_url: str, tmp_path) -> None:
+    """SnapshotTooOld reads the textfile node-exporter serves: a snapshot taken by hand counts."""
+    from cli.snapshot import Settings, create
+    from components.config import load_config
+    from components.snapshots_pg import Target
+
+    cfg = load_config({"image": "x/server", "environment": "development", "blue": {"version": "v1"},
+                       "stateDir": str(tmp_path / "state")},
+                      project="togather-deploy", stack="t", project_dir=str(tmp_path))
+    st = Settings(url=database_url, dir=cfg.snapshots.dir, target=Target("host", None),
+                  retention_days=7, keep_min=3, stack=cfg)
+    result = create(st, app_version="v1", reason="by hand")
+    metrics = (tmp_path / "state" / "metrics" / "togather_deploy.prom").read_text()
+    size = result.snapshots[0].size
+    assert f"togather_deploy_last_snapshot_size_bytes {size}" in metrics
+    assert "togather_deploy_last_snapshot_timestamp_seconds" in metrics
