@@ -22,7 +22,6 @@ Contract
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -61,16 +60,9 @@ def start_argv(container: str) -> runner.Argv:
     return ("docker", "start", container)
 
 
-def running_argv(container: str) -> runner.Argv:
-    return ("docker", "inspect", "--format", "{{.State.Running}}", container)
-
-
 def ensure_started(container: str) -> bool:
     """Start the slot's container when Docker says it is stopped; True when it was started."""
-    if not container or shutil.which("docker") is None:
-        return False
-    state = runner.run(running_argv(container), check=False, timeout=30)
-    if state.ok and state.stdout.strip() == "false":
+    if runner.container_running(container) is False:
         runner.run(start_argv(container), timeout=120, what=f"starting {container}")
         return True
     return False

@@ -64,16 +64,9 @@ def rendered(props: Mapping[str, Any]) -> tuple[str, str]:
     return render_nginx_conf(p), render_router_js(p)
 
 
-def container_running_argv(container: str) -> runner.Argv:
-    return ("docker", "inspect", "--format", "{{.State.Running}}", container)
-
-
 def is_running(container: str) -> bool:
     """True only when Docker answers that the container runs (no docker: False)."""
-    if not container or shutil.which("docker") is None:
-        return False
-    result = runner.run(container_running_argv(container), check=False, timeout=30)
-    return result.ok and result.stdout.strip() == "true"
+    return runner.container_running(container) is True
 
 
 def validate_argv(props: Mapping[str, Any], *, running: bool, host_nginx: str | None) -> runner.Argv:

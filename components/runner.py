@@ -41,6 +41,22 @@ def docker_exec(container: str, argv: Sequence[str], *, env: Mapping[str, str] |
     return (*cmd, container, *argv)
 
 
+def running_argv(container: str) -> Argv:
+    return ("docker", "inspect", "--format", "{{.State.Running}}", container)
+
+
+def container_running(container: str) -> bool | None:
+    """True/False as Docker reports it; None when there is no docker or no such container."""
+    import shutil
+
+    if not container or shutil.which("docker") is None:
+        return None
+    result = run(running_argv(container), check=False, timeout=30)
+    if not result.ok:
+        return None
+    return result.stdout.strip() == "true"
+
+
 def run(argv: Sequence[str], *, env: Mapping[str, str] | None = None, input: str | None = None,
         timeout: float | None = None, check: bool = True, what: str | None = None) -> Result:
     """Run ``argv`` and capture its output; raise ``DeployError`` on failure when ``check``."""

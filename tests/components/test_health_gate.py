@@ -8,18 +8,11 @@ from typing import Any
 
 import pytest
 
-from components.health_gate import HealthGateProvider, needs_run, running_argv, start_argv
-from tests.support.nginx import private_dir
+from components.health_gate import HealthGateProvider, needs_run, start_argv
+from components.runner import running_argv
 from tests.support.pickled import PickledCallError, call_pickled
 from tests.support.ports import free_port
 from tests.support.stub_app import StubApp
-
-
-@pytest.fixture
-def workdir() -> Iterator[str]:
-    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
-    with private_dir() as d:
-        yield d
 
 
 @pytest.fixture

@@ -23,18 +23,10 @@ from tests.support.nginx import (
     host_params,
     nginx_available,
     nginx_test,
-    private_dir,
     start_router,
     write_config,
 )
 from tests.support.stub_app import StubApp
-
-
-@pytest.fixture
-def workdir() -> Iterator[str]:
-    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
-    with private_dir() as d:
-        yield d
 
 needs_nginx = pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")
 

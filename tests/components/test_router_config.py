@@ -26,19 +26,10 @@ from tests.support.nginx import (
     nginx_argv,
     nginx_available,
     prepare_dir,
-    private_dir,
     start_router,
 )
 from tests.support.pickled import PickledCallError, call_pickled
 from tests.support.stub_app import StubApp
-
-
-@pytest.fixture
-def workdir() -> Iterator[str]:
-    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
-    with private_dir() as d:
-        yield d
-
 
 pytestmark = [pytest.mark.nginx,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]

@@ -18,16 +18,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.nginx import NginxRouter, nginx_available, private_dir, start_router
+from tests.support.nginx import NginxRouter, nginx_available, start_router
 from tests.support.ports import free_port
 from tests.support.stub_app import StubApp
-
-
-@pytest.fixture
-def workdir() -> Iterator[str]:
-    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
-    with private_dir() as d:
-        yield d
 
 pytestmark = [pytest.mark.nginx,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]

@@ -9,13 +9,11 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from components import router_files
 from components.errors import DeployError
-from tests.support.nginx import private_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -30,13 +28,6 @@ while True:
     write_active_color(d, ("blue", "green")[i % 2])
     i += 1
 """
-
-
-@pytest.fixture
-def workdir() -> Iterator[str]:
-    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
-    with private_dir() as d:
-        yield d
 
 
 def test_write_and_read_active_color_with_modes(workdir: str) -> None:

@@ -22,7 +22,7 @@ import pytest
 from components import router_files
 from components.traffic_switch import TrafficSwitchProvider, restored_on_failure, stop_argv, switch_summary
 from tests.support.demo_app import DemoApp, prepare_database, start_demo_app
-from tests.support.nginx import NginxRouter, nginx_available, private_dir, start_router
+from tests.support.nginx import NginxRouter, nginx_available, start_router
 from tests.support.pickled import PickledCallError, call_pickled
 from tests.support.ports import free_port
 
@@ -56,13 +56,6 @@ class World:
             return resp.status, resp.getheader("X-Togather-Slot"), resp.getheader("X-Togather-Version")
         finally:
             conn.close()
-
-
-@pytest.fixture
-def workdir() -> Iterator[str]:
-    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
-    with private_dir() as d:
-        yield d
 
 
 @pytest.fixture
