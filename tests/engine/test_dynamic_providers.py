@@ -1,0 +1,63 @@
+"""Dynamic providers through the real engine: numbers arrive as floats, config as the CLI stores it.
+
+A program that declares only the router's config files (``RouterConfig``, a dynamic provider
+validated with the host's real ``nginx -t``) needs no resource plugin, so this runs wherever the
+CLI and the language host are built. It failed before the provider converted the engine's floats:
+``listen 0.0.0.0:8080.0;`` and nginx refused it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+
+from tests.support.engine import Engine, Workspace
+from tests.support.ports import free_port
+
+pytestmark = [pytest.mark.engine, pytest.mark.nginx]
+
+PROGRAM = '''
+import pulumi
+from components.stack_config import from_pulumi_runtime
+from components.traffic import declare_router_config
+
+cfg = from_pulumi_runtime()
+files = declare_router_config("router-config", cfg, pulumi.ResourceOptions())
+pulumi.export("routerDir", cfg.router_dir)
+'''
+
+
+@pytest.fixture
+def workspace(engine: Engine, tmp_path) -> Workspace:  # type: ignore[no-untyped-def]
+    if shutil.which("nginx") is None:
+        pytest.skip("nginx is not installed: run scripts/test, which installs it")
+    return Workspace(engine, str(tmp_path), entries=("components", "venv"), program=PROGRAM)
+
+
+def test_router_config_through_the_engine_renders_integer_ports(workspace: Workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    state = tmp_path / "state"
+    (state / "router").mkdir(parents=True)
+    public, preview = free_port(), free_port()
+    workspace.init_stack("wire", {
+        "togather:environment": "test", "togather:image": "togather-demo-app",
+        "togather:activeColor": "blue", "togather:blue": {"version": "v1"},
+        "togather:publicPort": public, "togather:stateDir": str(state),
+        "togather:router": {"previewPort": preview},
+    })
+    preview_run = workspace.pulumi("preview", "--stack", "wire", "--diff")
+    assert "router-config" in preview_run.stdout
+
+    workspace.pulumi("up", "--yes", "--stack", "wire")
+
+    router_dir = workspace.outputs("wire")["routerDir"]
+    with open(os.path.join(router_dir, "nginx.conf"), encoding="utf-8") as fh:
+        conf = fh.read()
+    assert re.search(rf"listen [^;]*:{public};", conf), conf[:2000]
+    assert re.search(rf"listen [^;]*:{preview};", conf), conf[:2000]
+    assert not re.search(r"\d\.0;", conf), "a float reached the nginx config"
+
+    again = workspace.pulumi("up", "--yes", "--stack", "wire")
+    assert re.search(r"\b\d+ unchanged", again.stdout) and "updated" not in again.stdout, again.stdout
