@@ -104,11 +104,12 @@ class Workspace:
         }
 
     def pulumi(self, *args: str, check: bool = True, timeout: float = 900,
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+               env: dict[str, str] | None = None, stdin: str | None = None,
+               ) -> subprocess.CompletedProcess[str]:
         """One real CLI run in the project directory; ``check`` fails the test with its output."""
         proc = subprocess.run(["pulumi", *args, "--non-interactive"], cwd=self.project,
                               env={**self.env, **(env or {})}, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+                              timeout=timeout, check=False, input=stdin)
         if check and proc.returncode != 0:
             raise AssertionError(f"pulumi {' '.join(args)} exited {proc.returncode}:\n"
                                  f"{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}")

@@ -1,0 +1,150 @@
+"""The real ``__main__.py`` run by the real engine on the real Docker engine, as operators run it.
+
+One stack, in order: ``pulumi preview`` from empty, ``pulumi up``, a no-op ``up``, the release by
+two config edits exactly as the README documents it (under keep-alive load that never retries),
+the guard refusing an in-place change of the live colour at preview, and ``pulumi destroy``
+leaving the database volume and every snapshot. The resource plugins are whatever
+``scripts/build-engine`` installed (the manifest says when they are stand-ins, and why).
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from components.snapshots import list_snapshots
+from tests.rehearsal.app_images import RehearsalImages, ensure_images
+from tests.rehearsal.load import Load
+from tests.rehearsal.rehearsal_config import copy_migrations, initial_raw
+from tests.support import docker
+from tests.support.engine import Engine, Workspace
+
+pytestmark = [pytest.mark.engine, pytest.mark.docker, pytest.mark.slow]
+
+STACK = "enginetest"
+SECRETS = ("databasePassword", "jwtSecret", "csrfKey")
+DOCUMENTED_OUTPUTS = {"activeColor", "versions", "publicUrl", "previewUrl", "slotUrls",
+                      "databaseHostUrl", "stateDir", "snapshotDir", "snapshotPath",
+                      "migrationsApplied", "schemaVersion"}
+
+
+class Node:
+    """The stack under test: its workspace, raw config and helpers to read the running node."""
+
+    def __init__(self, engine: Engine, images: RehearsalImages, tmp: str) -> None:
+        self.ws = Workspace(engine, tmp)
+        self.state_dir = os.path.join(tmp, "state")
+        self.migrations = os.path.join(tmp, "migrations")
+        os.makedirs(self.migrations)
+        copy_migrations(self.migrations, 3)
+        raw = initial_raw(images, state_dir=self.state_dir, migrations_dir=self.migrations,
+                          password=os.urandom(12).hex())
+        raw["stopIdleSlot"] = True
+        # the demo app has no river_job table, so it answers "degraded" (as the dev stack allows)
+        raw["health"] = {**raw["health"], "allowDegraded": True}
+        self.secrets = {k: raw.pop(k) for k in SECRETS}
+        self.raw = raw
+
+    def write(self) -> None:
+        self.ws.write_config(STACK, {f"togather:{k}": v for k, v in self.raw.items()})
+
+    def start(self) -> None:
+        self.write()
+        self.ws.pulumi("stack", "init", STACK)
+        for key, value in self.secrets.items():  # through stdin: never on a command line
+            self.ws.pulumi("config", "set", "--secret", f"togather:{key}", "--stack", STACK, stdin=value)
+
+    def up(self, *extra: str, check: bool = True) -> Any:
+        return self.ws.pulumi("up", "--yes", "--stack", STACK, *extra, check=check)
+
+    @property
+    def public_url(self) -> str:
+        return f"http://127.0.0.1:{self.raw['publicPort']}"
+
+    def served(self) -> tuple[str, str]:
+        """(colour, version) that answered one request through the router's public port."""
+        with urllib.request.urlopen(self.public_url + "/api/v1/events", timeout=10) as resp:
+            return resp.headers["X-Togather-Slot"], resp.headers["X-Togather-Version"]
+
+    def name(self, role: str) -> str:
+        """Docker object names: ``<project>-<stack>-<role>``."""
+        return f"togather-deploy-{STACK}-{role}"
+
+    def cleanup(self) -> None:
+        docker.cleanup({"togather.stack": STACK}, networks=[self.name("net")],
+                       volumes=[self.name("pgdata")])
+
+
+@pytest.fixture(scope="module")
+def node(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    reason = engine.missing("docker", "random", "command") or docker.engine_unavailable()
+    if reason:
+        pytest.skip(reason)
+    images = ensure_images({"v1": "v1", "v2": "v2"})
+    n = Node(engine, images, str(tmp_path_factory.mktemp("engine-node")))
+    n.start()
+    yield n
+    n.ws.pulumi("destroy", "--yes", "--exclude-protected", "--stack", STACK, check=False)
+    n.cleanup()
+
+
+def test_preview_from_empty_then_up_creates_every_resource(node: Node) -> None:
+    preview = node.ws.pulumi("preview", "--stack", STACK)
+    assert "to create" in preview.stdout and "error" not in preview.stdout.lower(), preview.stdout
+    up = node.up()
+    assert "created" in up.stdout, up.stdout
+    assert node.served() == ("blue", "v1")
+    outputs = node.ws.outputs(STACK)
+    assert DOCUMENTED_OUTPUTS <= set(outputs), sorted(outputs)
+    assert outputs["databaseHostUrl"] == "[secret]" and outputs["activeColor"] == "blue"
+    assert outputs["stateDir"] == node.state_dir and outputs["versions"] == {"blue": "v1"}
+
+
+def test_a_second_up_changes_nothing(node: Node) -> None:
+    again = node.ws.pulumi("preview", "--stack", STACK, "--expect-no-changes")
+    assert again.returncode == 0, again.stdout
+
+
+def test_release_by_two_config_edits_under_load_fails_no_request(node: Node) -> None:
+    snapshots_before = len(list_snapshots(os.path.join(node.state_dir, "snapshots")))
+    copy_migrations(node.migrations, 4)
+    with Load(node.public_url + "/api/v1/events") as load:
+        node.raw["green"] = {**node.raw["green"], "version": "v2"}
+        node.write()
+        node.up()                                   # step 1: green next to blue
+        node.raw["activeColor"] = "green"
+        node.write()
+        node.up()                                   # step 2: the flip
+    result = load.result()
+    assert result.failures == 0 and result.requests > 0, result
+    assert node.served() == ("green", "v2")
+    snaps = list_snapshots(os.path.join(node.state_dir, "snapshots"))
+    newest = max(snaps, key=lambda snap: snap.name)          # names sort by their UTC time
+    assert len(snaps) == snapshots_before + 1 and newest.meta and newest.meta["schema_version"] == 3
+    assert docker.state(node.name("app-blue"))["Running"] is False   # stopIdleSlot
+
+
+def test_guard_refuses_changing_the_live_colour_at_preview(node: Node) -> None:
+    node.raw["green"] = {**node.raw["green"], "version": "v1"}
+    node.write()
+    try:
+        refused = node.ws.pulumi("preview", "--stack", STACK, check=False)
+        assert refused.returncode != 0
+        assert "live" in refused.stdout + refused.stderr
+    finally:
+        node.raw["green"] = {**node.raw["green"], "version": "v2"}
+        node.write()
+
+
+def test_destroy_keeps_the_database_volume_and_every_snapshot(node: Node) -> None:
+    snapshots = list_snapshots(os.path.join(node.state_dir, "snapshots"))
+    refused = node.ws.pulumi("destroy", "--yes", "--stack", STACK, check=False)
+    assert refused.returncode != 0 and "protected" in refused.stdout + refused.stderr
+    node.ws.pulumi("destroy", "--yes", "--exclude-protected", "--stack", STACK)
+    assert docker.state(node.name("app-green")) == {} and docker.state(node.name("router")) == {}
+    assert docker.exists("volume", node.name("pgdata"))
+    assert list_snapshots(os.path.join(node.state_dir, "snapshots")) == snapshots
