@@ -37,7 +37,7 @@ class Database(pulumi.ComponentResource):
     def __init__(self, name: str, args: DatabaseArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("togather:deploy:Database", name, None, opts)
         cfg = args.config
-        child = (opts or ResourceOptions()).merge(ResourceOptions(parent=self))
+        child = ResourceOptions(parent=self)  # never the component's own depends_on/retain/aliases
 
         password = secret_or_random(f"{name}-password", cfg.secrets.database_password, child, length=32)
         volume = self._volume(name, cfg, child)

@@ -72,7 +72,7 @@ class MonitoringStack(pulumi.ComponentResource):
         super().__init__("togather:deploy:MonitoringStack", name, None, opts)
         cfg = args.config
         m = cfg.monitoring
-        child = (opts or ResourceOptions()).merge(ResourceOptions(parent=self))
+        child = ResourceOptions(parent=self)  # never the component's own depends_on/retain/aliases
 
         grafana_password = secret_or_random(f"{name}-grafana-password",
                                             cfg.secrets.grafana_admin_password, child, length=32)
