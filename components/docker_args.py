@@ -55,5 +55,9 @@ def container_args(spec: ContainerSpec) -> dict[str, Any]:
         "restart": spec.restart,
         "log_driver": "json-file",
         "log_opts": {"max-size": spec.log_max_size, "max-file": str(spec.log_max_file)},
+        # stop_timeout is the container's own (every `docker stop`, daemon restart, host
+        # reboot); destroy_grace_seconds only what pulumi-docker waits on a delete. Same grace.
+        "stop_timeout": spec.stop_grace_s,
+        "stop_signal": spec.stop_signal,
         "destroy_grace_seconds": spec.stop_grace_s,
     }

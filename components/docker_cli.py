@@ -101,6 +101,8 @@ def run_argv(spec: ContainerSpec, secret_names: Collection[str] = ()) -> Argv:
     argv += ["--memory", f"{spec.memory_mb}m", "--restart", spec.restart,
              "--log-driver", "json-file", "--log-opt", f"max-size={spec.log_max_size}",
              "--log-opt", f"max-file={spec.log_max_file}", "--stop-timeout", str(spec.stop_grace_s)]
+    if spec.stop_signal:
+        argv += ["--stop-signal", spec.stop_signal]
     for key in sorted(spec.labels):
         argv += ["--label", f"{key}={spec.labels[key]}"]
     return (*argv, spec.image, *spec.command)

@@ -76,7 +76,10 @@ class ContainerSpec:
     log_max_size: str = "10m"
     log_max_file: int = 3
     stop_grace_s: int = 15
-    """Seconds between SIGTERM and SIGKILL; the server drains for up to 10 s."""
+    """Seconds between the stop signal and SIGKILL, on every stop (``docker stop``, a daemon
+    restart, a delete); the server drains for up to 10 s."""
+    stop_signal: str | None = None
+    """``None``: the image's own ``STOPSIGNAL`` (postgres sets SIGINT, its fast shutdown)."""
 
 
 def _labels(cfg: DeployConfig, role: str, **extra: str) -> dict[str, str]:

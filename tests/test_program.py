@@ -140,3 +140,14 @@ def test_app_env_carries_slot_identity_and_operator_env() -> None:
     assert "LOG_LEVEL=debug" in env and "ENVIRONMENT=development" in env
     assert "JWT_SECRET=" + "j" * 40 in env  # operator's secret wins over the generated one
     assert any(e.startswith("DATABASE_URL=postgres://togather:") and "@db:5432/" in e for e in env)
+
+
+def test_stop_grace_is_the_container_s_own_stop_timeout(run) -> None:
+    """Docker's default is 10 s: PostgreSQL's 60 s must apply to every `docker stop`, not only deletes."""
+    stack, result = run
+    containers = result.containers()
+    db = containers[f"togather-deploy-{stack}-db"].inputs
+    assert db["stopTimeout"] == db["destroyGraceSeconds"] == 60
+    assert "stopSignal" not in db  # the postgres image's own SIGINT (fast shutdown) stays
+    for name, reg in containers.items():
+        assert reg.inputs["stopTimeout"] == reg.inputs["destroyGraceSeconds"] >= 15, name

@@ -128,6 +128,7 @@ def _from_cli(argv: tuple[str, ...]) -> dict[str, object]:
         "restart": _pairs(argv, "--restart")[0],
         "log": sorted(_pairs(argv, "--log-opt")),
         "grace": _pairs(argv, "--stop-timeout")[0],
+        "signal": next(iter(_pairs(argv, "--stop-signal")), None),
         "env": sorted(e.split("=", 1)[0] for e in _pairs(argv, "--env")),
     }
 
@@ -149,7 +150,9 @@ def _from_pulumi(args: dict) -> dict[str, object]:
         "memory": f"{args['memory']}m",
         "restart": args["restart"],
         "log": sorted(f"{k}={v}" for k, v in args["log_opts"].items()),
-        "grace": str(args["destroy_grace_seconds"]),
+        # the container's own stop timeout; a delete waits just as long
+        "grace": str(args["stop_timeout"]) if args["stop_timeout"] == args["destroy_grace_seconds"] else None,
+        "signal": args["stop_signal"],
         "env": sorted(e.split("=", 1)[0] for e in args["envs"]),
     }
 
@@ -159,7 +162,7 @@ def test_cli_and_pulumi_mappings_agree_on_every_setting(cfg) -> None:
     from components.docker_args import container_args
 
     for spec in (database_spec(cfg, "pw"), router_spec(cfg), app_spec(cfg, "blue", SECRETS),
-                 app_spec(cfg, "green", SECRETS)):
+                 app_spec(cfg, "green", SECRETS), replace(router_spec(cfg), stop_signal="SIGQUIT")):
         cli_view = _from_cli(cli.run_argv(spec, {"SMTP_PASSWORD"}))
         assert cli_view == _from_pulumi(container_args(spec)), spec.name
         assert cli_view["name"] == spec.name and cli_view["memory"] == f"{spec.memory_mb}m"

@@ -48,6 +48,8 @@ def mismatches(spec: ContainerSpec) -> list[str]:
     want("memory", spec.memory_mb * 1024 * 1024, host["Memory"])
     want("restart", spec.restart, host["RestartPolicy"]["Name"])
     want("stop timeout", spec.stop_grace_s, conf.get("StopTimeout"))
+    if spec.stop_signal:
+        want("stop signal", spec.stop_signal, conf.get("StopSignal"))
     want("log options", {"max-size": spec.log_max_size, "max-file": str(spec.log_max_file)},
          host["LogConfig"]["Config"])
     return bad
