@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from components.specs import ContainerSpec
+from components.specs import ContainerSpec, HealthSpec
 
 
 def env_list(env: dict[str, Any]) -> list[Any]:
@@ -30,6 +30,27 @@ def container_options(*depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
     """Options every container gets. Its name is fixed (``<project>-<stack>-<role>``), so a
     replacement must delete the old container first or the new one cannot take the name."""
     return pulumi.ResourceOptions(depends_on=list(depends_on), delete_before_replace=True)
+
+
+def health_verdict_s(health: HealthSpec) -> int:
+    """The longest Docker takes to call a container healthy or unhealthy.
+
+    Failures inside ``start_period`` do not count; after it, ``retries`` failed
+    probes in a row, each up to ``interval + timeout`` apart, make it unhealthy
+    (one more cycle for the probe that straddles the end of the start period).
+    The database's 60 s start, 3 retries, 10 s interval and 5 s timeout: 60 + 4 × 15 = 120 s.
+    """
+    return health.start_period_s + (health.retries + 1) * (health.interval_s + health.timeout_s)
+
+
+def wait_healthy_args(spec: ContainerSpec) -> dict[str, Any]:
+    """pulumi-docker's ``wait``: creating the container finishes only once Docker calls it
+    healthy, so what depends on it never connects to a server that is still starting. The
+    timeout is Docker's own verdict time: waiting longer is pointless, shorter fails a slow
+    but healthy first boot."""
+    if spec.health is None:
+        raise ValueError(f"{spec.name}: waiting for health needs a health check")
+    return {"wait": True, "wait_timeout": health_verdict_s(spec.health)}
 
 
 def container_args(spec: ContainerSpec) -> dict[str, Any]:

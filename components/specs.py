@@ -110,7 +110,11 @@ def database_spec(cfg: DeployConfig, password: Any) -> ContainerSpec:
         mounts=(MountSpec("volume", cfg.name("pgdata"), PG_DATA),),
         network=cfg.network_name,
         aliases=(DB_ALIAS,),
-        health=HealthSpec(("CMD", "pg_isready", "-U", db.user, "-d", db.name), interval_s=10),
+        # -h 127.0.0.1: over TCP, like every client. During first-boot init the image runs a
+        # temporary server on the Unix socket only; a socket check would call it ready too early.
+        # start_period 60 s: initdb plus the PostGIS init scripts on a small shared host.
+        health=HealthSpec(("CMD", "pg_isready", "-h", "127.0.0.1", "-U", db.user, "-d", db.name),
+                          interval_s=10, start_period_s=60),
         labels=_labels(cfg, "database"),
         memory_mb=db.memory_mb,
         stop_grace_s=60,  # let PostgreSQL finish a clean shutdown checkpoint

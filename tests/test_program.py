@@ -151,3 +151,23 @@ def test_stop_grace_is_the_container_s_own_stop_timeout(run) -> None:
     assert "stopSignal" not in db  # the postgres image's own SIGINT (fast shutdown) stays
     for name, reg in containers.items():
         assert reg.inputs["stopTimeout"] == reg.inputs["destroyGraceSeconds"] >= 15, name
+
+
+def _seconds(duration: str) -> int:
+    assert duration.endswith("s"), duration
+    return int(duration[:-1])
+
+
+def test_database_is_healthy_before_its_dependents_run(run) -> None:
+    """Created = healthy (pulumi-docker waits), and the wait outlasts Docker's own verdict."""
+    stack, result = run
+    db = result.containers()[f"togather-deploy-{stack}-db"].inputs
+    hc = db["healthcheck"]
+    assert hc["tests"][:4] == ["CMD", "pg_isready", "-h", "127.0.0.1"]  # TCP, as the clients connect
+    assert db["wait"] is True
+    probe = _seconds(hc["interval"]) + _seconds(hc["timeout"])
+    unhealthy_by = _seconds(hc["startPeriod"]) + hc["retries"] * probe
+    assert unhealthy_by < db["waitTimeout"] <= 300, (unhealthy_by, db["waitTimeout"])
+    for name, reg in result.containers().items():
+        if name != f"togather-deploy-{stack}-db":
+            assert not reg.inputs.get("wait"), name  # only the database has dependents that connect at once

@@ -34,7 +34,7 @@ def test_database_run_argv_maps_every_field(cfg) -> None:
     assert _pairs(argv, "--publish") == ["127.0.0.1:15432:5432"]
     assert _pairs(argv, "--mount") == [
         "type=volume,source=togather-deploy-dev-pgdata,target=/var/lib/postgresql/data"]
-    assert _pairs(argv, "--health-cmd") == ["pg_isready -U togather -d togather"]
+    assert _pairs(argv, "--health-cmd") == ["pg_isready -h 127.0.0.1 -U togather -d togather"]
     assert _pairs(argv, "--health-interval") == ["10s"]
     assert _pairs(argv, "--memory") == [f"{cfg.database.memory_mb}m"]
     assert _pairs(argv, "--restart") == ["unless-stopped"]
