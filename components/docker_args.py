@@ -66,7 +66,9 @@ def container_args(spec: ContainerSpec) -> dict[str, Any]:
         "mounts": [docker.ContainerMountArgs(target=m.target, type=m.type, source=m.source,
                                              read_only=m.read_only) for m in spec.mounts],
         "networks_advanced": [docker.ContainerNetworksAdvancedArgs(
-            name=spec.network, aliases=list(spec.aliases) or None)] if spec.network else None,
+            name=spec.network, aliases=list(spec.aliases) or None),
+            *[docker.ContainerNetworksAdvancedArgs(name=n) for n in spec.extra_networks]]
+        if spec.network else None,
         "healthcheck": docker.ContainerHealthcheckArgs(
             tests=list(health.test), interval=f"{health.interval_s}s",
             timeout=f"{health.timeout_s}s", retries=health.retries,

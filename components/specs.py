@@ -69,6 +69,9 @@ class ContainerSpec:
     mounts: tuple[MountSpec, ...] = ()
     network: str = ""
     aliases: tuple[str, ...] = ()
+    """Names the container answers to on ``network`` (only there)."""
+    extra_networks: tuple[str, ...] = ()
+    """Further networks joined without an alias (Prometheus: the app network, only to scrape)."""
     health: HealthSpec | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     memory_mb: int = 256

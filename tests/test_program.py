@@ -71,7 +71,7 @@ def test_release_order_is_declared_as_dependencies(run) -> None:
     # the host directories exist before anything writes or mounts them
     for name in ("db-snapshot", "router-config", "router-container"):
         assert any(d.endswith("::host-dirs-create") for d in result.named(name).dependencies), name
-    (create,) = result.of_type("command:local:Command")
+    create = result.named("host-dirs-create")
     assert "install -d -m 0700" in create.inputs["create"] and "delete" not in create.inputs
     switch = result.named("traffic-switch")
     assert any(d.endswith(f"::traffic-gate-{cfg_active(result)}") for d in switch.dependencies)
