@@ -66,7 +66,9 @@ class MonitoringStackArgs:
     admin_dsn: pulumi.Input[str]
     """Superuser DSN via 127.0.0.1 (``Database.host_url``), used once to create the exporter's role."""
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
-    """What must exist first (the database, so the role can be created)."""
+    """What must exist first: the database (the exporter's role is created in it) and the host
+    directories (the config files are written under ``stateDir``; node-exporter bind-mounts
+    ``<stateDir>/metrics``, and Docker refuses a bind mount whose source is missing)."""
 
 
 class MonitoringStack(pulumi.ComponentResource):
@@ -86,10 +88,10 @@ class MonitoringStack(pulumi.ComponentResource):
                                             cfg.secrets.grafana_admin_password, child, length=32)
         exporter_password: pulumi.Output[str] = pulumi.Output.secret(random.RandomPassword(
             f"{name}-exporter-password", length=32, special=False, opts=child).result)
+        first = child.merge(ResourceOptions(depends_on=list(args.depends_on)))
         role = ExporterRole(f"{name}-exporter-role", admin_dsn=args.admin_dsn, role=ROLE,
-                            password=exporter_password,
-                            opts=child.merge(ResourceOptions(depends_on=list(args.depends_on))))
-        files = self._config_files(name, cfg, child)
+                            password=exporter_password, opts=first)
+        files = self._config_files(name, cfg, first)
 
         dsn: pulumi.Output[str] = pulumi.Output.secret(exporter_password.apply(lambda pw: exporter_dsn(
             ROLE, pw, host=DB_ALIAS, port=5432, database=cfg.database.name)))
@@ -103,8 +105,9 @@ class MonitoringStack(pulumi.ComponentResource):
         network = docker.Network(
             f"{name}-network", name=monitoring_network_name(cfg),
             labels=[docker.NetworkLabelArgs(label="togather.stack", value=cfg.stack)], opts=child)
-        containers = {role_name: self._container(name, role_name, spec, [args.network, network, *deps], child)
-                      for role_name, (spec, deps) in specs.items()}
+        containers = {role_name: self._container(
+            name, role_name, spec, [args.network, network, *args.depends_on, *deps], child)
+            for role_name, (spec, deps) in specs.items()}
         # Re-run (replaced) whenever the rendered files change; they are written first.
         command.local.Command(
             f"{name}-prometheus-reload", create=signal_script(specs["prometheus"][0].name, "HUP"),

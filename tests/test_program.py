@@ -171,3 +171,12 @@ def test_database_is_healthy_before_its_dependents_run(run) -> None:
     for name, reg in result.containers().items():
         if name != f"togather-deploy-{stack}-db":
             assert not reg.inputs.get("wait"), name  # only the database has dependents that connect at once
+
+
+def test_monitoring_waits_for_the_host_directories() -> None:
+    """node-exporter bind-mounts <stateDir>/metrics: Docker refuses a bind source that is missing."""
+    result = run_program("production")  # monitoring enabled
+    names = ["monitoring-node-exporter", "monitoring-prometheus-config", "monitoring-alertmanager-config",
+             "monitoring-grafana-provisioning", "monitoring-postgres-exporter-config"]
+    for name in names:
+        assert any(d.endswith("::host-dirs-create") for d in result.named(name).dependencies), name
