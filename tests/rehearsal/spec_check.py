@@ -40,6 +40,8 @@ def mismatches(spec: ContainerSpec) -> list[str]:
     if spec.network:
         aliases = c["NetworkSettings"]["Networks"].get(spec.network, {}).get("Aliases") or []
         want("aliases", set(spec.aliases), set(spec.aliases) & set(aliases))
+    for extra in spec.extra_networks:
+        want(f"network {extra}", True, extra in c["NetworkSettings"]["Networks"])
     if spec.health is not None:
         test = conf["Healthcheck"]["Test"]
         want("health command", list(spec.health.test[1:]), shlex.split(test[1]) if len(test) == 2 else test)
