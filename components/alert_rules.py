@@ -39,6 +39,7 @@ DEFAULT_DURATIONS: Mapping[str, str] = {
     "TargetDown": "2m",
     "SnapshotTooOld": "10m",
     "DeployMetricsMissing": "15m",
+    "ConfigReloadFailed": "5m",
 }
 
 # Real filesystems only: tmpfs/overlay sizes say nothing about the host's disk.
@@ -121,6 +122,15 @@ def rules(snapshot_max_age_days: int, allow_degraded: bool = False) -> tuple[Rul
              "ServiceUnhealthy cannot tell the active colour and stay silent for the servers. "
              "Check that <stateDir>/metrics/togather_deploy.prom exists (any deploy writes it) "
              "and that node-exporter mounts that directory."),
+        # Prometheus reloads by SIGHUP (no lifecycle API on the app network), which reports
+        # nothing back to `pulumi up`: a rejected config is only visible here.
+        Rule("ConfigReloadFailed",
+             "prometheus_config_last_reload_successful == 0\n"
+             "  or alertmanager_config_last_reload_successful == 0",
+             "warning", "{{ $labels.job }} rejected its new config and still runs the previous one",
+             "The last config reload failed, so rule or target changes from the last `pulumi up` "
+             "are not in effect. `docker logs` of the {{ $labels.job }} container names the error; "
+             "fix the rendered config and run `pulumi up` again."),
     )
 
 

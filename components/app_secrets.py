@@ -28,7 +28,7 @@ class AppSecrets(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AppSecretsArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("togather:deploy:AppSecrets", name, None, opts)
-        child = (opts or ResourceOptions()).merge(ResourceOptions(parent=self))
+        child = ResourceOptions(parent=self)  # never the component's own depends_on/retain/aliases
         secrets = args.config.secrets
         self.jwt_secret = secret_or_random(f"{name}-jwt", secrets.jwt_secret, child)
         self.csrf_key = secret_or_random(f"{name}-csrf", secrets.csrf_key, child)

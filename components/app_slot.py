@@ -48,7 +48,7 @@ class AppSlot(pulumi.ComponentResource):
         slot = cfg.slot(color)
         if not slot.version:
             raise ValueError(f"AppSlot({color}) needs {color}.version")
-        child = (opts or ResourceOptions()).merge(ResourceOptions(parent=self))
+        child = ResourceOptions(parent=self)  # never the component's own depends_on/retain/aliases
 
         image = self._image(name, cfg, color, child)
         spec = app_spec(cfg, color, args.secrets)

@@ -3,6 +3,9 @@
 The data volume is ``protect``-ed and ``retain_on_delete``: ``pulumi destroy``
 refuses to touch it, and even a forced delete leaves the Docker volume on disk.
 The server publishes only on 127.0.0.1 (snapshots and migrations from the host).
+The container is created with pulumi-docker's ``wait``: it counts as created only
+once its ``pg_isready`` check passes over TCP, so the first snapshot and the
+migrations never reach a server that is still initialising.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pulumi import ResourceOptions
 
 from components.app_secrets import secret_or_random
 from components.config import DeployConfig
-from components.docker_args import container_args, container_options
+from components.docker_args import container_args, container_options, wait_healthy_args
 from components.specs import database_spec, database_url
 
 
@@ -37,13 +40,13 @@ class Database(pulumi.ComponentResource):
     def __init__(self, name: str, args: DatabaseArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("togather:deploy:Database", name, None, opts)
         cfg = args.config
-        child = (opts or ResourceOptions()).merge(ResourceOptions(parent=self))
+        child = ResourceOptions(parent=self)  # never the component's own depends_on/retain/aliases
 
         password = secret_or_random(f"{name}-password", cfg.secrets.database_password, child, length=32)
         volume = self._volume(name, cfg, child)
         spec = database_spec(cfg, password)
         container = docker.Container(
-            f"{name}-container", **container_args(spec),
+            f"{name}-container", **container_args(spec), **wait_healthy_args(spec),
             opts=child.merge(container_options(volume, args.network)))
 
         self.container_name = container.name

@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from components.specs import ContainerSpec
+from components.specs import ContainerSpec, HealthSpec
 
 
 def env_list(env: dict[str, Any]) -> list[Any]:
@@ -32,6 +32,27 @@ def container_options(*depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(depends_on=list(depends_on), delete_before_replace=True)
 
 
+def health_verdict_s(health: HealthSpec) -> int:
+    """The longest Docker takes to call a container healthy or unhealthy.
+
+    Failures inside ``start_period`` do not count; after it, ``retries`` failed
+    probes in a row, each up to ``interval + timeout`` apart, make it unhealthy
+    (one more cycle for the probe that straddles the end of the start period).
+    The database's 60 s start, 3 retries, 10 s interval and 5 s timeout: 60 + 4 × 15 = 120 s.
+    """
+    return health.start_period_s + (health.retries + 1) * (health.interval_s + health.timeout_s)
+
+
+def wait_healthy_args(spec: ContainerSpec) -> dict[str, Any]:
+    """pulumi-docker's ``wait``: creating the container finishes only once Docker calls it
+    healthy, so what depends on it never connects to a server that is still starting. The
+    timeout is Docker's own verdict time: waiting longer is pointless, shorter fails a slow
+    but healthy first boot."""
+    if spec.health is None:
+        raise ValueError(f"{spec.name}: waiting for health needs a health check")
+    return {"wait": True, "wait_timeout": health_verdict_s(spec.health)}
+
+
 def container_args(spec: ContainerSpec) -> dict[str, Any]:
     """Keyword arguments for ``docker.Container(name, **container_args(spec), opts=...)``."""
     health = spec.health
@@ -45,7 +66,9 @@ def container_args(spec: ContainerSpec) -> dict[str, Any]:
         "mounts": [docker.ContainerMountArgs(target=m.target, type=m.type, source=m.source,
                                              read_only=m.read_only) for m in spec.mounts],
         "networks_advanced": [docker.ContainerNetworksAdvancedArgs(
-            name=spec.network, aliases=list(spec.aliases) or None)] if spec.network else None,
+            name=spec.network, aliases=list(spec.aliases) or None),
+            *[docker.ContainerNetworksAdvancedArgs(name=n) for n in spec.extra_networks]]
+        if spec.network else None,
         "healthcheck": docker.ContainerHealthcheckArgs(
             tests=list(health.test), interval=f"{health.interval_s}s",
             timeout=f"{health.timeout_s}s", retries=health.retries,
@@ -55,5 +78,9 @@ def container_args(spec: ContainerSpec) -> dict[str, Any]:
         "restart": spec.restart,
         "log_driver": "json-file",
         "log_opts": {"max-size": spec.log_max_size, "max-file": str(spec.log_max_file)},
+        # stop_timeout is the container's own (every `docker stop`, daemon restart, host
+        # reboot); destroy_grace_seconds only what pulumi-docker waits on a delete. Same grace.
+        "stop_timeout": spec.stop_grace_s,
+        "stop_signal": spec.stop_signal,
         "destroy_grace_seconds": spec.stop_grace_s,
     }

@@ -86,8 +86,12 @@ def run_argv(spec: ContainerSpec, secret_names: Collection[str] = ()) -> Argv:
         argv += ["--network", spec.network]
         for alias in spec.aliases:
             argv += ["--network-alias", alias]
+        for extra in spec.extra_networks:  # Docker >= 25; --network-alias stays with the first
+            argv += ["--network", extra]
     elif spec.aliases:
         raise ValueError(f"{spec.name}: network aliases need a network")
+    elif spec.extra_networks:
+        raise ValueError(f"{spec.name}: extra networks need a (first) network")
     for p in spec.ports:
         argv += ["--publish", f"{p.ip}:{p.external}:{p.internal}"]
     for m in spec.mounts:
@@ -101,6 +105,8 @@ def run_argv(spec: ContainerSpec, secret_names: Collection[str] = ()) -> Argv:
     argv += ["--memory", f"{spec.memory_mb}m", "--restart", spec.restart,
              "--log-driver", "json-file", "--log-opt", f"max-size={spec.log_max_size}",
              "--log-opt", f"max-file={spec.log_max_file}", "--stop-timeout", str(spec.stop_grace_s)]
+    if spec.stop_signal:
+        argv += ["--stop-signal", spec.stop_signal]
     for key in sorted(spec.labels):
         argv += ["--label", f"{key}={spec.labels[key]}"]
     return (*argv, spec.image, *spec.command)
@@ -132,6 +138,11 @@ def inspect_argv(kind: str, name: str, fmt: str = "{{json .}}") -> Argv:
 def state_argv(name: str) -> Argv:
     """The container's ``State`` (``Running``, ``Health.Status``...) as JSON."""
     return inspect_argv("container", name, "{{json .State}}")
+
+
+def kill_argv(name: str, signal: str) -> Argv:
+    """Send ``signal`` (``HUP``...) to the container's main process."""
+    return ("docker", "kill", "--signal", signal, name)
 
 
 def stop_argv(name: str, timeout_s: int) -> Argv:

@@ -50,7 +50,7 @@ class HostDirsArgs:
 class HostDirs(pulumi.ComponentResource):
     def __init__(self, name: str, args: HostDirsArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("togather:deploy:HostDirs", name, None, opts)
-        child = (opts or ResourceOptions()).merge(ResourceOptions(parent=self))
+        child = ResourceOptions(parent=self)  # never the component's own depends_on/retain/aliases
         dirs = host_dirs(args.config)
         self.command = command.local.Command(
             f"{name}-create", create=create_script(dirs), interpreter=["/bin/sh", "-c"],

@@ -5,21 +5,28 @@ Declared only when ``monitoring.enabled`` (``declare_monitoring`` returns
 rendered by a pure function (``prometheus_conf``, ``alert_rules``,
 ``alertmanager_conf``, ``grafana_provisioning``, ``monitoring_pgexporter``),
 delivered into ``<stateDir>/monitoring/<tool>`` by ``ConfigFiles`` and reloaded
-in place. Admin UIs listen on 127.0.0.1 only; exporters only on the private
-network. Grafana's admin password comes from ``grafanaAdminPassword`` or
-``pulumi_random`` and is a secret output.
+in place: Alertmanager by ``POST /-/reload`` on its loopback port, Prometheus by
+SIGHUP (``<name>-prometheus-reload``, run again whenever its files change) because
+its lifecycle endpoints are off. Admin UIs listen on 127.0.0.1 only. The
+containers sit on their own network, away from the app slots
+(``components.monitoring_specs`` says who joins which and why). Grafana's admin
+password comes from ``grafanaAdminPassword`` or ``pulumi_random`` and is a secret
+output.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 import pulumi_random as random
 from pulumi import ResourceOptions
 
+from components import docker_cli, runner
 from components.alert_rules import render_alert_rules
 from components.alertmanager_conf import render_alertmanager_config
 from components.app_secrets import secret_or_random
@@ -33,6 +40,7 @@ from components.monitoring_specs import (
     alertmanager_spec,
     grafana_spec,
     monitoring_dir,
+    monitoring_network_name,
     node_exporter_spec,
     postgres_exporter_spec,
     prometheus_spec,
@@ -54,11 +62,13 @@ class MonitoringStackArgs:
     config: DeployConfig
     """The validated stack config (``monitoring.*``, ``database.*``, ``stateDir``)."""
     network: docker.Network
-    """The stack's private network: the exporters and the app slots are scraped there."""
+    """The app slots' network: Prometheus joins it to scrape, postgres-exporter to reach ``db``."""
     admin_dsn: pulumi.Input[str]
     """Superuser DSN via 127.0.0.1 (``Database.host_url``), used once to create the exporter's role."""
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
-    """What must exist first (the database, so the role can be created)."""
+    """What must exist first: the database (the exporter's role is created in it) and the host
+    directories (the config files are written under ``stateDir``; node-exporter bind-mounts
+    ``<stateDir>/metrics``, and Docker refuses a bind mount whose source is missing)."""
 
 
 class MonitoringStack(pulumi.ComponentResource):
@@ -72,16 +82,16 @@ class MonitoringStack(pulumi.ComponentResource):
         super().__init__("togather:deploy:MonitoringStack", name, None, opts)
         cfg = args.config
         m = cfg.monitoring
-        child = (opts or ResourceOptions()).merge(ResourceOptions(parent=self))
+        child = ResourceOptions(parent=self)  # never the component's own depends_on/retain/aliases
 
         grafana_password = secret_or_random(f"{name}-grafana-password",
                                             cfg.secrets.grafana_admin_password, child, length=32)
         exporter_password: pulumi.Output[str] = pulumi.Output.secret(random.RandomPassword(
             f"{name}-exporter-password", length=32, special=False, opts=child).result)
+        first = child.merge(ResourceOptions(depends_on=list(args.depends_on)))
         role = ExporterRole(f"{name}-exporter-role", admin_dsn=args.admin_dsn, role=ROLE,
-                            password=exporter_password,
-                            opts=child.merge(ResourceOptions(depends_on=list(args.depends_on))))
-        files = self._config_files(name, cfg, child)
+                            password=exporter_password, opts=first)
+        files = self._config_files(name, cfg, first)
 
         dsn: pulumi.Output[str] = pulumi.Output.secret(exporter_password.apply(lambda pw: exporter_dsn(
             ROLE, pw, host=DB_ALIAS, port=5432, database=cfg.database.name)))
@@ -92,8 +102,17 @@ class MonitoringStack(pulumi.ComponentResource):
             "node-exporter": (node_exporter_spec(cfg), []),
             "postgres-exporter": (postgres_exporter_spec(cfg, dsn), [files["postgres-exporter"], role]),
         }
-        for role_name, (spec, deps) in specs.items():
-            self._container(name, role_name, spec, [args.network, *deps], child)
+        network = docker.Network(
+            f"{name}-network", name=monitoring_network_name(cfg),
+            labels=[docker.NetworkLabelArgs(label="togather.stack", value=cfg.stack)], opts=child)
+        containers = {role_name: self._container(
+            name, role_name, spec, [args.network, network, *args.depends_on, *deps], child)
+            for role_name, (spec, deps) in specs.items()}
+        # Re-run (replaced) whenever the rendered files change; they are written first.
+        command.local.Command(
+            f"{name}-prometheus-reload", create=signal_script(specs["prometheus"][0].name, "HUP"),
+            interpreter=["/bin/sh", "-c"], triggers=[files["prometheus"].digests],
+            opts=child.merge(ResourceOptions(depends_on=[containers["prometheus"], files["prometheus"]])))
 
         self.grafana_admin_password = grafana_password
         self.grafana_url = f"http://127.0.0.1:{m.grafana_port}"
@@ -112,7 +131,7 @@ class MonitoringStack(pulumi.ComponentResource):
         return {
             "prometheus": ConfigFiles(
                 f"{name}-prometheus-config", directory=monitoring_dir(cfg, "prometheus"),
-                files=prometheus, reload_url=f"http://127.0.0.1:{m.prometheus_port}/-/reload", opts=opts),
+                files=prometheus, opts=opts),  # reloaded by SIGHUP: see `signal_script`
             # The ntfy topic works like a password: keep the file's contents secret in the state.
             "alertmanager": ConfigFiles(
                 f"{name}-alertmanager-config", directory=monitoring_dir(cfg, "alertmanager"),
@@ -133,6 +152,17 @@ class MonitoringStack(pulumi.ComponentResource):
         image = docker.RemoteImage(f"{name}-{role}-image", name=spec.image, keep_locally=True, opts=opts)
         return docker.Container(f"{name}-{role}", **{**container_args(spec), "image": image.image_id},
                                 opts=opts.merge(container_options(*deps)))
+
+
+def signal_script(container: str, signal: str) -> str:
+    """``docker kill --signal SIGNAL`` if the container runs; a stopped one reads its files on start.
+
+    Prometheus' PID 1 ignores a SIGHUP that arrives before it installed its handler
+    (a just-created container), so running this right after a create is harmless.
+    """
+    running = shlex.join(runner.running_argv(container))
+    kill = shlex.join(docker_cli.kill_argv(container, signal))
+    return f'if [ "$({running} 2>/dev/null)" = true ]; then {kill}; fi'
 
 
 def declare_monitoring(name: str, args: MonitoringStackArgs,

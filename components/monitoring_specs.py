@@ -1,10 +1,20 @@
 """Container settings of the monitoring stack as data (``components.specs`` style).
 
 Pure builders from ``DeployConfig`` to ``ContainerSpec``. Admin UIs publish on
-127.0.0.1 only; the exporters publish nothing (Prometheus reaches them on the
-private network). Every container has a memory limit. Config directories are
-bind-mounted read-only, so a config change is a file write plus a reload, never
-a container replacement (see ``components.monitoring_files``).
+127.0.0.1 only; the exporters publish nothing. Every container has a memory
+limit. Config directories are bind-mounted read-only, so a config change is a
+file write plus a reload, never a container replacement (see
+``components.monitoring_files``).
+
+Networks: the monitoring containers live on their own network
+(``monitoring_network_name``), not on the app slots' one, because their admin
+APIs would be one request away from a compromised app (Alertmanager's silences,
+Grafana's API, Prometheus' lifecycle endpoints). Prometheus additionally joins
+the app network, without an alias, only to scrape the slots and postgres-exporter;
+it runs without ``--web.enable-lifecycle`` (no ``/-/quit``, no ``/-/reload`` on
+that address) and reloads on SIGHUP instead. postgres-exporter lives on the app
+network only, because that is where ``db`` is; what it serves (read-only
+statistics) is less than the app's own database login already gives.
 """
 
 from __future__ import annotations
@@ -34,6 +44,11 @@ TEXTFILE_DIR = "/textfile"
 HOST_ROOT = "/host"
 
 
+def monitoring_network_name(cfg: DeployConfig) -> str:
+    """The monitoring containers' own network (``<project>-<stack>-monitoring-net``)."""
+    return cfg.name("monitoring-net")
+
+
 def monitoring_dir(cfg: DeployConfig, tool: str) -> str:
     """Host directory holding ``tool``'s rendered config (bind-mounted read-only)."""
     return os.path.join(cfg.state_dir, "monitoring", tool)
@@ -59,13 +74,15 @@ def prometheus_spec(cfg: DeployConfig) -> ContainerSpec:
                  f"--storage.tsdb.retention.time={m.retention_time}",
                  # Time retention alone let the WAL fill the upstream's disk.
                  f"--storage.tsdb.retention.size={m.retention_size}",
-                 "--web.enable-lifecycle",
+                 # No --web.enable-lifecycle: /-/quit and /-/reload would answer on the
+                 # app network too. Config reloads go by SIGHUP (components.monitoring).
                  f"--web.listen-address=:{PROMETHEUS_PORT}"),
         ports=(PortSpec(PROMETHEUS_PORT, m.prometheus_port, "127.0.0.1"),),
         mounts=(MountSpec("bind", monitoring_dir(cfg, "prometheus"), PROMETHEUS_CONF_DIR, read_only=True),
                 MountSpec("volume", cfg.name("prometheus-data"), "/prometheus")),
-        network=cfg.network_name,
+        network=monitoring_network_name(cfg),
         aliases=(PROMETHEUS_ALIAS,),
+        extra_networks=(cfg.network_name,),  # to scrape the slots and postgres-exporter
         health=_ready(PROMETHEUS_PORT, "/-/ready"),
         labels=_labels(cfg, "prometheus"),
         memory_mb=512,
@@ -86,7 +103,7 @@ def alertmanager_spec(cfg: DeployConfig) -> ContainerSpec:
         mounts=(MountSpec("bind", monitoring_dir(cfg, "alertmanager"), ALERTMANAGER_CONF_DIR,
                           read_only=True),
                 MountSpec("volume", cfg.name("alertmanager-data"), "/alertmanager")),
-        network=cfg.network_name,
+        network=monitoring_network_name(cfg),
         aliases=(ALERTMANAGER_ALIAS,),
         health=_ready(ALERTMANAGER_PORT, "/-/ready"),
         labels=_labels(cfg, "alertmanager"),
@@ -110,7 +127,7 @@ def grafana_spec(cfg: DeployConfig, admin_password: Any) -> ContainerSpec:
         mounts=(MountSpec("bind", monitoring_dir(cfg, "grafana"), GRAFANA_PROVISIONING_DIR,
                           read_only=True),
                 MountSpec("volume", cfg.name("grafana-data"), "/var/lib/grafana")),
-        network=cfg.network_name,
+        network=monitoring_network_name(cfg),
         health=_ready(GRAFANA_PORT, "/api/health"),
         labels=_labels(cfg, "grafana"),
         memory_mb=256,
@@ -126,7 +143,7 @@ def node_exporter_spec(cfg: DeployConfig) -> ContainerSpec:
                  f"--web.listen-address=:{NODE_EXPORTER_PORT}"),
         mounts=(MountSpec("bind", "/", HOST_ROOT, read_only=True),
                 MountSpec("bind", textfile_dir(cfg), TEXTFILE_DIR, read_only=True)),
-        network=cfg.network_name,
+        network=monitoring_network_name(cfg),
         aliases=(NODE_EXPORTER_ALIAS,),
         labels=_labels(cfg, "node-exporter"),
         memory_mb=64,
@@ -143,7 +160,7 @@ def postgres_exporter_spec(cfg: DeployConfig, dsn: Any) -> ContainerSpec:
                  f"--web.listen-address=:{POSTGRES_EXPORTER_PORT}"),
         mounts=(MountSpec("bind", monitoring_dir(cfg, "postgres-exporter"), QUERIES_DIR,
                           read_only=True),),
-        network=cfg.network_name,
+        network=cfg.network_name,  # where `db` is; Prometheus scrapes it there
         aliases=(POSTGRES_EXPORTER_ALIAS,),
         labels=_labels(cfg, "postgres-exporter"),
         memory_mb=64,

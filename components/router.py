@@ -36,7 +36,7 @@ class NginxRouter(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NginxRouterArgs, opts: ResourceOptions | None = None) -> None:
         super().__init__("togather:deploy:NginxRouter", name, None, opts)
-        child = (opts or ResourceOptions()).merge(ResourceOptions(parent=self))
+        child = ResourceOptions(parent=self)  # never the component's own depends_on/retain/aliases
         # nginx.conf and router.js, validated with `nginx -t` before they go live.
         self.config_files = declare_router_config(
             f"{name}-config", args.config, child.merge(ResourceOptions(depends_on=list(args.depends_on))))

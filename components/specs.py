@@ -69,6 +69,9 @@ class ContainerSpec:
     mounts: tuple[MountSpec, ...] = ()
     network: str = ""
     aliases: tuple[str, ...] = ()
+    """Names the container answers to on ``network`` (only there)."""
+    extra_networks: tuple[str, ...] = ()
+    """Further networks joined without an alias (Prometheus: the app network, only to scrape)."""
     health: HealthSpec | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     memory_mb: int = 256
@@ -76,7 +79,10 @@ class ContainerSpec:
     log_max_size: str = "10m"
     log_max_file: int = 3
     stop_grace_s: int = 15
-    """Seconds between SIGTERM and SIGKILL; the server drains for up to 10 s."""
+    """Seconds between the stop signal and SIGKILL, on every stop (``docker stop``, a daemon
+    restart, a delete); the server drains for up to 10 s."""
+    stop_signal: str | None = None
+    """``None``: the image's own ``STOPSIGNAL`` (postgres sets SIGINT, its fast shutdown)."""
 
 
 def _labels(cfg: DeployConfig, role: str, **extra: str) -> dict[str, str]:
@@ -107,7 +113,11 @@ def database_spec(cfg: DeployConfig, password: Any) -> ContainerSpec:
         mounts=(MountSpec("volume", cfg.name("pgdata"), PG_DATA),),
         network=cfg.network_name,
         aliases=(DB_ALIAS,),
-        health=HealthSpec(("CMD", "pg_isready", "-U", db.user, "-d", db.name), interval_s=10),
+        # -h 127.0.0.1: over TCP, like every client. During first-boot init the image runs a
+        # temporary server on the Unix socket only; a socket check would call it ready too early.
+        # start_period 60 s: initdb plus the PostGIS init scripts on a small shared host.
+        health=HealthSpec(("CMD", "pg_isready", "-h", "127.0.0.1", "-U", db.user, "-d", db.name),
+                          interval_s=10, start_period_s=60),
         labels=_labels(cfg, "database"),
         memory_mb=db.memory_mb,
         stop_grace_s=60,  # let PostgreSQL finish a clean shutdown checkpoint

@@ -71,7 +71,7 @@ def test_release_order_is_declared_as_dependencies(run) -> None:
     # the host directories exist before anything writes or mounts them
     for name in ("db-snapshot", "router-config", "router-container"):
         assert any(d.endswith("::host-dirs-create") for d in result.named(name).dependencies), name
-    (create,) = result.of_type("command:local:Command")
+    create = result.named("host-dirs-create")
     assert "install -d -m 0700" in create.inputs["create"] and "delete" not in create.inputs
     switch = result.named("traffic-switch")
     assert any(d.endswith(f"::traffic-gate-{cfg_active(result)}") for d in switch.dependencies)
@@ -140,3 +140,43 @@ def test_app_env_carries_slot_identity_and_operator_env() -> None:
     assert "LOG_LEVEL=debug" in env and "ENVIRONMENT=development" in env
     assert "JWT_SECRET=" + "j" * 40 in env  # operator's secret wins over the generated one
     assert any(e.startswith("DATABASE_URL=postgres://togather:") and "@db:5432/" in e for e in env)
+
+
+def test_stop_grace_is_the_container_s_own_stop_timeout(run) -> None:
+    """Docker's default is 10 s: PostgreSQL's 60 s must apply to every `docker stop`, not only deletes."""
+    stack, result = run
+    containers = result.containers()
+    db = containers[f"togather-deploy-{stack}-db"].inputs
+    assert db["stopTimeout"] == db["destroyGraceSeconds"] == 60
+    assert "stopSignal" not in db  # the postgres image's own SIGINT (fast shutdown) stays
+    for name, reg in containers.items():
+        assert reg.inputs["stopTimeout"] == reg.inputs["destroyGraceSeconds"] >= 15, name
+
+
+def _seconds(duration: str) -> int:
+    assert duration.endswith("s"), duration
+    return int(duration[:-1])
+
+
+def test_database_is_healthy_before_its_dependents_run(run) -> None:
+    """Created = healthy (pulumi-docker waits), and the wait outlasts Docker's own verdict."""
+    stack, result = run
+    db = result.containers()[f"togather-deploy-{stack}-db"].inputs
+    hc = db["healthcheck"]
+    assert hc["tests"][:4] == ["CMD", "pg_isready", "-h", "127.0.0.1"]  # TCP, as the clients connect
+    assert db["wait"] is True
+    probe = _seconds(hc["interval"]) + _seconds(hc["timeout"])
+    unhealthy_by = _seconds(hc["startPeriod"]) + hc["retries"] * probe
+    assert unhealthy_by < db["waitTimeout"] <= 300, (unhealthy_by, db["waitTimeout"])
+    for name, reg in result.containers().items():
+        if name != f"togather-deploy-{stack}-db":
+            assert not reg.inputs.get("wait"), name  # only the database has dependents that connect at once
+
+
+def test_monitoring_waits_for_the_host_directories() -> None:
+    """node-exporter bind-mounts <stateDir>/metrics: Docker refuses a bind source that is missing."""
+    result = run_program("production")  # monitoring enabled
+    names = ["monitoring-node-exporter", "monitoring-prometheus-config", "monitoring-alertmanager-config",
+             "monitoring-grafana-provisioning", "monitoring-postgres-exporter-config"]
+    for name in names:
+        assert any(d.endswith("::host-dirs-create") for d in result.named(name).dependencies), name

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from components import docker_cli as cli
+from components.monitoring_specs import prometheus_spec
 from components.specs import HealthSpec, MountSpec, app_spec, database_spec, router_spec
 from components.stack_config import from_stack_file
 from tests.support.program import ROOT
@@ -34,7 +35,7 @@ def test_database_run_argv_maps_every_field(cfg) -> None:
     assert _pairs(argv, "--publish") == ["127.0.0.1:15432:5432"]
     assert _pairs(argv, "--mount") == [
         "type=volume,source=togather-deploy-dev-pgdata,target=/var/lib/postgresql/data"]
-    assert _pairs(argv, "--health-cmd") == ["pg_isready -U togather -d togather"]
+    assert _pairs(argv, "--health-cmd") == ["pg_isready -h 127.0.0.1 -U togather -d togather"]
     assert _pairs(argv, "--health-interval") == ["10s"]
     assert _pairs(argv, "--memory") == [f"{cfg.database.memory_mb}m"]
     assert _pairs(argv, "--restart") == ["unless-stopped"]
@@ -57,6 +58,13 @@ def test_secrets_travel_in_the_environment_never_in_argv(cfg) -> None:
     db = database_spec(cfg, "pg-s3cret")
     assert "pg-s3cret" not in " ".join(cli.run_argv(db))
     assert cli.run_env(db) == {"POSTGRES_PASSWORD": "pg-s3cret"}
+
+
+def test_extra_networks_follow_the_first_which_keeps_the_aliases(cfg) -> None:
+    argv = cli.run_argv(prometheus_spec(cfg))
+    at = argv.index("--network")
+    assert argv[at:at + 6] == ("--network", "togather-deploy-dev-monitoring-net",
+                               "--network-alias", "prometheus", "--network", "togather-deploy-dev-net")
 
 
 def test_router_argv_keeps_command_and_read_only_directory_mount(cfg) -> None:
@@ -91,6 +99,8 @@ def test_bad_specs_are_refused_with_the_field_named(cfg) -> None:
         cli.run_argv(replace(base, mounts=(MountSpec("tmpfs", "x", "/x"),)))
     with pytest.raises(ValueError, match="aliases need a network"):
         cli.run_argv(replace(base, network="", aliases=("x",)))
+    with pytest.raises(ValueError, match="extra networks need a"):
+        cli.run_argv(replace(base, network="", extra_networks=("x",)))
     with pytest.raises(ValueError, match="plain string"):
         cli.run_argv(replace(base, env={"A": object()}))
     with pytest.raises(ValueError, match="docker CLI uses it"):
@@ -106,6 +116,7 @@ def test_object_argv() -> None:
     assert cli.rm_argv("c") == ("docker", "rm", "--force", "c")
     assert cli.state_argv("c") == ("docker", "container", "inspect", "--format", "{{json .State}}", "c")
     assert cli.stop_argv("c", 15) == ("docker", "stop", "--time", "15", "c")
+    assert cli.kill_argv("c", "HUP") == ("docker", "kill", "--signal", "HUP", "c")
     assert cli.ps_argv({"togather.stack": "dev"})[-4:] == (
         "--filter", "label=togather.stack=dev", "--format", "{{.Names}}")
     with pytest.raises(ValueError, match="kind"):
@@ -118,7 +129,7 @@ def _from_cli(argv: tuple[str, ...]) -> dict[str, object]:
         "name": _pairs(argv, "--name")[0],
         "ports": sorted(tuple(p.split(":")) for p in _pairs(argv, "--publish")),
         "mounts": sorted(_pairs(argv, "--mount")),
-        "network": next(iter(_pairs(argv, "--network")), None),
+        "networks": _pairs(argv, "--network"),
         "aliases": _pairs(argv, "--network-alias"),
         "health": (shlex.split(health[0]), *[_pairs(argv, f)[0] for f in (
             "--health-interval", "--health-timeout", "--health-retries", "--health-start-period")])
@@ -128,6 +139,7 @@ def _from_cli(argv: tuple[str, ...]) -> dict[str, object]:
         "restart": _pairs(argv, "--restart")[0],
         "log": sorted(_pairs(argv, "--log-opt")),
         "grace": _pairs(argv, "--stop-timeout")[0],
+        "signal": next(iter(_pairs(argv, "--stop-signal")), None),
         "env": sorted(e.split("=", 1)[0] for e in _pairs(argv, "--env")),
     }
 
@@ -141,7 +153,7 @@ def _from_pulumi(args: dict) -> dict[str, object]:
         "mounts": sorted(f"type={m.type},source={m.source},target={m.target}" + (",readonly" if m.read_only
                                                                                 else "")
                          for m in args["mounts"]),
-        "network": nets[0].name if nets else None,
+        "networks": [n.name for n in nets],
         "aliases": list(nets[0].aliases or []) if nets else [],
         "health": (list(hc.tests[1:]), hc.interval, hc.timeout, str(hc.retries), hc.start_period)
         if hc else None,
@@ -149,7 +161,9 @@ def _from_pulumi(args: dict) -> dict[str, object]:
         "memory": f"{args['memory']}m",
         "restart": args["restart"],
         "log": sorted(f"{k}={v}" for k, v in args["log_opts"].items()),
-        "grace": str(args["destroy_grace_seconds"]),
+        # the container's own stop timeout; a delete waits just as long
+        "grace": str(args["stop_timeout"]) if args["stop_timeout"] == args["destroy_grace_seconds"] else None,
+        "signal": args["stop_signal"],
         "env": sorted(e.split("=", 1)[0] for e in args["envs"]),
     }
 
@@ -159,7 +173,8 @@ def test_cli_and_pulumi_mappings_agree_on_every_setting(cfg) -> None:
     from components.docker_args import container_args
 
     for spec in (database_spec(cfg, "pw"), router_spec(cfg), app_spec(cfg, "blue", SECRETS),
-                 app_spec(cfg, "green", SECRETS)):
+                 app_spec(cfg, "green", SECRETS), replace(router_spec(cfg), stop_signal="SIGQUIT"),
+                 prometheus_spec(cfg)):
         cli_view = _from_cli(cli.run_argv(spec, {"SMTP_PASSWORD"}))
         assert cli_view == _from_pulumi(container_args(spec)), spec.name
         assert cli_view["name"] == spec.name and cli_view["memory"] == f"{spec.memory_mb}m"

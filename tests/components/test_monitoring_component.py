@@ -74,11 +74,12 @@ def test_every_published_port_is_loopback_and_exporters_publish_nothing() -> Non
                          "grafana": [("127.0.0.1", 3300)], "node-exporter": [], "postgres-exporter": []}
 
 
-def test_prometheus_has_both_retentions_and_lifecycle_reload() -> None:
+def test_prometheus_has_both_retentions_and_no_lifecycle_endpoints() -> None:
     regs, _ = _run(_config({"enabled": True, "retentionTime": "30d", "retentionSize": "2GB"}))
     (prom,) = _by(regs, lambda r: r.type == CONTAINER and r.inputs["name"].endswith("-prometheus"))
-    assert {"--storage.tsdb.retention.time=30d", "--storage.tsdb.retention.size=2GB",
-            "--web.enable-lifecycle"} <= set(prom.inputs["command"])
+    assert {"--storage.tsdb.retention.time=30d", "--storage.tsdb.retention.size=2GB"} <= set(
+        prom.inputs["command"])
+    assert "--web.enable-lifecycle" not in prom.inputs["command"]  # reloads by SIGHUP instead
     mounts = {m["target"]: m for m in prom.inputs["mounts"]}
     assert mounts["/etc/prometheus/togather"]["readOnly"] is True
     assert mounts["/etc/prometheus/togather"]["source"] == "/srv/togather/monitoring/prometheus"

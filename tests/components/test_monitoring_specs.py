@@ -25,13 +25,16 @@ def _all(cfg: DeployConfig) -> list[ContainerSpec]:
             node_exporter_spec(cfg), postgres_exporter_spec(cfg, "dsn")]
 
 
-def test_pinned_images_limits_and_private_network() -> None:
+def test_pinned_images_limits_and_own_network() -> None:
     cfg = _cfg()
     for spec in _all(cfg):
         assert ":" in spec.image and not spec.image.endswith(":latest")
         assert 0 < spec.memory_mb <= 512
-        assert spec.network == "togather-deploy-prod-net"
         assert all(p.ip == "127.0.0.1" for p in spec.ports), spec.name
+    networks = {s.name.rsplit("-prod-", 1)[1]: (s.network, s.extra_networks) for s in _all(cfg)}
+    mon, app = "togather-deploy-prod-monitoring-net", "togather-deploy-prod-net"
+    assert networks == {"prometheus": (mon, (app,)), "alertmanager": (mon, ()), "grafana": (mon, ()),
+                        "node-exporter": (mon, ()), "postgres-exporter": (app, ())}
 
 
 def test_config_directories_are_mounted_read_only_and_data_in_volumes() -> None:
@@ -60,7 +63,7 @@ def test_grafana_is_locked_down() -> None:
 def test_prometheus_retention_from_config() -> None:
     cmd = prometheus_spec(_cfg(retentionTime="7d", retentionSize="1GB")).command
     assert "--storage.tsdb.retention.time=7d" in cmd and "--storage.tsdb.retention.size=1GB" in cmd
-    assert "--web.enable-lifecycle" in cmd
+    assert "--web.enable-lifecycle" not in cmd  # it would answer /-/quit on the app network
 
 
 def test_the_secret_dsn_only_travels_in_the_environment() -> None:

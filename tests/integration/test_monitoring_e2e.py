@@ -60,7 +60,7 @@ def test_the_rules_are_loaded(world: World) -> None:
     names = {r["name"] for r in group["rules"]}
     assert names == {"HighErrorRate", "DatabaseDown", "DiskSpaceLow", "HighMemoryUsage",
                      "ServiceUnhealthy", "HighLatency", "TargetDown", "SnapshotTooOld",
-                     "DeployMetricsMissing"}
+                     "DeployMetricsMissing", "ConfigReloadFailed"}
     assert all(r["health"] in ("ok", "unknown") for r in group["rules"]), group["rules"]
 
 

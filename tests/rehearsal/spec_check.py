@@ -40,6 +40,8 @@ def mismatches(spec: ContainerSpec) -> list[str]:
     if spec.network:
         aliases = c["NetworkSettings"]["Networks"].get(spec.network, {}).get("Aliases") or []
         want("aliases", set(spec.aliases), set(spec.aliases) & set(aliases))
+    for extra in spec.extra_networks:
+        want(f"network {extra}", True, extra in c["NetworkSettings"]["Networks"])
     if spec.health is not None:
         test = conf["Healthcheck"]["Test"]
         want("health command", list(spec.health.test[1:]), shlex.split(test[1]) if len(test) == 2 else test)
@@ -48,6 +50,8 @@ def mismatches(spec: ContainerSpec) -> list[str]:
     want("memory", spec.memory_mb * 1024 * 1024, host["Memory"])
     want("restart", spec.restart, host["RestartPolicy"]["Name"])
     want("stop timeout", spec.stop_grace_s, conf.get("StopTimeout"))
+    if spec.stop_signal:
+        want("stop signal", spec.stop_signal, conf.get("StopSignal"))
     want("log options", {"max-size": spec.log_max_size, "max-file": str(spec.log_max_file)},
          host["LogConfig"]["Config"])
     return bad
