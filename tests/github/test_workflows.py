@@ -142,6 +142,17 @@ def test_deploy_gates_production_and_serialises_each_stack() -> None:
     assert len(groups) == 2
 
 
+def test_deploy_reaches_the_state_backend_like_preview() -> None:
+    """Every backend variable preview passes (URL, passphrase, bucket credentials), each deploy
+    job passes too, from the same secrets: otherwise `pulumi login` to the bucket fails."""
+    preview = _load("preview.yml")["jobs"]["preview"]["env"]
+    backend = {k: v for k, v in preview.items() if k.startswith(("PULUMI_", "AWS_"))}
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PULUMI_BACKEND_URL"} <= set(backend)
+    for name in ("staging", "production"):
+        env = _load("deploy.yml")["jobs"][name]["env"]
+        assert {k: env.get(k) for k in backend} == backend, name
+
+
 def test_deploy_command_parses_with_the_real_cli() -> None:
     from cli.deploy import build_parser
 
