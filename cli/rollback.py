@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import args
+from cli import args, entry
 from cli.outcome import (
     OperationResult,
     Outcome,
@@ -31,7 +31,7 @@ from cli.outcome import (
     result_of,
 )
 from cli.render import Stages, refuse, report
-from components import audit, health, lock
+from components import audit, health, lock, preflight
 from components.config import DeployConfig, other_color
 from components.errors import EXIT_FAILURE, DeployError
 from components.ops_context import (
@@ -125,6 +125,7 @@ def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> in
         return ns
     ctx = ctx or args.release_context(ns)
     try:
+        preflight.check_stack(ctx.project_dir, ctx.stack)  # before the lock and any write
         result = rollback(ctx, take_over_stale=ns.take_over_stale, quiet=ns.json)
     except DeployError as exc:
         return refuse(ctx.out, ctx.err, ns.stack, exc, as_json=ns.json)
@@ -132,4 +133,4 @@ def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> in
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry.run(main))

@@ -107,7 +107,7 @@ def test_ctrl_c_or_sigterm_during_deploy_cancels_pulumi_cleanly_and_is_audited(p
     os.killpg(proc.pid, sig)
     out, err = proc.communicate(timeout=90)
     assert proc.returncode == 1, out + err
-    assert "interrupted" in err and "pulumi refresh" in err
+    assert "interrupted" in err and f"scripts/status {STACK}" in err
     assert fake.verbs() == ["config set togather:green.version=v1.1.0", "up", "<SIGINT>"]
     state = os.path.join(project, "state")
     assert [e["event"] for e in audit.read_events(state)][-1] == "deployment.failed"

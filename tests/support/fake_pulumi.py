@@ -114,6 +114,8 @@ class FakePulumi:
         env["PATH"] = self.bin_dir + os.pathsep + env.get("PATH", "")
         env["FAKE_PULUMI_LOG"] = self.log_path
         env["FAKE_PULUMI_PLAN"] = self.plan_path
+        if not env.get("PULUMI_CONFIG_PASSPHRASE_FILE"):  # the scripts' pre-flight asks for one
+            env.setdefault("PULUMI_CONFIG_PASSPHRASE", "fake-passphrase")
         return env
 
     def _plan(self) -> dict[str, Any]:
@@ -161,14 +163,29 @@ class FakePulumi:
         return out
 
 
-def install_fake_pulumi(directory: str) -> FakePulumi:
-    """Write the fake ``pulumi`` into ``directory/bin``; returns its handle."""
+_DOCKER = """#!/bin/sh
+# Stand-in for the docker CLI next to the fake pulumi: the engine "answers" `docker info` (the
+# scripts' pre-flight); every other command finds no container, as on a host without the stack.
+for a in "$@"; do [ "$a" = info ] && { echo 27.3.1; exit 0; }; done
+echo "Error: No such object" >&2
+exit 1
+"""
+
+
+def _executable(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def install_fake_pulumi(directory: str, *, docker: bool = True) -> FakePulumi:
+    """Write the fake ``pulumi`` (and, with ``docker``, a ``docker`` whose engine answers
+    ``docker info``) into ``directory/bin``; returns its handle."""
     bin_dir = os.path.join(directory, "bin")
     os.makedirs(bin_dir, exist_ok=True)
-    exe = os.path.join(bin_dir, "pulumi")
-    with open(exe, "w", encoding="utf-8") as fh:
-        fh.write(f"#!{sys.executable}\n{_SCRIPT}")
-    os.chmod(exe, os.stat(exe).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    _executable(os.path.join(bin_dir, "pulumi"), f"#!{sys.executable}\n{_SCRIPT}")
+    if docker:
+        _executable(os.path.join(bin_dir, "docker"), _DOCKER)
     fake = FakePulumi(bin_dir, os.path.join(directory, "pulumi-calls.jsonl"),
                       os.path.join(directory, "pulumi-plan.json"))
     fake._save({"rules": [], "outputs": {}})
@@ -199,11 +216,13 @@ def read_stack(project_dir: str, stack: str) -> dict[str, Any]:
 
 
 def run_script(fake: FakePulumi | None, verb: str, *args: str, stdin: str = "",
-               timeout: float = 120) -> Any:
-    """Run ``scripts/<verb> args...`` with this fake ``pulumi`` first on PATH (a CompletedProcess)."""
+               timeout: float = 120, env: dict[str, str] | None = None) -> Any:
+    """Run ``scripts/<verb> args...`` with this fake ``pulumi`` first on PATH (a CompletedProcess);
+    ``env`` replaces the environment outright."""
     import subprocess
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     return subprocess.run([os.path.join(root, "scripts", verb), *args], input=stdin,
-                          env=fake.env() if fake else None, capture_output=True, text=True,
+                          env=env if env is not None else fake.env() if fake else None,
+                          capture_output=True, text=True,
                           timeout=timeout, check=False)
