@@ -34,7 +34,7 @@ from cli.outcome import (
     result_of,
 )
 from cli.render import Stages, refuse, report
-from components import audit, lock, migration_release, preflight
+from components import audit, lock, migration_release, preflight, release_state
 from components.config import other_color
 from components.config_sections import VERSION_PATTERN
 from components.errors import DeployError
@@ -60,6 +60,7 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
                                                take_over_stale=take_over_stale, clock=ctx.clock))
         cfg = from_stack_file(ctx.project_dir, ctx.stack)  # the colours as they are under the lock
         ctx = dataclasses.replace(ctx, log_dir=os.path.join(cfg.state_dir, "logs"))
+        cfg = release_state.sync(ctx, cfg, stages.note)  # a CI checkout lags the backend
         secrets = audit.secret_values(cfg)
         previous, idle = cfg.active_color, other_color(cfg.active_color)
         outcome = Outcome(ctx=ctx, cfg=cfg, stages=stages, secrets=secrets, kind="deployment",

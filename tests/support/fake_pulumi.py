@@ -8,7 +8,8 @@ The real CLI cannot run here. ``install_fake_pulumi`` writes an executable
   like the real CLI cancelling an update);
 - for ``config set [--path] togather:KEY VALUE --stack S --cwd DIR`` edits
   ``DIR/Pulumi.S.yaml`` like the real CLI, so the next read sees the change;
-- for ``stack output --json`` prints the outputs the test set;
+- for ``stack output --json`` prints the outputs: those the test set, and, like the program's
+  exports, ``activeColor`` and ``versions`` as the last successful ``up`` left them;
 - follows the first matching rule of the plan: fail the n-th call of a verb
   with an exit code and output, sleep (to hold a lock), write a file, or run a
   command standing in for the engine (the real gate and switch code).
@@ -99,6 +100,16 @@ elif verb == "up":
     stack = opt("--stack")
     print("Updating (%s):\n    pulumi:pulumi:Stack togather-deploy-%s running" % (stack, stack))
     print("Resources:\n    unchanged")
+    # like the program's exports, kept in the "backend" (the plan), not in the stack file
+    with open(os.path.join(cwd, "Pulumi.%s.yaml" % stack)) as fh:
+        conf = (yaml.safe_load(fh) or {}).get("config") or {}
+    slots = {c: conf.get("togather:" + c) or {} for c in ("blue", "green")}
+    plan.setdefault("outputs", {}).update(
+        activeColor=conf.get("togather:activeColor", "blue"),
+        versions={c: s["version"] for c, s in slots.items() if isinstance(s, dict) and s.get("version")})
+    with open(PLAN + ".tmp", "w") as fh:
+        json.dump(plan, fh)
+    os.replace(PLAN + ".tmp", PLAN)
 '''
 
 
