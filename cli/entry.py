@@ -2,7 +2,7 @@
 
 ``run`` guarantees no Python traceback reaches an operator: a ``DeployError`` is shown as
 itself (its exit code), a refused file operation (``PermissionError``, a full disk) names the
-path and the fix (exit 1), Ctrl-C before a verb took over says so (exit 1), and anything else
+path and the fix (exit 1), a Ctrl-C the verb did not handle says so (exit 1), and anything else
 is shown as one line naming the exception, with how to get the traceback for a bug report
 (``TOGATHER_DEBUG=1``). Every message passes through the redaction of ``cli.render``.
 """
@@ -25,8 +25,8 @@ def as_error(exc: BaseException) -> DeployError:
     if isinstance(exc, DeployError):
         return exc
     if isinstance(exc, KeyboardInterrupt):
-        return DeployError("interrupted before anything changed",
-                           fix="run the command again when ready")
+        return DeployError("interrupted", fix="check what it had done (scripts/status STACK, "
+                                              "scripts/snapshot list) and run it again")
     if isinstance(exc, PermissionError):
         where = exc.filename or "a file"
         return DeployError(f"permission denied: {where} ({exc.strerror or exc})",
