@@ -23,7 +23,7 @@ import re
 import sys
 from collections.abc import Sequence
 
-from cli import args
+from cli import args, entry
 from cli.outcome import (
     OperationResult,
     Outcome,
@@ -34,7 +34,7 @@ from cli.outcome import (
     result_of,
 )
 from cli.render import Stages, refuse, report
-from components import audit, lock
+from components import audit, lock, migration_release, preflight, release_state
 from components.config import other_color
 from components.config_sections import VERSION_PATTERN
 from components.errors import DeployError
@@ -51,6 +51,8 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
            quiet: bool = False) -> OperationResult:
     """Run the release. Raises ``DeployError`` only before anything changed (config, lock)."""
     cfg = from_stack_file(ctx.project_dir, ctx.stack)
+    # The migrations must be the release's own, before the lock: refusing changes nothing.
+    migration_release.check_release(cfg.migrations.dir, version, environment=cfg.environment)
     stages = Stages(ctx.out, ctx.monotonic, quiet=quiet, secrets=audit.secret_values(cfg))
     with contextlib.ExitStack() as held:
         with stages.stage("lock", f"{ctx.stack}"):
@@ -58,6 +60,7 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
                                                take_over_stale=take_over_stale, clock=ctx.clock))
         cfg = from_stack_file(ctx.project_dir, ctx.stack)  # the colours as they are under the lock
         ctx = dataclasses.replace(ctx, log_dir=os.path.join(cfg.state_dir, "logs"))
+        cfg = release_state.sync(ctx, cfg, stages.note)  # a CI checkout lags the backend
         secrets = audit.secret_values(cfg)
         previous, idle = cfg.active_color, other_color(cfg.active_color)
         outcome = Outcome(ctx=ctx, cfg=cfg, stages=stages, secrets=secrets, kind="deployment",
@@ -108,10 +111,11 @@ def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> in
         return ns
     ctx = ctx or args.release_context(ns)
     try:
+        preflight.check_stack(ctx.project_dir, ctx.stack)  # before the lock and any write
         result = deploy(ctx, ns.version, take_over_stale=ns.take_over_stale, quiet=ns.json)
     except DeployError as exc:
         return refuse(ctx.out, ctx.err, ns.stack, exc, as_json=ns.json)
     return report(ctx.out, ctx.err, result, as_json=ns.json)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry.run(main))

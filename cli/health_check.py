@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from cli import entry
 from components.errors import EXIT_HEALTH, EXIT_OK, EXIT_USAGE, HealthError
 from components.health import Probe, wait_healthy
 
@@ -119,4 +120,4 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry.run(main))

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cli import args
+from cli import args, entry
 from cli.render import print_json, refuse
 from components import lock
 from components.errors import EXIT_FAILURE, EXIT_OK, DeployError
@@ -111,4 +111,4 @@ def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> in
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry.run(main))

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
+from cli import entry
 from cli.render import print_json, verb_failed
 from components.errors import EXIT_FAILURE, ConfigError, DeployError
 from components.migrate import DEFAULT_LOCK_TIMEOUT_S, force, migrate_up, pending, status
@@ -187,4 +188,4 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry.run(main))

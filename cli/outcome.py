@@ -123,8 +123,10 @@ def restore_active_on_failure(ctx: OpsContext, stages: Stages, previous: str) ->
 def interrupted(ctx: OpsContext) -> DeployError:
     """Ctrl-C: recorded as a failure; nothing is restored automatically (the operator stopped it)."""
     return DeployError("interrupted by the operator", fix=(
-        f"scripts/status {ctx.stack} shows which colour serves; an interrupted pulumi may leave "
-        f"pending operations: `pulumi refresh --stack {ctx.stack}`, then deploy or roll back again"))
+        f"scripts/status {ctx.stack} shows which colour serves; then deploy or roll back again "
+        "(the next `pulumi up` reports any operation left pending and carries on). Do not run a "
+        "plain `pulumi refresh`: it drops stopped database/router containers from the state "
+        "(docs/operations.md, 'Interrupted releases')"))
 
 
 def migrations_and_snapshot(ctx: OpsContext, cfg: DeployConfig,

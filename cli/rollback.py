@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import args
+from cli import args, entry
 from cli.outcome import (
     OperationResult,
     Outcome,
@@ -31,7 +31,7 @@ from cli.outcome import (
     result_of,
 )
 from cli.render import Stages, refuse, report
-from components import audit, health, lock
+from components import audit, health, lock, preflight, release_state
 from components.config import DeployConfig, other_color
 from components.errors import EXIT_FAILURE, DeployError
 from components.ops_context import (
@@ -76,7 +76,8 @@ def _target(cfg: DeployConfig, stack: str) -> tuple[str, str]:
 def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = False) -> OperationResult:
     """Raises ``DeployError`` only before anything changed (config, lock, nothing to roll back to)."""
     cfg = from_stack_file(ctx.project_dir, ctx.stack)
-    _, planned = _target(cfg, ctx.stack)
+    # For the lock record only: the target is decided under the lock, from the deployed state.
+    planned = cfg.slot(other_color(cfg.active_color)).version or "unknown"
     stages = Stages(ctx.out, ctx.monotonic, quiet=quiet, secrets=audit.secret_values(cfg))
     with contextlib.ExitStack() as held:
         with stages.stage("lock", ctx.stack):
@@ -85,6 +86,7 @@ def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = Fa
                                                take_over_stale=take_over_stale, clock=ctx.clock))
         cfg = from_stack_file(ctx.project_dir, ctx.stack)  # the colours as they are under the lock
         ctx = dataclasses.replace(ctx, log_dir=os.path.join(cfg.state_dir, "logs"))
+        cfg = release_state.sync(ctx, cfg, stages.note)  # a CI checkout lags the backend
         secrets = audit.secret_values(cfg)
         previous = cfg.active_color
         target, version = _target(cfg, ctx.stack)
@@ -125,6 +127,7 @@ def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> in
         return ns
     ctx = ctx or args.release_context(ns)
     try:
+        preflight.check_stack(ctx.project_dir, ctx.stack)  # before the lock and any write
         result = rollback(ctx, take_over_stale=ns.take_over_stale, quiet=ns.json)
     except DeployError as exc:
         return refuse(ctx.out, ctx.err, ns.stack, exc, as_json=ns.json)
@@ -132,4 +135,4 @@ def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> in
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry.run(main))

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
+from cli import entry
 from cli.render import print_json, verb_failed
 from components import deploy_metrics
 from components.config import DeployConfig
@@ -229,4 +230,4 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry.run(main))

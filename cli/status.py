@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from cli import args
+from cli import args, entry
 from cli.render import print_json, refuse
 from components import audit, deploy_metrics, health, lock, router_files
 from components.config import COLORS, DeployConfig
@@ -148,4 +148,4 @@ def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> in
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry.run(main))

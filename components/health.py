@@ -12,7 +12,9 @@ expected ``version``). ``/health`` is rate limited by the server (60/min per
 client), so it is never asked more often than every ``HEALTH_MIN_SPACING_S``
 (≤ 30/min) and a 429 backs off instead of counting as a failure. On timeout it
 raises ``HealthError`` (exit code 4) with the last HTTP status, the failing
-checks and the version seen.
+checks and the version seen. ``/readyz`` says only ``not_ready``: when it was
+the last answer, ``/health`` is fetched once more (still spaced) so the error
+names the failing checks (``database: fail: …``).
 """
 
 from __future__ import annotations
@@ -192,7 +194,23 @@ def wait_healthy(base_url: str, *, version: str, allow_degraded: bool = False, c
         if streak >= consecutive and last_health is not None:
             return last_health
         _sleep(interval_s, deadline)
-    raise _timeout_error(base_url, version, timeout_s, last_health or last, allow_degraded)
+    final = last_health or last
+    if last is not None and last.url.endswith(READY_PATH):  # the newest word was "not_ready"
+        final = _final_health(base_url, health_path, next_health_at, on_probe) or last
+    raise _timeout_error(base_url, version, timeout_s, final, allow_degraded)
+
+
+def _final_health(base_url: str, health_path: str, not_before: float,
+                  on_probe: Callable[[Probe], None] | None) -> Probe | None:
+    """One ``/health`` after the gate gave up on a failing ``/readyz``, so the error can name the
+    failing checks; spaced like every other ``/health`` (the server rate-limits it). ``None`` when
+    it says nothing more (refused, 429, not JSON)."""
+    wait = not_before - time.monotonic()
+    if wait > 0:
+        time.sleep(min(wait, HEALTH_MIN_SPACING_S))
+    health = probe(base_url, path=health_path, timeout=5.0)
+    _notify(on_probe, health)
+    return None if health.error else health
 
 
 def _notify(on_probe: Callable[[Probe], None] | None, p: Probe) -> None:

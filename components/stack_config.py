@@ -51,8 +51,7 @@ def read_stack_file(project_dir: str, stack: str) -> tuple[dict[str, Any], set[s
         with open(path, encoding="utf-8") as fh:
             doc = yaml.safe_load(fh) or {}
     except FileNotFoundError:
-        raise ConfigError(f"no stack file for stack {stack!r}", file=path,
-                          fix=f"pulumi stack init {stack} (or check the stack name)") from None
+        raise unknown_stack(project_dir, stack) from None
     except yaml.YAMLError as exc:
         raise ConfigError("stack file is not valid YAML", file=path, cause=exc) from None
     config = doc.get("config") or {}
@@ -69,6 +68,27 @@ def read_stack_file(project_dir: str, stack: str) -> tuple[dict[str, Any], set[s
             continue
         raw[key] = json.dumps(value) if isinstance(value, (dict, list)) else value
     return raw, encrypted
+
+
+def known_stacks(project_dir: str) -> list[str]:
+    """The stacks this project has a ``Pulumi.<stack>.yaml`` for, sorted."""
+    try:
+        names = os.listdir(project_dir)
+    except OSError:
+        return []
+    return sorted(n[len("Pulumi."):-len(".yaml")] for n in names
+                  if n.startswith("Pulumi.") and n.endswith(".yaml") and n != "Pulumi.yaml")
+
+
+def unknown_stack(project_dir: str, stack: str) -> ConfigError:
+    """A mistyped stack name is the usual cause: name the stacks there are (creating a new stack
+    would be the wrong advice, ``scripts/up`` says the same)."""
+    stacks = known_stacks(project_dir)
+    return ConfigError(
+        f"no stack file for stack {stack!r}", file=os.path.join(project_dir, f"Pulumi.{stack}.yaml"),
+        fix=(f"use one of the stacks here: {', '.join(stacks)}" if stacks else
+             f"no Pulumi.<stack>.yaml in {project_dir}: run from the project directory "
+             "(or pass --project-dir)"))
 
 
 def from_stack_file(project_dir: str, stack: str) -> DeployConfig:

@@ -69,12 +69,12 @@ def test_deploy_releases_on_idle_then_switches(project, fake, hook):
                       "snapshotPath": "/snap/1.dump"})
     proc = run_deploy(fake, project, "v1.1.0")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert fake.verbs() == ["config set togather:green.version=v1.1.0", "up", "stack output",
+    assert fake.verbs() == ["stack output", "config set togather:green.version=v1.1.0", "up", "stack output",
                             "config set togather:activeColor=green", "up"]
-    first = fake.calls()[0]["argv"]
+    first = fake.calls()[1]["argv"]
     assert "--path" in first and first[first.index("--stack") + 1] == STACK
     assert all(c["argv"][c["argv"].index("--cwd") + 1] == project for c in fake.calls())
-    up = fake.calls()[1]["argv"]
+    up = fake.calls()[2]["argv"]
     assert up[:3] == ["up", "--yes", "--skip-preview"]
     stack = read_stack(project, STACK)
     assert stack["activeColor"] == "green" and stack["green"]["version"] == "v1.1.0"
@@ -102,7 +102,7 @@ def test_release_failure_maps_to_exit_code_and_never_switches(project, fake, mar
     fake.rule("up", nth=1, exit=255, stdout=f"error: Exception: {marker}\n")
     proc = run_deploy(fake, project, "v1.1.0")
     assert proc.returncode == code, proc.stdout + proc.stderr
-    assert fake.verbs() == ["config set togather:green.version=v1.1.0", "up"]
+    assert fake.verbs() == ["stack output", "config set togather:green.version=v1.1.0", "up"]
     assert read_stack(project, STACK)["activeColor"] == "blue"
     assert events(project) == ["deployment.started", "deployment.failed"]
     assert marker in proc.stderr and "traffic stays on blue" in proc.stdout
@@ -210,7 +210,7 @@ def test_verb_is_a_function_of_its_context(project):
     assert [s.name for s in result.stages] == ["lock", "set-version", "release-idle", "set-active",
                                                "switch"]
     assert all(s.seconds == 5.0 for s in result.stages)
-    assert [c[1] for c in calls] == ["config", "up", "stack", "config", "up"]
+    assert [c[1] for c in calls] == ["stack", "config", "up", "stack", "config", "up"]
     started = audit.read_events(os.path.join(project, "state"))[0]
     assert started["ts"] == "2027-01-15T08:00:00Z"
 

@@ -124,6 +124,24 @@ def test_unverifiable_switch_is_restored_for_real(world):
     assert events == ["deployment.started", "deployment.rolled_back"]
 
 
+def test_two_ci_deploys_in_a_row_from_fresh_checkouts(world):
+    """Each CI run checks out the committed stack file (activeColor: blue). The second deploy
+    must still release on the colour that is idle *now* (blue), read from the backend."""
+    project, fake, router, _blue, _green = world
+    fake.rule("up", run=[sys.executable, "-c", _ENGINE])
+    stack_file = os.path.join(project, f"Pulumi.{STACK}.yaml")
+    with open(stack_file) as fh:
+        committed = fh.read()
+    first = run_script(fake, "deploy", STACK, "v1.1.0", "--project-dir", project)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert _serving(router) == ("green", "v1.1.0")
+    with open(stack_file, "w") as fh:
+        fh.write(committed)
+    second = run_script(fake, "deploy", STACK, "v1.0.0", "--project-dir", project)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert _serving(router) == ("blue", "v1.0.0")
+
+
 def test_rollback_goes_back_through_the_real_gate(world):
     project, fake, router, _blue, _green = world
     fake.rule("up", run=[sys.executable, "-c", _ENGINE])

@@ -41,6 +41,15 @@ def test_unhealthy_exits_4_and_prints_failing_checks(app: StubApp) -> None:
     assert "NOT healthy" in r.stdout and "check database: fail: connection refused" in r.stdout
 
 
+def test_not_ready_names_the_failing_check_from_health(app: StubApp) -> None:
+    """/readyz fails (503 not_ready): the script still prints the server's failing check."""
+    app.state.ready, app.state.status = False, "unhealthy"
+    r = _script(app.url, "--version", "v1.4.0", "--timeout", "1")
+    assert r.returncode == 4
+    assert "check database: fail: connection refused" in r.stdout
+    assert app.state.hits["/health"] == 1
+
+
 def test_degraded_needs_allow_degraded(app: StubApp) -> None:
     app.state.status = "degraded"
     out = io.StringIO()

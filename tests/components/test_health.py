@@ -90,11 +90,31 @@ def test_not_listening_fails_with_the_connection_error() -> None:
     assert "last HTTP status: None" in str(info.value)
 
 
-def test_not_ready_never_asks_health(app: StubApp) -> None:
-    app.state.ready = False
-    with pytest.raises(HealthError, match="HTTP 503"):
+def test_not_ready_asks_health_once_at_the_end_to_name_the_failing_check(app: StubApp) -> None:
+    """/readyz only says not_ready: the error must still say *which* check fails."""
+    app.state.ready, app.state.status = False, "unhealthy"
+    with pytest.raises(HealthError, match="HTTP 503") as info:
         health.wait_healthy(app.url, version="v1.5.0", timeout_s=0.5, interval_s=0.05)
-    assert app.state.hits["/health"] == 0
+    assert app.state.hits["/health"] == 1  # once, not once per /readyz round (rate limit)
+    assert "check database: fail: connection refused" in str(info.value)
+    assert "last status: unhealthy" in str(info.value)
+
+
+def test_the_final_health_fetch_keeps_the_spacing(app: StubApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not ready right after a /health: the last fetch waits out the spacing first."""
+    monkeypatch.setattr(health, "HEALTH_MIN_SPACING_S", 0.6)
+    app.state.status = "unhealthy"  # ready but unhealthy: /health is asked in the loop...
+    stamps: list[float] = []
+
+    def seen(p: health.Probe) -> None:
+        if p.url.endswith("/health"):
+            stamps.append(time.monotonic())
+            app.state.ready = False  # ...then /readyz fails until the timeout
+
+    with pytest.raises(HealthError, match="database: fail"):
+        health.wait_healthy(app.url, version="v1", timeout_s=0.3, interval_s=0.01, on_probe=seen)
+    assert len(stamps) == 2
+    assert stamps[1] - stamps[0] >= 0.55
 
 
 def test_a_slot_that_recovers_passes_and_a_break_resets_the_streak(app: StubApp) -> None:

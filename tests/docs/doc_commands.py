@@ -135,7 +135,9 @@ ALLOWED: list[tuple[str, str]] = [
     (r"pulumi (login|logout|whoami)\b.*", "Pulumi CLI session commands: no project code involved"),
     (r"pulumi stack (init|select|ls|output|history|export|import|rm|change-secrets-provider)\b.*",
      "stack management; --stack names are checked against the stack files below"),
-    (r"pulumi (preview|up|refresh|cancel)\b.*", "the engine itself; stack names checked below"),
+    (r"pulumi (preview|up|cancel)\b.*", "the engine itself; stack names checked below"),
+    (r"pulumi refresh .*--target .*", "only ever targeted: a plain refresh forgets stopped must_run "
+     "containers (database, router, monitoring); see tests/docs/test_refresh_advice.py"),
     (r"pulumi config( get| rm)?\b.*", "reading config; `config set` lines are validated separately"),
     (r"pulumi version", "prints the CLI version"),
     (r"curl -fsSL https://get\.pulumi\.com \| sh|curl -fsSL https://get\.pulumi\.com|sh",

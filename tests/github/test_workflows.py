@@ -142,6 +142,31 @@ def test_deploy_gates_production_and_serialises_each_stack() -> None:
     assert len(groups) == 2
 
 
+def test_deploy_reaches_the_state_backend_like_preview() -> None:
+    """Every backend variable preview passes (URL, passphrase, bucket credentials), each deploy
+    job passes too, from the same secrets: otherwise `pulumi login` to the bucket fails."""
+    preview = _load("preview.yml")["jobs"]["preview"]["env"]
+    backend = {k: v for k, v in preview.items() if k.startswith(("PULUMI_", "AWS_"))}
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PULUMI_BACKEND_URL"} <= set(backend)
+    for name in ("staging", "production"):
+        env = _load("deploy.yml")["jobs"][name]["env"]
+        assert {k: env.get(k) for k in backend} == backend, name
+
+
+def test_release_state_is_read_from_the_backend_not_committed_back() -> None:
+    """The decision for CI deploys: the release keys live in the backend. The workflow cannot
+    and does not push a bot commit, and each deploy logs in to the backend before
+    scripts/deploy (which reads the deployed state first: tests/cli/test_release_state_cli.py)."""
+    wf = _load("deploy.yml")
+    assert wf["permissions"] == {"contents": "read"}
+    for name in ("staging", "production"):
+        runs = [s.get("run", "") for s in wf["jobs"][name]["steps"]]
+        assert not any(re.search(r"\bgit (commit|push)\b", r) for r in runs), name
+        login = runs.index('pulumi login "$PULUMI_BACKEND_URL"')
+        assert login < runs.index('scripts/deploy "$STACK" "$VERSION"'), name
+    assert "release_state.sync(" in _read("cli", "deploy.py")  # the script reads it first
+
+
 def test_deploy_command_parses_with_the_real_cli() -> None:
     from cli.deploy import build_parser
 

@@ -8,7 +8,8 @@ The real CLI cannot run here. ``install_fake_pulumi`` writes an executable
   like the real CLI cancelling an update);
 - for ``config set [--path] togather:KEY VALUE --stack S --cwd DIR`` edits
   ``DIR/Pulumi.S.yaml`` like the real CLI, so the next read sees the change;
-- for ``stack output --json`` prints the outputs the test set;
+- for ``stack output --json`` prints the outputs: those the test set, and, like the program's
+  exports, ``activeColor`` and ``versions`` as the last successful ``up`` left them;
 - follows the first matching rule of the plan: fail the n-th call of a verb
   with an exit code and output, sleep (to hold a lock), write a file, or run a
   command standing in for the engine (the real gate and switch code).
@@ -99,6 +100,16 @@ elif verb == "up":
     stack = opt("--stack")
     print("Updating (%s):\n    pulumi:pulumi:Stack togather-deploy-%s running" % (stack, stack))
     print("Resources:\n    unchanged")
+    # like the program's exports, kept in the "backend" (the plan), not in the stack file
+    with open(os.path.join(cwd, "Pulumi.%s.yaml" % stack)) as fh:
+        conf = (yaml.safe_load(fh) or {}).get("config") or {}
+    slots = {c: conf.get("togather:" + c) or {} for c in ("blue", "green")}
+    plan.setdefault("outputs", {}).update(
+        activeColor=conf.get("togather:activeColor", "blue"),
+        versions={c: s["version"] for c, s in slots.items() if isinstance(s, dict) and s.get("version")})
+    with open(PLAN + ".tmp", "w") as fh:
+        json.dump(plan, fh)
+    os.replace(PLAN + ".tmp", PLAN)
 '''
 
 
@@ -114,6 +125,8 @@ class FakePulumi:
         env["PATH"] = self.bin_dir + os.pathsep + env.get("PATH", "")
         env["FAKE_PULUMI_LOG"] = self.log_path
         env["FAKE_PULUMI_PLAN"] = self.plan_path
+        if not env.get("PULUMI_CONFIG_PASSPHRASE_FILE"):  # the scripts' pre-flight asks for one
+            env.setdefault("PULUMI_CONFIG_PASSPHRASE", "fake-passphrase")
         return env
 
     def _plan(self) -> dict[str, Any]:
@@ -161,14 +174,29 @@ class FakePulumi:
         return out
 
 
-def install_fake_pulumi(directory: str) -> FakePulumi:
-    """Write the fake ``pulumi`` into ``directory/bin``; returns its handle."""
+_DOCKER = """#!/bin/sh
+# Stand-in for the docker CLI next to the fake pulumi: the engine "answers" `docker info` (the
+# scripts' pre-flight); every other command finds no container, as on a host without the stack.
+for a in "$@"; do [ "$a" = info ] && { echo 27.3.1; exit 0; }; done
+echo "Error: No such object" >&2
+exit 1
+"""
+
+
+def _executable(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def install_fake_pulumi(directory: str, *, docker: bool = True) -> FakePulumi:
+    """Write the fake ``pulumi`` (and, with ``docker``, a ``docker`` whose engine answers
+    ``docker info``) into ``directory/bin``; returns its handle."""
     bin_dir = os.path.join(directory, "bin")
     os.makedirs(bin_dir, exist_ok=True)
-    exe = os.path.join(bin_dir, "pulumi")
-    with open(exe, "w", encoding="utf-8") as fh:
-        fh.write(f"#!{sys.executable}\n{_SCRIPT}")
-    os.chmod(exe, os.stat(exe).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    _executable(os.path.join(bin_dir, "pulumi"), f"#!{sys.executable}\n{_SCRIPT}")
+    if docker:
+        _executable(os.path.join(bin_dir, "docker"), _DOCKER)
     fake = FakePulumi(bin_dir, os.path.join(directory, "pulumi-calls.jsonl"),
                       os.path.join(directory, "pulumi-plan.json"))
     fake._save({"rules": [], "outputs": {}})
@@ -199,11 +227,13 @@ def read_stack(project_dir: str, stack: str) -> dict[str, Any]:
 
 
 def run_script(fake: FakePulumi | None, verb: str, *args: str, stdin: str = "",
-               timeout: float = 120) -> Any:
-    """Run ``scripts/<verb> args...`` with this fake ``pulumi`` first on PATH (a CompletedProcess)."""
+               timeout: float = 120, env: dict[str, str] | None = None) -> Any:
+    """Run ``scripts/<verb> args...`` with this fake ``pulumi`` first on PATH (a CompletedProcess);
+    ``env`` replaces the environment outright."""
     import subprocess
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     return subprocess.run([os.path.join(root, "scripts", verb), *args], input=stdin,
-                          env=fake.env() if fake else None, capture_output=True, text=True,
+                          env=env if env is not None else fake.env() if fake else None,
+                          capture_output=True, text=True,
                           timeout=timeout, check=False)
