@@ -22,6 +22,13 @@
 // returns a schema whose "description" starts with "togather-standin" (the upstream schema is a
 // full package schema with resources; ours lists none).
 //
+// Build and install into a PULUMI_HOME (the engine picks plugins by directory name):
+//
+//	cd engine/standin
+//	go build -trimpath -o "$PULUMI_HOME/plugins/resource-docker-v5.2.0/" ./cmd/pulumi-resource-docker
+//	go build -trimpath -o "$PULUMI_HOME/plugins/resource-random-v4.21.4/" ./cmd/pulumi-resource-random
+//	go build -trimpath -o "$PULUMI_HOME/plugins/resource-command-v1.2.1/" ./cmd/pulumi-resource-command
+//
 // Contract shared by every resource here:
 //   - Check and Diff are pure: no Docker calls, no disk, no network (preview runs them).
 //   - Create with preview=true returns the inputs plus unknown computed outputs and touches nothing.
