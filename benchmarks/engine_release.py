@@ -87,7 +87,8 @@ def main() -> int:
         "standin_plugins": sorted(n for n in engine.plugins if n in engine.not_built),
         "first_up_wall_s": first_up,
         "baseline": baseline, "release": release, "flip": flip, "rollback_flip": back,
-        "rps_ratio_release_vs_baseline": round(release["rps"] / baseline["rps"], 3) if baseline["rps"] else None,
+        "rps_ratio_release_vs_baseline": (round(release["rps"] / baseline["rps"], 3)
+                                          if baseline["rps"] else None),
         "goal": {"failed_requests": failures, "zero_failed": failures == 0,
                  "flip_up_wall_s": flip["pulumi_up_wall_s"],
                  "flip_under_15s": flip["pulumi_up_wall_s"] < FLIP_GOAL_S},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -32,13 +33,14 @@ pulumi.export("routerDir", cfg.router_dir)
 
 
 @pytest.fixture
-def workspace(engine: Engine, tmp_path) -> Workspace:  # type: ignore[no-untyped-def]
+def workspace(engine: Engine, tmp_path: Path) -> Workspace:
     if shutil.which("nginx") is None:
         pytest.skip("nginx is not installed: run scripts/test, which installs it")
     return Workspace(engine, str(tmp_path), entries=("components", "venv"), program=PROGRAM)
 
 
-def test_router_config_through_the_engine_renders_integer_ports(workspace: Workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_router_config_through_the_engine_renders_integer_ports(workspace: Workspace,
+                                                                tmp_path: Path) -> None:
     state = tmp_path / "state"
     (state / "router").mkdir(parents=True)
     public, preview = free_port(), free_port()

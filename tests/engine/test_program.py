@@ -99,7 +99,7 @@ def test_preview_from_empty_then_up_creates_every_resource(node: Node) -> None:
     assert "created" in up.stdout, up.stdout
     assert node.served() == ("blue", "v1")
     outputs = node.ws.outputs(STACK)
-    assert DOCUMENTED_OUTPUTS <= set(outputs), sorted(outputs)
+    assert set(outputs) >= DOCUMENTED_OUTPUTS, sorted(outputs)
     assert outputs["databaseHostUrl"] == "[secret]" and outputs["activeColor"] == "blue"
     assert outputs["stateDir"] == node.state_dir and outputs["versions"] == {"blue": "v1"}
 
@@ -137,6 +137,22 @@ def test_guard_refuses_changing_the_live_colour_at_preview(node: Node) -> None:
         assert "live" in refused.stdout + refused.stderr
     finally:
         node.raw["green"] = {**node.raw["green"], "version": "v2"}
+        node.write()
+
+
+def test_policy_pack_passes_the_stack_and_refuses_an_unpinned_image(node: Node) -> None:
+    pack = os.path.join(node.ws.project, "policy")
+    passed = node.ws.pulumi("preview", "--stack", STACK, "--policy-pack", pack)
+    assert "togather-safety" in passed.stdout, passed.stdout[-3000:]
+    router = node.raw["router"]
+    node.raw["router"] = {**router, "image": router["image"].rsplit(":", 1)[0]}   # no tag
+    node.write()
+    try:
+        refused = node.ws.pulumi("preview", "--stack", STACK, "--policy-pack", pack, check=False)
+        assert refused.returncode != 0
+        assert "is not pinned" in refused.stdout + refused.stderr, refused.stdout[-3000:]
+    finally:
+        node.raw["router"] = router
         node.write()
 
 
