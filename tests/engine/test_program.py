@@ -116,16 +116,39 @@ def test_release_by_two_config_edits_under_load_fails_no_request(node: Node) -> 
         node.raw["green"] = {**node.raw["green"], "version": "v2"}
         node.write()
         node.up()                                   # step 1: green next to blue
+        released = len(list_snapshots(os.path.join(node.state_dir, "snapshots")))
         node.raw["activeColor"] = "green"
         node.write()
         node.up()                                   # step 2: the flip
     result = load.result()
+    # the flip alone changes no database and takes no snapshot
+    assert len(list_snapshots(os.path.join(node.state_dir, "snapshots"))) == released
     assert result.failures == 0 and result.requests > 0, result
     assert node.served() == ("green", "v2")
     snaps = list_snapshots(os.path.join(node.state_dir, "snapshots"))
     newest = max(snaps, key=lambda snap: snap.name)          # names sort by their UTC time
     assert len(snaps) == snapshots_before + 1 and newest.meta and newest.meta["schema_version"] == 3
     assert docker.state(node.name("app-blue"))["Running"] is False   # stopIdleSlot
+
+
+def test_a_colour_that_never_gets_healthy_is_never_switched_to(node: Node) -> None:
+    """The gate fails the up (traffic stays green, no request fails); the next correct up passes."""
+    healthy_blue, health = dict(node.raw["blue"]), dict(node.raw["health"])
+    node.raw.update(blue={**healthy_blue, "env": {"DEMO_HEALTH": "unhealthy"}}, activeColor="blue",
+                    health={**health, "timeoutSeconds": 10})
+    with Load(node.public_url + "/api/v1/events") as load:
+        node.write()
+        failed = node.up(check=False)
+    assert failed.returncode != 0 and "unhealthy" in failed.stdout + failed.stderr, failed.stdout[-3000:]
+    result = load.result()
+    assert result.failures == 0 and set(result.slots) == {"green"}, result
+    assert node.served() == ("green", "v2")
+
+    node.raw.update(blue=healthy_blue, activeColor="green", health=health)
+    node.write()
+    node.up()
+    assert node.served() == ("green", "v2")
+    node.ws.pulumi("preview", "--stack", STACK, "--expect-no-changes")
 
 
 def test_guard_refuses_changing_the_live_colour_at_preview(node: Node) -> None:

@@ -43,19 +43,6 @@ def _only_blue_served(load: Load) -> None:
     assert r.failures == 0 and set(r.slots) == {"blue"} and r.requests > 0, r
 
 
-def test_green_that_never_becomes_healthy_is_never_switched_to(no_green: Rehearsal) -> None:
-    s = no_green
-    sick = s.preview(green={"version": "v2", "env": {"DEMO_HEALTH": "unhealthy"}},
-                     health={"timeoutSeconds": 10})
-    with Load(s.public_url + "/api/v1/events") as load:
-        s.start_slot("green", sick)
-        with pytest.raises(HealthError) as caught:
-            s.gate("green", sick)
-    assert caught.value.exit_code == 4 and "unhealthy" in str(caught.value)
-    _only_blue_served(load)
-    assert s.served() == ("blue", "v1")
-
-
 def test_green_at_the_wrong_version_is_refused(no_green: Rehearsal) -> None:
     s = no_green
     mislabelled = s.preview(green={"version": "v3"}, health={"timeoutSeconds": 10})  # image answers v2
