@@ -1,6 +1,6 @@
 """``TrafficSwitch`` with real nginx and two demo-app processes (blue, green) on loopback.
 
-The provider runs pickled in a fresh process, exactly as the engine runs it.
+The provider is called over the wire (gRPC, protobuf Structs) exactly as the engine calls it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from components import router_files
 from components.traffic_switch import TrafficSwitchProvider, restored_on_failure, stop_argv, switch_summary
 from tests.support.demo_app import DemoApp, prepare_database, start_demo_app
 from tests.support.nginx import NginxRouter, nginx_available, start_router
-from tests.support.pickled import PickledCallError, call_pickled
 from tests.support.ports import free_port
+from tests.support.provider_wire import ProviderCallError, ProviderWire
 
 pytestmark = [pytest.mark.nginx, pytest.mark.postgres,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]
@@ -89,24 +89,24 @@ def test_diff_is_pure_and_only_colour_or_version_flip() -> None:
     assert not os.path.exists("/nonexistent")
 
 
-def test_switch_and_switch_back_without_reload(world: World) -> None:
+def test_switch_and_switch_back_without_reload(world: World, wire: ProviderWire) -> None:
     master = world.router.proc.pid
-    first = call_pickled(TrafficSwitchProvider(), "create", world.props("blue", "v1.4.0")).outs
+    first = wire.create(TrafficSwitchProvider(), world.props("blue", "v1.4.0")).outs
     assert world.public() == (200, "blue", "v1.4.0")
-    out = call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", first,
+    out = wire.update(TrafficSwitchProvider(), "traffic-switch", first,
                        world.props("green", "v1.5.0")).outs
     assert (out["previous_color"], out["active_color"]) == ("blue", "green")
     assert out["latency_ms"] < 3000  # bounded by verify_timeout; speed lives in the benchmark
     assert world.public() == (200, "green", "v1.5.0")
-    back = call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", out,
+    back = wire.update(TrafficSwitchProvider(), "traffic-switch", out,
                         world.props("blue", "v1.4.0")).outs
     assert back["previous_color"] == "green" and world.public() == (200, "blue", "v1.4.0")
     assert world.router.proc.pid == master and "reconfiguring" not in world.router.error_log()
 
 
 @pytest.mark.parametrize("misbehaviour", ["unhealthy", "degraded", "wrong-version", "not-listening"])
-def test_never_switches_to_a_bad_target(world: World, misbehaviour: str) -> None:
-    call_pickled(TrafficSwitchProvider(), "create", world.props("blue", "v1.4.0"))
+def test_never_switches_to_a_bad_target(world: World, misbehaviour: str, wire: ProviderWire) -> None:
+    wire.create(TrafficSwitchProvider(), world.props("blue", "v1.4.0"))
     props = world.props("green", "v1.5.0")
     if misbehaviour in ("unhealthy", "degraded"):
         world.green.set_control(health=misbehaviour)
@@ -114,21 +114,21 @@ def test_never_switches_to_a_bad_target(world: World, misbehaviour: str) -> None
         props["version"] = "v9.9.9"
     else:
         world.green.stop()
-    with pytest.raises(PickledCallError) as info:
-        call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {}, props)
+    with pytest.raises(ProviderCallError) as info:
+        wire.update(TrafficSwitchProvider(), "traffic-switch", {}, props)
     assert info.value.type_name == "SwitchError" and "not switching to green" in info.value.message
     assert router_files.read_active_color(world.router.conf_dir) == "blue"
     assert world.public() == (200, "blue", "v1.4.0")
 
 
-def test_a_verification_failure_is_rolled_back(world: World, workdir: str) -> None:
+def test_a_verification_failure_is_rolled_back(world: World, workdir: str, wire: ProviderWire) -> None:
     # a router whose "green" points at blue: the slot is fine, the public path is not
     with start_router({"blue": f"127.0.0.1:{world.blue.port}", "green": f"127.0.0.1:{world.blue.port}"},
                       os.path.join(workdir, "misrouted")) as bad:
         props = {**world.props("green", "v1.5.0"), "router_dir": bad.conf_dir, "public_url": bad.url,
                  "verify_timeout": 1}
-        with pytest.raises(PickledCallError) as info:
-            call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {}, props)
+        with pytest.raises(ProviderCallError) as info:
+            wire.update(TrafficSwitchProvider(), "traffic-switch", {}, props)
         assert "not verified" in info.value.message and "restored blue" in info.value.message
         assert router_files.read_active_color(bad.conf_dir) == "blue"
 
@@ -151,8 +151,8 @@ def _hammer(world: World, stop: threading.Event, errors: list[str], ok: list[int
 
 
 @pytest.mark.slow
-def test_replacing_the_idle_process_under_traffic_loses_no_request(world: World) -> None:
-    call_pickled(TrafficSwitchProvider(), "create", world.props("blue", "v1.4.0"))
+def test_replacing_the_idle_process_under_traffic_loses_no_request(world: World, wire: ProviderWire) -> None:
+    wire.create(TrafficSwitchProvider(), world.props("blue", "v1.4.0"))
     stop, errors, ok = threading.Event(), [], []  # type: ignore[var-annotated]
     clients = [threading.Thread(target=_hammer, args=(world, stop, errors, ok)) for _ in range(4)]
     for c in clients:
@@ -163,10 +163,10 @@ def test_replacing_the_idle_process_under_traffic_loses_no_request(world: World)
         world.green.stop()  # the idle colour is replaced: new process, same address, new version
         world.green = start_demo_app(port=port, version="v1.6.0", slot="green",
                                      database_url=world.database_url, env=FAST_LIMITS)
-        call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {},
+        wire.update(TrafficSwitchProvider(), "traffic-switch", {},
                      world.props("green", "v1.6.0"))
         time.sleep(0.5)
-        call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {},
+        wire.update(TrafficSwitchProvider(), "traffic-switch", {},
                      world.props("blue", "v1.4.0"))
         time.sleep(0.3)
     finally:
@@ -222,12 +222,12 @@ def _fake_docker(workdir: str, *, fail: bool = False) -> tuple[dict[str, str], s
 
 
 @pytest.mark.parametrize("fail", [False, True])
-def test_after_a_verified_switch_the_old_colour_is_stopped_not_removed(
-        world: World, workdir: str, fail: bool) -> None:
+def test_after_a_verified_switch_the_old_colour_is_stopped_not_removed(world: World, workdir: str, fail: bool,
+                                                                       wire: ProviderWire) -> None:
     env, log = _fake_docker(workdir, fail=fail)
-    call_pickled(TrafficSwitchProvider(), "create", world.props("blue", "v1.4.0"))
+    wire.create(TrafficSwitchProvider(), world.props("blue", "v1.4.0"))
     props = world.props("green", "v1.5.0", stop_idle_slot=True, idle_container="dev-app-blue")
-    out = call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {}, props, env=env).outs
+    out = wire.update(TrafficSwitchProvider(), "traffic-switch", {}, props, env=env).outs
     with open(log) as fh:
         assert fh.read().splitlines() == ["stop --time 15 dev-app-blue"]  # never rm
     assert out["idle_stopped"] is (not fail)
