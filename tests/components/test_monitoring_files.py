@@ -13,7 +13,7 @@ import pytest
 
 from components.monitoring_files import ConfigFilesProvider, digests
 from tests.support.ports import free_port
-from tests.support.provider_wire import ProviderCallError, ProviderWire
+from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire, Secret
 
 P = ConfigFilesProvider()
 
@@ -130,3 +130,29 @@ def test_a_group_keeps_secret_files_from_other_users(tmp_path: Any, wire: Provid
     assert stat.S_IMODE(os.stat(directory).st_mode) == 0o750
     moved = wire.diff(P, directory, result.outs, {**props, "group": None})
     assert moved.changes
+
+
+def test_secret_files_reach_the_disk_but_never_an_output_or_an_error(tmp_path: Any,
+                                                                    wire: ProviderWire) -> None:
+    topic = "ntfy-topic-s3cr3t-0123456789"
+    directory = str(tmp_path / "alertmanager")
+    files = Secret({"alertmanager.yml": f"url: https://ntfy.sh/{topic}\n"})
+    props = {**_props(directory, {}), "files": files}
+    checked = wire.check(P, {}, props)
+    assert not checked.failures
+    result = wire.create(P, checked.inputs)
+    with open(os.path.join(directory, "alertmanager.yml")) as fh:
+        assert topic in fh.read()  # unwrapped: the plain text reached the provider
+    assert topic not in repr(result.outs) and "files" not in result.outs
+    bad = wire.check(P, {}, {**props, "files": Secret({"a.yml": 12345678987})})
+    assert [f.property for f in bad.failures] == ["files"]
+    assert "12345678987" not in repr(bad.failures) and "not shown" in bad.failures[0].reason
+
+
+def test_preview_with_an_unknown_directory_does_not_crash(tmp_path: Any, preview_wire: ProviderWire) -> None:
+    olds = {"directory": str(tmp_path), "mode": 0o644, "digests": digests({"a": "1"})}
+    news = _props(UNKNOWN, {"a": "1"})
+    assert not preview_wire.check(P, {}, news).failures
+    diff = preview_wire.diff(P, str(tmp_path), olds, news)
+    assert diff.changes is True and diff.replaces == ["directory"]
+    assert os.listdir(tmp_path) == []
