@@ -20,11 +20,12 @@ from typing import Any
 import pytest
 
 from components import router_files
-from components.traffic_switch import TrafficSwitchProvider, restored_on_failure, stop_argv, switch_summary
+from components.traffic_switch import TrafficSwitchProvider, restored_on_failure, switch_summary
+from components.traffic_verify import stop_argv
 from tests.support.demo_app import DemoApp, prepare_database, start_demo_app
 from tests.support.nginx import NginxRouter, nginx_available, start_router
 from tests.support.ports import free_port
-from tests.support.provider_wire import ProviderCallError, ProviderWire
+from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
 
 pytestmark = [pytest.mark.nginx, pytest.mark.postgres,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]
@@ -82,7 +83,8 @@ def test_summary_reads_like_the_issue() -> None:
 
 def test_diff_is_pure_and_only_colour_or_version_flip() -> None:
     p = TrafficSwitchProvider()
-    base = {"router_dir": "/nonexistent", "public_url": "u", "active_color": "blue", "version": "v1"}
+    base = {"router_dir": "/nonexistent", "public_url": "u", "active_color": "blue", "version": "v1",
+            "target_url": "t"}
     assert not p.diff("s", base, {**base, "gate_checked_at": "later", "change": "x"}).changes
     assert p.diff("s", base, {**base, "active_color": "green"}).changes
     assert p.diff("s", base, {**base, "version": "v2"}).changes
@@ -231,7 +233,7 @@ def test_after_a_verified_switch_the_old_colour_is_stopped_not_removed(world: Wo
     with open(log) as fh:
         assert fh.read().splitlines() == ["stop --time 15 dev-app-blue"]  # never rm
     assert out["idle_stopped"] is (not fail)
-    assert (out["idle_stop_error"] is not None) is fail  # recorded, and the switch still stands
+    assert (out.get("idle_stop_error") is not None) is fail  # recorded, and the switch still stands
     assert world.public() == (200, "green", "v1.5.0")
 
 
@@ -241,3 +243,16 @@ def test_any_failure_inside_a_switch_puts_the_previous_colour_back(workdir: str)
         router_files.write_active_color(workdir, "green")
         raise KeyboardInterrupt  # e.g. the operator's Ctrl-C while verifying
     assert router_files.read_active_color(workdir) == "blue"
+
+
+def test_preview_with_an_unknown_gate_time_is_no_flip(preview_wire: ProviderWire) -> None:
+    """The gate's ``checked_at`` is unknown in preview: it orders the switch, it does not trigger it."""
+    p = TrafficSwitchProvider()
+    olds = {"router_dir": "/nonexistent", "public_url": "u", "active_color": "blue", "version": "v1",
+            "target_url": "t", "verify_timeout": 3, "gate_checked_at": "earlier"}
+    news = {**olds, "gate_checked_at": UNKNOWN}
+    assert preview_wire.check(p, olds, news).failures == []
+    assert preview_wire.diff(p, "traffic-switch", olds, news).changes is False
+    flip = preview_wire.diff(p, "traffic-switch", olds, {**news, "active_color": UNKNOWN})
+    assert flip.changes is True
+    assert not os.path.exists("/nonexistent")
