@@ -7,8 +7,9 @@ import json
 import pytest
 
 from components.guard import LiveSlotGuardProvider
+from components.router_files import write_active_color
 from tests.support.program import is_secret, reveal, run_program, stack_config
-from tests.support.provider_wire import ProviderWire
+from tests.support.provider_wire import UNKNOWN, ProviderWire
 
 
 def guard_inputs_of(raw: dict, secrets: dict | None = None) -> dict:
@@ -102,3 +103,34 @@ def test_rotating_a_secret_the_live_colour_receives_is_refused(base, wire: Provi
     assert check(wire, olds, same) == []
     planned = guard_inputs_of({**base, "allowLiveReplace": "true"}, secrets={"jwtSecret": "b" * 40})
     assert check(wire, olds, planned) == []
+
+
+def test_after_a_failed_flip_the_colour_still_serving_stays_protected(base, wire: ProviderWire,
+                                                                      tmp_path) -> None:
+    router = tmp_path / "state" / "router"
+    router.mkdir(parents=True)
+    raw = {**base, "stateDir": str(tmp_path / "state")}
+    P = LiveSlotGuardProvider()
+    write_active_color(str(router), "blue")  # what TrafficSwitch left: blue serves
+    first = wire.check(P, {}, guard_inputs_of(raw))
+    created = wire.create(P, first.inputs)
+    # a flip to green: the guard passes and records green; then green's gate (or the switch) fails,
+    # so TrafficSwitch never wrote green (or put blue back): the file still says blue
+    flip = wire.check(P, first.inputs, guard_inputs_of({**raw, "activeColor": "green"}))
+    assert not flip.failures
+    wire.update(P, created.id, created.outs, flip.inputs)
+    # the operator now takes blue for the idle colour and deploys to it: that would replace what serves
+    onto_blue = guard_inputs_of({**raw, "activeColor": "green", "blue": json.dumps({"version": "v9"})})
+    (failure,) = wire.check(P, flip.inputs, onto_blue).failures
+    assert failure.property == "blue_version" and "blue is serving traffic" in failure.reason
+    # once a flip to green is verified (the switch wrote the file), blue is idle and may change
+    write_active_color(str(router), "green")
+    after = guard_inputs_of({**raw, "activeColor": "green", "blue": json.dumps({"version": "v9"})})
+    assert wire.check(P, flip.inputs, after).failures == []
+
+
+def test_preview_with_unknown_secrets_does_not_call_it_a_rotation(base, preview_wire: ProviderWire) -> None:
+    olds = {**guard_inputs_of(base), "secrets_fingerprint": "a" * 64}
+    news = {**olds, "secrets_fingerprint": UNKNOWN}
+    assert preview_wire.check(LiveSlotGuardProvider(), olds, news).failures == []
+    assert preview_wire.diff(LiveSlotGuardProvider(), "id", olds, news).changes is True
