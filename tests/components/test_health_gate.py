@@ -11,7 +11,7 @@ import pytest
 from components.health_gate import HealthGateProvider, needs_run, start_argv
 from components.runner import running_argv
 from tests.support.ports import free_port
-from tests.support.provider_wire import ProviderCallError, ProviderWire
+from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
 from tests.support.stub_app import StubApp
 
 
@@ -94,3 +94,20 @@ def test_a_stopped_slot_is_started_before_the_gate(app: StubApp, workdir: str, w
     with open(log) as fh:
         assert fh.read().splitlines() == ["inspect --format {{.State.Running}} dev-app-green",
                                           "start dev-app-green"]
+
+
+def test_preview_with_an_unknown_container_id_is_an_update_not_a_crash(preview_wire: ProviderWire) -> None:
+    """A replaced slot container has no id yet in preview: the gate will run again."""
+    olds = {**_props("http://127.0.0.1:1"), "status": "healthy", "checked_at": "2026-01-01T00:00:00Z"}
+    news = _props("http://127.0.0.1:1", container_id=UNKNOWN)
+    assert preview_wire.check(HealthGateProvider(), olds, news).failures == []
+    assert preview_wire.diff(HealthGateProvider(), "gate-green", olds, news).changes is True
+    same = preview_wire.diff(HealthGateProvider(), "gate-green", olds, _props("http://127.0.0.1:1"))
+    assert same.changes is False
+
+
+def test_the_engine_s_float_settings_are_ints_again(wire: ProviderWire) -> None:
+    checked = wire.check(HealthGateProvider(), {}, _props("http://x", consecutive=3.0, container=None))
+    assert checked.failures == [] and checked.inputs["consecutive"] == 3
+    bad = wire.check(HealthGateProvider(), {}, _props("http://x", consecutive=2.5))
+    assert [(f.property, "2.5" in f.reason) for f in bad.failures] == [("consecutive", True)]
