@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from components.db_snapshot import DbSnapshotProvider, snapshot_reason
 from components.snapshots import list_snapshots, snapshot_name, verify_file
+from tests.support.pg import SUPERUSER_PASSWORD, PostgresServer, start_postgres
+from tests.support.ports import free_port
 from tests.support.provider_wire import ProviderCallError, ProviderWire
 
 
@@ -90,3 +94,34 @@ def test_failed_snapshot_fails_the_step_and_leaves_nothing(database_url: str, tm
         wire.create(DbSnapshotProvider(), props, env={"PATH": str(tmp_path)})
     assert "pg_dump" in err.value.message and "test-superuser-pw" not in err.value.message
     assert not os.path.exists(directory) or os.listdir(directory) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_first_snapshot_waits_for_a_database_still_booting(tmp_path: str, wire: ProviderWire) -> None:
+    """The database container was just created: a real PostgreSQL comes up after create started."""
+    port = free_port()
+    late: list[PostgresServer] = []
+    starter = threading.Timer(2.0, lambda: late.append(start_postgres(port)))
+    starter.start()
+    try:
+        url = f"postgresql://postgres:{SUPERUSER_PASSWORD}@127.0.0.1:{port}/postgres"
+        directory = os.path.join(tmp_path, "snaps")
+        props = wire.check(DbSnapshotProvider(), {}, inputs(url, directory, waitSeconds=120)).inputs
+        outs = wire.create(DbSnapshotProvider(), props).outs
+        assert late, "the snapshot was taken before the database existed?"
+        assert verify_file(os.path.join(directory, outs["file"])).sha256 == outs["sha256"]
+    finally:
+        starter.join()
+        for server in late:
+            server.stop()
+
+
+def test_a_database_that_never_comes_up_fails_within_the_bound(tmp_path: str, wire: ProviderWire) -> None:
+    url = f"postgresql://postgres:hush-0123456789@127.0.0.1:{free_port()}/postgres"
+    started = time.monotonic()
+    with pytest.raises(ProviderCallError) as err:
+        wire.create(DbSnapshotProvider(), inputs(url, os.path.join(tmp_path, "s"), waitSeconds=2))
+    assert time.monotonic() - started < 60
+    assert err.value.type_name == "SnapshotError" and "within 2s" in err.value.message
+    assert "hush-0123456789" not in err.value.message

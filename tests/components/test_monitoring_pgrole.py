@@ -12,7 +12,7 @@ import pytest
 from components.monitoring_pgrole import ExporterRoleProvider
 from tests.support.pg import PostgresServer
 from tests.support.ports import free_port
-from tests.support.provider_wire import ProviderWire
+from tests.support.provider_wire import ProviderCallError, ProviderWire, Secret
 
 pytestmark = pytest.mark.postgres
 P = ExporterRoleProvider()
@@ -128,3 +128,22 @@ def _pump(src: object, dst: object) -> None:
             dst.sendall(data)
     except OSError:
         pass
+
+
+def test_secret_inputs_are_unwrapped_and_never_shown(database_url: str, wire: ProviderWire) -> None:
+    role, password = _role(), f"pw-{uuid.uuid4().hex}"
+    props = {"admin_dsn": Secret(database_url), "role": role, "password": Secret(password)}
+    checked = wire.check(P, {}, props)
+    assert checked.failures == []
+    result = wire.create(P, {**checked.inputs, "admin_dsn": Secret(database_url),
+                             "password": Secret(password)})
+    assert password not in repr(result.outs) and result.secret_outputs == {"admin_dsn", "password"}
+    assert "password" not in result.outs  # only its digest is recorded
+    bad = wire.check(P, {}, {**props, "wait_seconds": "soon", "password": Secret(7_654_321)})
+    assert {f.property for f in bad.failures} == {"wait_seconds", "password"}
+    assert "7654321" not in repr(bad.failures) and "'soon'" in repr(bad.failures)
+    dsn = f"postgresql://postgres:{password}@127.0.0.1:{free_port()}/postgres"
+    with pytest.raises(ProviderCallError) as err:
+        wire.create(P, {"admin_dsn": Secret(dsn), "role": role, "password": Secret(password),
+                        "wait_seconds": 0})
+    assert password not in str(err.value)
