@@ -11,7 +11,7 @@ import pytest
 from components.migration_files import fingerprint, read_directory
 from components.migration_lint import lint_sql
 from components.migrations_provider import MigrationsProvider
-from tests.support.provider_wire import ProviderCallError, ProviderWire
+from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "migrations")
 
@@ -108,3 +108,21 @@ def test_files_changed_since_preview_are_refused(database_url: str, tmp_path: st
     assert "changed between preview and update: ~000003_add_events_status" in err.value.message
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,)
+
+
+def test_preview_with_the_new_snapshot_unknown_shows_an_update(preview_wire: ProviderWire) -> None:
+    """A new DbSnapshot is due: its file name is unknown in preview; migrations will run after it."""
+    news = inputs("u", os.path.join(DATA, "safe"))
+    olds = {**news, "schemaVersion": 4}
+    unknown = {**news, "snapshot": UNKNOWN}
+    checked = preview_wire.check(MigrationsProvider(), news, unknown)
+    assert checked.failures == [] and checked.inputs["snapshot"] == UNKNOWN
+    assert preview_wire.diff(MigrationsProvider(), "id", olds, unknown).changes is True
+    assert preview_wire.diff(MigrationsProvider(), "id", olds, news).changes is False
+
+
+def test_a_fractional_lock_timeout_is_kept_and_text_is_refused(wire: ProviderWire) -> None:
+    news = inputs("u", os.path.join(DATA, "safe"), lockTimeoutSeconds=2.5)
+    assert wire.check(MigrationsProvider(), {}, news).inputs["lockTimeoutSeconds"] == 2.5
+    bad = wire.check(MigrationsProvider(), {}, {**news, "lockTimeoutSeconds": "2m"})
+    assert [f.property for f in bad.failures] == ["lockTimeoutSeconds"]
