@@ -36,100 +36,36 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 from google.protobuf import struct_pb2
 from pulumi.dynamic import ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.output import Unknown
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
+from tests.support.wire_values import (
+    Applied,
+    Checked,
+    Diffed,
+    Failure,
+    ProviderCallError,
+    Secret,
+    known_value,
+    parse_traceback,
+    plain_value,
+    secret_keys,
+)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+__all__ = ["UNKNOWN", "Applied", "Checked", "Diffed", "Failure", "ProviderCallError", "ProviderWire",
+           "Secret", "parse_traceback", "wire_session"]
 UNKNOWN = rpc.UNKNOWN
 """Pass this as an input value to send "not known until apply" (meaningful in preview)."""
 URN = "urn:pulumi:test::togather-deploy::pulumi-python:dynamic:Resource::under-test"
-
-
-@dataclass(frozen=True)
-class Secret:
-    """An input the program marked secret (``pulumi.Output.secret``)."""
-
-    value: Any
-
-
-class ProviderCallError(Exception):
-    """The provider raised: ``type_name`` is its exception class, ``message`` its text."""
-
-    def __init__(self, type_name: str, message: str) -> None:
-        super().__init__(f"{type_name}: {message}")
-        self.type_name = type_name
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Failure:
-    property: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Checked:
-    inputs: dict[str, Any]
-    failures: list[Failure]
-
-
-@dataclass(frozen=True)
-class Diffed:
-    changes: bool | None
-    replaces: list[str]
-    delete_before_replace: bool
-
-
-@dataclass(frozen=True)
-class Applied:
-    """What ``create``/``update``/``read`` recorded: ``outs`` as the engine stores them."""
-
-    id: str
-    outs: dict[str, Any]
-    secret_outputs: frozenset[str] = field(default_factory=frozenset)
-
-
-def parse_traceback(text: str) -> tuple[str, str]:
-    """The final exception of a Python traceback: (class name, message)."""
-    lines = text.rstrip("\n").split("\n")
-    start = max((i for i, ln in enumerate(lines) if ln.startswith("Traceback (most recent")), default=-1)
-    body = lines[start + 1:]
-    first = next((i for i, ln in enumerate(body) if ln and not ln.startswith(" ")), None)
-    if first is None:
-        return "UnknownError", text
-    head, _, message = "\n".join(body[first:]).partition(": ")
-    return head.rsplit(".", 1)[-1], message
-
-
-def _plain(value: Any) -> Any:
-    """What the engine sends a provider that does not accept secrets: the bare value."""
-    if isinstance(value, Secret):
-        return _plain(value.value)
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _known(value: Any) -> Any:
-    """Unknowns coming back (preview) as the ``UNKNOWN`` string the tests compare with."""
-    if isinstance(value, Unknown):
-        return UNKNOWN
-    if isinstance(value, dict):
-        return {k: _known(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_known(v) for v in value]
-    return value
 
 
 class _Server:
@@ -145,6 +81,8 @@ class _Server:
         if not port.isdigit():
             self.close()
             raise AssertionError(f"python -m pulumi.dynamic did not start: {self.stderr()}")
+        # a provider that prints must never block on a full pipe: drain stdout from now on
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
         configured = self.stub.Configure(proto.ConfigureRequest(
@@ -188,7 +126,7 @@ class ProviderWire:
         return self._servers[key]
 
     def _struct(self, provider: ResourceProvider, props: Mapping[str, Any] | None) -> struct_pb2.Struct:
-        bag = {**_plain(dict(props or {})), "__provider": serialize_provider(provider)}
+        bag = {**plain_value(dict(props or {})), "__provider": serialize_provider(provider)}
         loop = asyncio.new_event_loop()  # not asyncio.run: it would unset the thread's loop
         try:
             return loop.run_until_complete(rpc.serialize_properties(bag, {}))
@@ -198,7 +136,7 @@ class ProviderWire:
     @staticmethod
     def _props(struct: struct_pb2.Struct) -> dict[str, Any]:
         props = rpc.deserialize_properties(struct, keep_unknowns=True)
-        return {k: _known(v) for k, v in props.items() if k != "__provider"}
+        return {k: known_value(v) for k, v in props.items() if k != "__provider"}
 
     def _call(self, env: Mapping[str, str] | None, method: str, request: Any) -> Any:
         server = self._server(env)
@@ -226,18 +164,18 @@ class ProviderWire:
     def create(self, provider: ResourceProvider, props: Mapping[str, Any], *,
                env: Mapping[str, str] | None = None) -> Applied:
         if self.preview:
-            return Applied("", self._props(self._struct(provider, props)), _secret_keys(props))
+            return Applied("", self._props(self._struct(provider, props)), secret_keys(props))
         request = proto.CreateRequest(urn=URN, properties=self._struct(provider, props))
         resp = self._call(env, "Create", request)
-        return Applied(resp.id, self._props(resp.properties), _secret_keys(props))
+        return Applied(resp.id, self._props(resp.properties), secret_keys(props))
 
     def update(self, provider: ResourceProvider, id_: str, olds: Mapping[str, Any],
                news: Mapping[str, Any], *, env: Mapping[str, str] | None = None) -> Applied:
         if self.preview:
-            return Applied(id_, self._props(self._struct(provider, news)), _secret_keys(news))
+            return Applied(id_, self._props(self._struct(provider, news)), secret_keys(news))
         resp = self._call(env, "Update", proto.UpdateRequest(
             id=id_, urn=URN, olds=self._struct(provider, olds), news=self._struct(provider, news)))
-        return Applied(id_, self._props(resp.properties), _secret_keys(news))
+        return Applied(id_, self._props(resp.properties), secret_keys(news))
 
     def delete(self, provider: ResourceProvider, id_: str, props: Mapping[str, Any], *,
                env: Mapping[str, str] | None = None) -> None:
@@ -248,11 +186,7 @@ class ProviderWire:
              env: Mapping[str, str] | None = None) -> Applied:
         request = proto.ReadRequest(id=id_, urn=URN, properties=self._struct(provider, props))
         resp = self._call(env, "Read", request)
-        return Applied(resp.id, self._props(resp.properties), _secret_keys(props))
-
-
-def _secret_keys(inputs: Mapping[str, Any]) -> frozenset[str]:
-    return frozenset(k for k, v in inputs.items() if isinstance(v, Secret))
+        return Applied(resp.id, self._props(resp.properties), secret_keys(props))
 
 
 def wire_session(*, preview: bool = False) -> Iterator[ProviderWire]:
