@@ -57,3 +57,8 @@ def test_parse_traceback_takes_the_last_exception() -> None:
             "Traceback (most recent call last):\n  File \"b\", line 2\n    y()\n"
             "components.errors.DeployError: top: line\n  detail: more\n")
     assert parse_traceback(text) == ("DeployError", "top: line\n  detail: more")
+
+
+def test_read_returns_what_the_provider_reads(wire: ProviderWire) -> None:
+    read = wire.read(Echo(), "echo", {"port": 8080})  # ResourceProvider.read: the props back
+    assert read.id == "echo" and read.outs == {"port": 8080.0}
