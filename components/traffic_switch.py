@@ -102,8 +102,8 @@ class SwitchInputs:
     stop_idle_slot: bool = False
     idle_container: str = ""
     drain_seconds: float = 0.0
-    gate_checked_at: str | None = None
-    """Only orders the switch after the gate; never a trigger."""
+    gate_checked_at: Any = None
+    """Only orders the switch after the gate (any value; never read, never a trigger)."""
     change: str = ""
     """The preview line (``switch_summary``)."""
 
