@@ -12,7 +12,7 @@ from components.router_check import host_check_conf, validate_argv
 from components.router_config import RouterConfigInputs, RouterConfigProvider
 from tests.components.test_router_config import router_props
 from tests.support.nginx import nginx_available
-from tests.support.provider_wire import ProviderWire
+from tests.support.provider_wire import UNKNOWN, ProviderWire
 
 pytestmark = [pytest.mark.nginx,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]
@@ -67,3 +67,15 @@ def test_planted_symlinks_in_tmpdir_are_never_followed(workdir: str, wire: Provi
         assert fh.read() == "precious\n"
     assert (after.st_uid, after.st_gid, after.st_mode) == (before.st_uid, before.st_gid, before.st_mode)
     assert sorted(os.listdir(planted)) == sorted(names)  # and the private check dir is gone
+
+
+def test_preview_with_an_unknown_image_or_container_is_an_update(workdir: str,
+                                                                 preview_wire: ProviderWire) -> None:
+    d = os.path.join(workdir, "no", "router")  # no parent: router_props prepares nothing
+    props = router_props(d)
+    for key in ("image", "container"):
+        news = {**props, key: UNKNOWN}
+        assert preview_wire.check(RouterConfigProvider(), props, news).failures == []
+        assert preview_wire.diff(RouterConfigProvider(), "router-config", props, news).changes is True
+    assert preview_wire.diff(RouterConfigProvider(), "router-config", props, props).changes is False
+    assert os.listdir(workdir) == []  # preview wrote nothing
