@@ -6,7 +6,11 @@ Provider guarantees:
   be taken ("app version v1.4.0 → v1.5.0; migration files changed: +000050_add_x").
 - ``diff`` (pure): a new snapshot is due when the target app version or the
   set/content of migration files changed; other setting changes update in place.
-- ``create``/``update``: take the snapshot with ``components.snapshots_pg`` (atomic,
+- Inputs: ``SnapshotInputs`` (``components.provider_inputs``), parsed alike by
+  every method (retention counts arrive as floats and become ints).
+- ``create``/``update``: first wait (bounded, ``waitSeconds``; ``components.db_wait``,
+  the same wait as ``ExporterRole``) for a database container that may still be
+  booting; then take the snapshot with ``components.snapshots_pg`` (atomic,
   verified; on failure nothing carries a snapshot name and the step fails, so the
   ``Migrations`` that depend on it never run), then apply retention.
 - ``delete``: nothing. ``pulumi destroy`` never deletes a snapshot.
@@ -19,16 +23,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
+from components import provider_inputs
+from components.db_wait import DEFAULT_WAIT_SECONDS, wait_until_ready
+from components.errors import SnapshotError
 from components.migration_files import describe_changes
 
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-"""How a value not yet known at preview reaches a dynamic provider."""
 RETAKE_KEYS = ("appVersion", "migrationFiles")
 SNAPSHOT_OUTPUTS = ("file", "path", "sha256", "size", "createdAt", "schemaVersion")
 
@@ -53,6 +58,46 @@ class DbSnapshotArgs:
     """…but the newest ``keep_min`` are always kept."""
 
 
+@dataclass(frozen=True)
+class SnapshotInputs:
+    """The provider's inputs as ``check`` validated them (``components.provider_inputs``).
+
+    Field names are the recorded property names (camelCase, as in the state).
+    """
+
+    databaseUrl: str = field(metadata=provider_inputs.SECRET)  # noqa: N815
+    snapshotDir: str = ""  # noqa: N815
+    appVersion: str = ""  # noqa: N815
+    migrationFiles: dict[str, str] = field(default_factory=dict)  # noqa: N815
+    mode: str = "container"
+    dbContainer: str | None = None  # noqa: N815
+    retentionDays: int = 7  # noqa: N815
+    keepMin: int = 3  # noqa: N815
+    waitSeconds: float = DEFAULT_WAIT_SECONDS  # noqa: N815
+    """How long create/update wait for a database that is still starting."""
+    reason: str = ""
+    """Computed by ``check``: why a snapshot is taken."""
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> SnapshotInputs:
+        return provider_inputs.parse(cls, props)
+
+
+def _failures(i: SnapshotInputs) -> list[CheckFailure]:
+    failures = []
+    if i.mode not in ("container", "host") and not provider_inputs.is_unknown(i.mode):
+        failures.append(CheckFailure("mode", f"must be container or host, got {i.mode!r}"))
+    if i.mode == "container" and not i.dbContainer:
+        failures.append(CheckFailure("dbContainer", "is required in container mode"))
+    if not provider_inputs.is_unknown(i.snapshotDir) and not os.path.isabs(i.snapshotDir):
+        failures.append(CheckFailure("snapshotDir", f"must be an absolute path, got {i.snapshotDir!r}"))
+    for key in ("retentionDays", "keepMin"):
+        value = getattr(i, key)
+        if not provider_inputs.is_unknown(value) and value < 1:
+            failures.append(CheckFailure(key, f"must be an integer ≥ 1, got {value}"))
+    return failures
+
+
 def snapshot_reason(olds: Mapping[str, Any], news: Mapping[str, Any]) -> str:
     """Why a snapshot is (re)taken, in words, from the previous and new inputs."""
     if not olds.get("appVersion") and not olds.get("migrationFiles"):
@@ -72,53 +117,66 @@ def _needs_snapshot(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
 
 class DbSnapshotProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = []
-        if news.get("mode") not in ("container", "host"):
-            failures.append(CheckFailure("mode", "must be container or host"))
-        if news.get("mode") == "container" and not news.get("dbContainer"):
-            failures.append(CheckFailure("dbContainer", "is required in container mode"))
-        if not os.path.isabs(str(news.get("snapshotDir", ""))):
-            failures.append(CheckFailure("snapshotDir", "must be an absolute path"))
-        for key in ("retentionDays", "keepMin"):
-            value = news.get(key)
-            if not isinstance(value, (int, float)) or value < 1:
-                failures.append(CheckFailure(key, "must be an integer ≥ 1"))
+        failures = provider_inputs.check_failures(SnapshotInputs, news)
+        if failures:
+            return CheckResult(news, failures)
+        i = SnapshotInputs.from_props(news)
         reason = snapshot_reason(olds, news) if _needs_snapshot(olds, news) else olds.get("reason", "")
-        return CheckResult({**news, "reason": reason}, failures)
+        return CheckResult({**provider_inputs.props(i), "reason": reason}, _failures(i))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        new = SnapshotInputs.from_props(news)
         inputs = ("databaseUrl", "snapshotDir", "mode", "dbContainer", "retentionDays", "keepMin",
                   *RETAKE_KEYS)
-        changed = [k for k in inputs if olds.get(k) != news.get(k)]
+        changed = [k for k in inputs if olds.get(k) != getattr(new, k)]
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(str(props["snapshotDir"]), _take(props))
+        i = SnapshotInputs.from_props(props)
+        return CreateResult(i.snapshotDir, _take(i))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        i = SnapshotInputs.from_props(news)
         if _needs_snapshot(olds, news):
-            return UpdateResult(_take(news))
+            return UpdateResult(_take(i))
         kept = {k: olds.get(k) for k in (*SNAPSHOT_OUTPUTS, "pruned")}
-        return UpdateResult({**news, **kept, "reason": olds.get("reason", "")})
+        return UpdateResult({**provider_inputs.props(i), **kept, "reason": olds.get("reason", "")})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Snapshots outlive the stack: nothing is deleted."""
 
 
-def _take(props: dict[str, Any]) -> dict[str, Any]:
+def _take(i: SnapshotInputs) -> dict[str, Any]:
     from components.migrate_db import parse_url
     from components.snapshots import prune
     from components.snapshots_pg import Target, create_snapshot
 
-    target = Target(mode=str(props["mode"]), container=props.get("dbContainer") or None)
-    snap = create_snapshot(props["databaseUrl"], props["snapshotDir"], target=target,
-                           app_version=str(props["appVersion"]), reason=str(props.get("reason") or ""))
-    pruned = prune(props["snapshotDir"], retention_days=int(props["retentionDays"]),
-                   keep_min=int(props["keepMin"]), database=parse_url(props["databaseUrl"]).dbname)
+    _wait_for_database(i)
+    target = Target(mode=i.mode, container=i.dbContainer or None)
+    snap = create_snapshot(i.databaseUrl, i.snapshotDir, target=target, app_version=i.appVersion,
+                           reason=i.reason)
+    pruned = prune(i.snapshotDir, retention_days=i.retentionDays, keep_min=i.keepMin,
+                   database=parse_url(i.databaseUrl).dbname)
     meta = snap.meta or {}
-    return {**props, "file": snap.name, "path": snap.path, "sha256": meta.get("sha256"),
+    return {**provider_inputs.props(i), "file": snap.name, "path": snap.path, "sha256": meta.get("sha256"),
             "size": snap.size, "createdAt": meta.get("created_at"),
             "schemaVersion": meta.get("schema_version"), "pruned": [p.name for p in pruned]}
+
+
+def _wait_for_database(i: SnapshotInputs) -> None:
+    """The first snapshot may run while the database container is still booting: wait (bounded)."""
+    import psycopg
+
+    from components.migrate_db import redact
+
+    try:
+        wait_until_ready(i.databaseUrl, i.waitSeconds)
+    except psycopg.OperationalError as exc:
+        why = redact(str(exc), i.databaseUrl).strip()
+        raise SnapshotError(f"the database did not accept connections within {i.waitSeconds:g}s; "
+                            "no snapshot was taken", context={"error": why},
+                            fix="check that the database container is running and reachable on its "
+                                "127.0.0.1 host port, then run `pulumi up` again") from None
 
 
 class DbSnapshot(pulumi.dynamic.Resource, module="togather", name="DbSnapshot"):

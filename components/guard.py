@@ -10,10 +10,19 @@ Contract
   fingerprint of its non-secret container settings (``specs.app_spec``); plus a
   hash of the secrets both colours receive (JWT, CSRF, database URL,
   ``appSecrets``), itself a Pulumi secret, so rotating one is caught too.
-- ``check(olds, news)``: pure. Fails when (a) the colour that was live in the
-  previous update would get a different version/settings/secrets or lose its
-  container, or (b) the colour to activate has no version. ``allowLiveReplace`` turns (a)
-  into a pass for emergencies.
+- Which colour is live: the one that *serves*, read by the program from the
+  router's ``active_color`` file (``serving_color``; only ``TrafficSwitch``
+  writes it, after a verified flip, and puts it back when a flip fails). Not
+  the colour this resource recorded: it updates before the gate and the
+  switch, so after a failed flip it names the new colour while traffic stays
+  on the old one. Without the file (a first deployment, a preview on a CI
+  runner) the recorded ``active_color`` stands in.
+- Inputs: ``GuardInputs`` (``components.provider_inputs``), parsed alike by
+  every method.
+- ``check(olds, news)``: pure. Fails when (a) the live colour would get a
+  different version/settings/secrets or lose its container, or (b) the colour
+  to activate has no version. ``allowLiveReplace`` turns (a) into a pass for
+  emergencies.
 - ``diff``: pure; an update whenever any recorded value changes, never a replace.
 - ``create``/``update``: record the new inputs, nothing else. ``delete``: nothing.
 """
@@ -23,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pulumi
@@ -37,6 +46,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from components import provider_inputs, router_files
 from components.config import COLORS, DeployConfig, other_color
 from components.specs import app_spec
 
@@ -55,29 +65,59 @@ def secrets_fingerprint(values: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(dict(values), sort_keys=True).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class GuardInputs:
+    active_color: str
+    """The colour this update makes active (stack config ``activeColor``)."""
+    allow_live_replace: bool = False
+    blue_version: str = ""
+    blue_fingerprint: str = ""
+    green_version: str = ""
+    green_fingerprint: str = ""
+    secrets_fingerprint: str = field(default="", metadata=provider_inputs.SECRET)
+    serving_color: str = ""
+    """What the router serves now (its ``active_color`` file); "" when unknown."""
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> GuardInputs:
+        return provider_inputs.parse(cls, props)
+
+
+def live_color(olds: Mapping[str, Any], news: GuardInputs) -> str | None:
+    """The colour serving traffic (see the module docstring); None before any deployment."""
+    if news.serving_color in COLORS:
+        return news.serving_color
+    recorded = olds.get("active_color")
+    return recorded if recorded in COLORS else None
+
+
 def guard_inputs(cfg: DeployConfig) -> dict[str, Any]:
     inputs: dict[str, Any] = {"active_color": cfg.active_color,
-                              "allow_live_replace": cfg.allow_live_replace}
+                              "allow_live_replace": cfg.allow_live_replace,
+                              "serving_color": router_files.read_active_color(cfg.router_dir) or ""}
     for color in COLORS:
         inputs[f"{color}_version"] = cfg.slot(color).version or ""
         inputs[f"{color}_fingerprint"] = slot_fingerprint(cfg, color)
     return inputs
 
 
-def violations(olds: dict[str, Any], news: dict[str, Any]) -> list[CheckFailure]:
-    """Why ``news`` may not follow ``olds`` (empty: allowed)."""
+def violations(olds: Mapping[str, Any], new: GuardInputs) -> list[CheckFailure]:
+    """Why ``new`` may not follow ``olds`` (the previous inputs; empty: allowed)."""
     failures: list[CheckFailure] = []
-    active = news.get("active_color", "")
+    news = provider_inputs.props(new)
+    olds = provider_inputs.problems(GuardInputs, olds)[0] if olds else {}  # defaults for absent keys
+    active = new.active_color
     if active in COLORS and not news.get(f"{active}_version"):
         failures.append(CheckFailure("active_color", (
             f"activeColor is {active} but {active} has no version, so nothing would serve "
             f"traffic. Deploy it first: pulumi config set --path togather:{active}.version VERSION; "
             f"pulumi up; then flip activeColor.")))
-    live = olds.get("active_color")
-    if live not in COLORS or news.get("allow_live_replace"):
+    live = live_color(olds, new)
+    if live is None or new.allow_live_replace:
         return failures
     old_s, new_s = olds.get("secrets_fingerprint"), news.get("secrets_fingerprint")
-    if old_s and isinstance(new_s, str) and new_s and old_s != new_s and olds.get(f"{live}_version"):
+    known = isinstance(new_s, str) and new_s and not provider_inputs.is_unknown(new_s)
+    if old_s and known and old_s != new_s and olds.get(f"{live}_version"):
         failures.append(CheckFailure("secrets_fingerprint", (
             f"a secret both colours receive (jwtSecret, csrfKey, databasePassword or appSecrets) "
             f"changed: that changes the environment of {live}, which is serving traffic, and "
@@ -102,26 +142,27 @@ def violations(olds: dict[str, Any], news: dict[str, Any]) -> list[CheckFailure]
 
 
 class LiveSlotGuardProvider(ResourceProvider):
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, violations(_olds or {}, news))
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = provider_inputs.check_failures(GuardInputs, news)
+        if failures:
+            return CheckResult(news, failures)
+        new = GuardInputs.from_props(news)
+        return CheckResult(provider_inputs.props(new), violations(olds or {}, new))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        keys = sorted(k for k in set(olds) | set(news)
-                      if not k.startswith("__") and olds.get(k) != news.get(k))
+        new = provider_inputs.props(GuardInputs.from_props(news))
+        keys = sorted(k for k in set(olds) | set(new)
+                      if not k.startswith("__") and olds.get(k) != new.get(k))
         return DiffResult(changes=bool(keys), replaces=[], stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult("live-slot-guard", outs=_public(props))
+        return CreateResult("live-slot-guard", outs=provider_inputs.props(GuardInputs.from_props(props)))
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs=_public(news))
+        return UpdateResult(outs=provider_inputs.props(GuardInputs.from_props(news)))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         return None
-
-
-def _public(props: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if not k.startswith("__")}
 
 
 class LiveSlotGuard(Resource):

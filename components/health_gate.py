@@ -5,6 +5,8 @@ Contract
   version, the slot's container name and id, whether this colour is the one to
   serve (``active``), the health settings, and the verdict of the last run:
   ``status``, ``version_seen``, ``checked_at`` (UTC ISO-8601). Nothing secret.
+- Inputs: ``GateInputs`` (``components.provider_inputs``), parsed alike by
+  every method (the engine's ``2.0`` consecutive probes become ``2``).
 - ``check``: pure; refuses an unknown colour or an empty version.
 - ``diff``: pure; an update (never a replace) when anything recorded changes.
 - ``create``/``update``: the gate runs (``components.health.wait_healthy``) when
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -37,23 +40,48 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from components import runner
+from components import provider_inputs, runner
 from components.config import COLORS
 from components.errors import HealthError
 from components.health import wait_healthy
 
-INPUT_KEYS = ("color", "base_url", "version", "container", "container_id", "active", "path",
-              "interval_seconds", "timeout_seconds", "consecutive", "allow_degraded")
 TRIGGER_KEYS = ("color", "base_url", "version", "container", "container_id")
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    """The gate's inputs as ``check`` validated them (``components.provider_inputs``)."""
+
+    color: str
+    base_url: str
+    """The slot's loopback base URL."""
+    version: str
+    """The version the slot must report."""
+    container: str = ""
+    """The slot's container name ("": nothing to start)."""
+    container_id: str = ""
+    """Changes when the container is replaced (unknown in preview until then)."""
+    active: bool = False
+    """This colour is the one to serve."""
+    path: str = "/health"
+    interval_seconds: float = 1.0
+    timeout_seconds: float = 120.0
+    consecutive: int = 2
+    allow_degraded: bool = False
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> GateInputs:
+        return provider_inputs.parse(cls, props)
 
 
 def needs_run(olds: Mapping[str, Any] | None, news: Mapping[str, Any]) -> bool:
     """Whether the gate must probe again (see the module docstring)."""
     if not olds or "checked_at" not in olds:
         return True
-    if any(olds.get(k) != news.get(k) for k in TRIGGER_KEYS):
+    new = GateInputs.from_props(news)
+    if any(olds.get(k, "") != getattr(new, k) for k in TRIGGER_KEYS):
         return True
-    return bool(news.get("active")) and not olds.get("active")
+    return new.active and not olds.get("active")
 
 
 def start_argv(container: str) -> runner.Argv:
@@ -69,43 +97,50 @@ def ensure_started(container: str) -> bool:
 
 
 def run_gate(props: Mapping[str, Any]) -> dict[str, Any]:
-    started = ensure_started(str(props.get("container") or ""))
+    """Start the slot if stopped, then wait until it is healthy at its version: the verdict."""
+    return _run_gate(GateInputs.from_props(props))
+
+
+def _run_gate(i: GateInputs) -> dict[str, Any]:
+    started = ensure_started(i.container)
     try:
-        p = wait_healthy(props["base_url"], version=props["version"],
-                         allow_degraded=bool(props["allow_degraded"]),
-                         consecutive=int(props["consecutive"]), timeout_s=float(props["timeout_seconds"]),
-                         interval_s=float(props["interval_seconds"]), health_path=props["path"])
+        p = wait_healthy(i.base_url, version=i.version, allow_degraded=i.allow_degraded,
+                         consecutive=i.consecutive, timeout_s=i.timeout_seconds,
+                         interval_s=i.interval_seconds, health_path=i.path)
     except HealthError as exc:
-        exc.slot = exc.slot or props["color"]
+        exc.slot = exc.slot or i.color
         raise
     return {"status": p.status, "version_seen": p.version, "started": started,
             "checked_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
-def _inputs(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: props.get(k) for k in INPUT_KEYS}
-
-
 class HealthGateProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = []
-        if news.get("color") not in COLORS:
-            failures.append(CheckFailure("color", f"must be blue or green, got {news.get('color')!r}"))
-        if not news.get("version"):
+        failures = provider_inputs.check_failures(GateInputs, news)
+        if failures:
+            return CheckResult(news, failures)
+        i = GateInputs.from_props(news)
+        if i.color not in COLORS and not provider_inputs.is_unknown(i.color):
+            failures.append(CheckFailure("color", f"must be blue or green, got {i.color!r}"))
+        if not i.version:
             failures.append(CheckFailure("version", "a gate needs the version the slot must report"))
-        return CheckResult(news, failures)
+        return CheckResult(provider_inputs.props(i), failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in INPUT_KEYS if olds.get(k) != news.get(k)]
+        new = provider_inputs.props(GateInputs.from_props(news))
+        old = provider_inputs.problems(GateInputs, olds)[0]  # recorded outputs; absent = default
+        changed = [k for k in new if old.get(k) != new[k]]
         return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(f"gate-{props['color']}", outs={**_inputs(props), **run_gate(props)})
+        i = GateInputs.from_props(props)
+        return CreateResult(f"gate-{i.color}", outs={**provider_inputs.props(i), **_run_gate(i)})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        i = GateInputs.from_props(news)
         if not needs_run(olds, news):
-            return UpdateResult(outs={**olds, **_inputs(news)})
-        return UpdateResult(outs={**_inputs(news), **run_gate(news)})
+            return UpdateResult(outs={**olds, **provider_inputs.props(i)})
+        return UpdateResult(outs={**provider_inputs.props(i), **_run_gate(i)})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         return None

@@ -10,6 +10,8 @@ Provider guarantees:
   no old colour exists, so nothing is linted). With ``lint: error`` any finding
   is a check failure. Warnings are also written with
   ``pulumi.log.warn`` (from the provider process that falls back to stderr).
+- Inputs: ``MigrationsInputs`` (``components.provider_inputs``), parsed alike
+  by every method.
 - ``diff`` (pure): changes when a file has a version above the recorded
   ``schemaVersion``, or the files, app version or snapshot changed.
 - ``create``/``update``: re-read the directory and refuse if it differs from the
@@ -25,12 +27,13 @@ State recorded (outputs): the inputs (``databaseUrl`` secret), ``schemaVersion``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
+from components import provider_inputs
 from components.migration_files import pending_names
 
 CHANGE_KEYS = ("migrationsDir", "migrationFiles", "appVersion", "snapshot", "lint", "databaseUrl")
@@ -56,72 +59,105 @@ class MigrationsArgs:
     """How long to wait for another migration run to release the lock."""
 
 
+@dataclass(frozen=True)
+class MigrationsInputs:
+    """The provider's inputs as ``check`` validated them (``components.provider_inputs``).
+
+    Field names are the recorded property names (camelCase, as in the state).
+    """
+
+    databaseUrl: str = field(metadata=provider_inputs.SECRET)  # noqa: N815
+    migrationsDir: str = ""  # noqa: N815
+    migrationFiles: dict[str, str] = field(default_factory=dict)  # noqa: N815
+    lintFindings: dict[str, list[str]] = field(default_factory=dict)  # noqa: N815
+    appVersion: str = ""  # noqa: N815
+    snapshot: str = ""
+    """The snapshot file taken just before (unknown in preview when a new one is due)."""
+    lint: str = "warn"
+    lockTimeoutSeconds: float = 120.0  # noqa: N815
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> MigrationsInputs:
+        return provider_inputs.parse(cls, props)
+
+
 def _recorded_files(olds: Mapping[str, Any]) -> Mapping[str, str]:
     files = olds.get("migrationFiles")
     return files if isinstance(files, Mapping) else {}
 
 
+def _lint(olds: Mapping[str, Any], i: MigrationsInputs) -> tuple[list[str], list[str], list[CheckFailure]]:
+    """(pending up files, blue/green warnings about them, failures)."""
+    from components.errors import ConfigError
+    from components.migration_files import parse_migrations
+
+    failures = []
+    try:
+        parse_migrations({name: "" for name in i.migrationFiles})
+    except ConfigError as exc:
+        fix = f" ({exc.fix})" if exc.fix else ""
+        failures.append(CheckFailure("migrationFiles", exc.message + fix))
+    if i.lint not in ("warn", "error"):
+        failures.append(CheckFailure("lint", f"must be warn or error, got {i.lint!r}"))
+    before = _recorded_files(olds)
+    pending = [n for n in pending_names(dict(i.migrationFiles), None) if f"{n}.up.sql" not in before]
+    # A first deployment has no old colour running on the schema: nothing to warn about.
+    findings = i.lintFindings if before else {}
+    warnings = [w for n in pending for w in findings.get(f"{n}.up.sql", [])]
+    if warnings and i.lint == "error":
+        failures.append(CheckFailure("lintWarnings", "unsafe for blue/green (migrations.lint is error): "
+                                     + "; ".join(warnings)))
+    return pending, warnings, failures
+
+
 class MigrationsProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        from components.errors import ConfigError
-        from components.migration_files import parse_migrations
-
-        files = news.get("migrationFiles") or {}
-        failures = []
-        try:
-            parse_migrations({name: "" for name in files})
-        except ConfigError as exc:
-            fix = f" ({exc.fix})" if exc.fix else ""
-            failures.append(CheckFailure("migrationFiles", exc.message + fix))
-        if news.get("lint") not in ("warn", "error"):
-            failures.append(CheckFailure("lint", "must be warn or error"))
-        before = _recorded_files(olds)
-        pending = [n for n in pending_names(dict(files), None) if f"{n}.up.sql" not in before]
-        # A first deployment has no old colour running on the schema: nothing to warn about.
-        findings = (news.get("lintFindings") or {}) if before else {}
-        warnings = [w for n in pending for w in findings.get(f"{n}.up.sql", [])]
+        failures = provider_inputs.check_failures(MigrationsInputs, news)
+        if failures:
+            return CheckResult(news, failures)
+        i = MigrationsInputs.from_props(news)
+        pending, warnings, failures = _lint(olds, i)
         for warning in warnings:
             pulumi.log.warn(f"migration unsafe for blue/green: {warning}")
-        if warnings and news.get("lint") == "error":
-            failures.append(CheckFailure("lintWarnings", "unsafe for blue/green (migrations.lint is error): "
-                                         + "; ".join(warnings)))
-        return CheckResult({**news, "pending": pending, "lintWarnings": warnings}, failures)
+        return CheckResult({**provider_inputs.props(i), "pending": pending, "lintWarnings": warnings},
+                           failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        i = MigrationsInputs.from_props(news)
         version = olds.get("schemaVersion")
-        above = pending_names(dict(news.get("migrationFiles") or {}),
-                              int(version) if isinstance(version, (int, float)) else None)
-        changed = [k for k in CHANGE_KEYS if olds.get(k) != news.get(k)]
+        recorded = int(version) if isinstance(version, (int, float)) else None  # a float in the state
+        above = pending_names(dict(i.migrationFiles), recorded)
+        changed = [k for k in CHANGE_KEYS if olds.get(k) != getattr(i, k)]
         return DiffResult(changes=bool(above or changed), replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(str(props["migrationsDir"]), _migrate(props))
+        i = MigrationsInputs.from_props(props)
+        return CreateResult(i.migrationsDir, _migrate(i))
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(_migrate(news))
+        return UpdateResult(_migrate(MigrationsInputs.from_props(news)))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Migrations are never undone: the schema stays with the data."""
 
 
-def _migrate(props: dict[str, Any]) -> dict[str, Any]:
+def _migrate(i: MigrationsInputs) -> dict[str, Any]:
     from components.errors import ConfigError
     from components.migrate import migrate_up
     from components.migration_files import describe_changes, fingerprint, parse_migrations, read_directory
 
-    directory = str(props["migrationsDir"])
-    texts = read_directory(directory)
+    texts = read_directory(i.migrationsDir)
     now = fingerprint(texts)
-    if now != dict(props.get("migrationFiles") or {}):
+    if now != i.migrationFiles:
         raise ConfigError("migration files changed between preview and update: "
-                          + (describe_changes(props.get("migrationFiles") or {}, now) or "down files"),
-                          file=directory, fix="run `pulumi up` again so the preview shows what will run")
-    result = migrate_up(str(props["databaseUrl"]), parse_migrations(texts, directory),
-                        lock_timeout_s=float(props.get("lockTimeoutSeconds") or 120),
-                        snapshot=props.get("snapshot") or None)
+                          + (describe_changes(i.migrationFiles, now) or "down files"),
+                          file=i.migrationsDir,
+                          fix="run `pulumi up` again so the preview shows what will run")
+    result = migrate_up(i.databaseUrl, parse_migrations(texts, i.migrationsDir),
+                        lock_timeout_s=i.lockTimeoutSeconds, snapshot=i.snapshot or None)
     applied = [{"version": a.version, "name": a.name, "durationS": a.duration_s,
                 "transactional": a.transactional} for a in result.applied]
-    return {**props, "schemaVersion": result.version, "applied": applied, "pending": []}
+    return {**provider_inputs.props(i), "schemaVersion": result.version, "applied": applied, "pending": []}
 
 
 class Migrations(pulumi.dynamic.Resource, module="togather", name="Migrations"):

@@ -7,6 +7,8 @@ After writing, the provider asks the running tool to re-read its config
 replaces the container. Grafana re-scans its dashboards by itself.
 
 Guarantees:
+- Inputs: ``ConfigFilesInputs`` (``components.provider_inputs``): the engine's
+  float ``mode``/``group`` become ints again (``os.chown`` refuses a float gid).
 - ``check``/``diff`` are pure: paths are validated, contents compared by SHA-256.
 - ``create``/``update`` write every file atomically (temp file, fsync, rename;
   ``components.router_files.atomic_write``); ``update`` also removes the files
@@ -32,11 +34,13 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
+from components import provider_inputs
 from components.errors import DeployError
 
 RELOAD_TIMEOUT_S = 10
@@ -106,47 +110,76 @@ def remove_files(directory: str, rels: Any) -> None:
             os.unlink(os.path.join(directory, rel))
 
 
+@dataclass(frozen=True)
+class ConfigFilesInputs:
+    """The provider's inputs, as ``check`` validated them (``mode``/``group`` ints again)."""
+
+    directory: str
+    """Absolute host directory, bind-mounted read-only into the tool's container."""
+    files: dict[str, str] = field(metadata=provider_inputs.SECRET)
+    """Relative path → text (may hold an ntfy topic: never shown in an error)."""
+    mode: int = 0o644
+    group: int | None = None
+    """The container user's gid: files 0640 and directories 0750 owned by it."""
+    reload_url: str | None = None
+    """``POST`` here after an update (Prometheus/Alertmanager ``/-/reload``)."""
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> ConfigFilesInputs:
+        return provider_inputs.parse(cls, props)
+
+
+def _failures(news: Mapping[str, Any]) -> list[CheckFailure]:
+    failures = provider_inputs.check_failures(ConfigFilesInputs, news)
+    if failures:
+        return failures
+    i = ConfigFilesInputs.from_props(news)
+    if not provider_inputs.is_unknown(i.directory) and not os.path.isabs(i.directory):
+        failures.append(CheckFailure("directory", f"must be an absolute path, got {i.directory!r}"))
+    if provider_inputs.is_unknown(i.files):
+        return failures
+    if not i.files:
+        failures.append(CheckFailure("files", "must map relative paths to text"))
+    failures += [CheckFailure("files", f"{rel!r}: must be a relative path inside the directory")
+                 for rel in i.files if bad_path(str(rel))]
+    return failures
+
+
 class ConfigFilesProvider(ResourceProvider):
-    """Inputs: ``directory`` (absolute), ``files`` ({relative path: text}), ``mode``,
-    ``group`` (gid or ``None``) and ``reload_url``."""
+    """Inputs: ``ConfigFilesInputs``. Outputs: those but ``files``, plus ``digests`` and ``reloaded``."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = []
-        if not os.path.isabs(str(news.get("directory", ""))):
-            failures.append(CheckFailure("directory", "must be an absolute path"))
-        files = news.get("files")
-        if not isinstance(files, dict) or not files:
-            failures.append(CheckFailure("files", "must map relative paths to text"))
-        else:
-            failures += [CheckFailure("files", f"{rel!r}: must be a relative path inside the directory")
-                         for rel in files if bad_path(str(rel))]
-        return CheckResult(news, failures)
+        failures = _failures(news)
+        if failures:
+            return CheckResult(news, failures)
+        return CheckResult(provider_inputs.props(ConfigFilesInputs.from_props(news)), [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changes = [k for k in ("directory", "mode", "group", "reload_url") if olds.get(k) != news.get(k)]
-        if olds.get("digests") != digests(news.get("files") or {}):
+        new = ConfigFilesInputs.from_props(news)
+        # olds are the recorded outputs (no files, numbers as floats: 420.0 == 420)
+        changes = [k for k in ("directory", "mode", "group", "reload_url") if olds.get(k) != getattr(new, k)]
+        if provider_inputs.is_unknown(new.files) or olds.get("digests") != digests(new.files):
             changes.append("files")
         return DiffResult(changes=bool(changes),
                           replaces=["directory"] if "directory" in changes else [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        write_files(props["directory"], props["files"], int(props["mode"]), props.get("group"))
-        return CreateResult(props["directory"], self._outs(props, reloaded=False))
+        i = ConfigFilesInputs.from_props(props)
+        write_files(i.directory, i.files, i.mode, i.group)
+        return CreateResult(i.directory, self._outs(i, reloaded=False))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        write_files(news["directory"], news["files"], int(news["mode"]), news.get("group"),
-                    olds.get("digests") or {})
-        url = news.get("reload_url")
-        return UpdateResult(self._outs(news, reloaded=reload(url) if url else False))
+        i = ConfigFilesInputs.from_props(news)
+        write_files(i.directory, i.files, i.mode, i.group, olds.get("digests") or {})
+        return UpdateResult(self._outs(i, reloaded=reload(i.reload_url) if i.reload_url else False))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        remove_files(props["directory"], props.get("digests") or {})
+        remove_files(str(props["directory"]), props.get("digests") or {})
 
     @staticmethod
-    def _outs(props: dict[str, Any], *, reloaded: bool) -> dict[str, Any]:
-        return {"directory": props["directory"], "mode": props["mode"], "group": props.get("group"),
-                "reload_url": props.get("reload_url"), "digests": digests(props["files"]),
-                "reloaded": reloaded}
+    def _outs(i: ConfigFilesInputs, *, reloaded: bool) -> dict[str, Any]:
+        return {"directory": i.directory, "mode": i.mode, "group": i.group,
+                "reload_url": i.reload_url, "digests": digests(i.files), "reloaded": reloaded}
 
 
 class ConfigFiles(pulumi.dynamic.Resource):

@@ -3,8 +3,9 @@
 Guarantees:
 - ``check`` and ``diff`` are pure: they validate the role name and compare a
   SHA-256 of the password with the recorded one; no network, no disk.
-- ``create``/``update`` connect with the admin DSN (retrying for up to
-  ``wait_seconds`` while a fresh database container boots), then create the role or, if
+- Inputs: ``RoleInputs`` (``components.provider_inputs``).
+- ``create``/``update`` connect with the admin DSN (``components.db_wait``:
+  retrying for up to ``wait_seconds`` while a fresh database container boots), then create the role or, if
   it already exists, reset its password and attributes, and grant ``pg_monitor``:
   running them twice changes nothing. Everything runs in one transaction, so a
   failure halfway leaves the role as it was.
@@ -19,33 +20,20 @@ Guarantees:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
+from components import provider_inputs
+from components.db_wait import DEFAULT_WAIT_SECONDS, connect_when_ready
 from components.errors import DeployError
 
 
 def _digest(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
-
-
-def _connect(admin_dsn: str, wait_seconds: float) -> Any:
-    """Connect, retrying while a just-started database container is still booting (bounded)."""
-    import time
-
-    import psycopg
-
-    deadline = time.monotonic() + wait_seconds
-    for _attempt in range(int(wait_seconds) + 1):
-        try:
-            return psycopg.connect(admin_dsn, connect_timeout=5)
-        except psycopg.OperationalError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(1)
-    return psycopg.connect(admin_dsn, connect_timeout=5)
 
 
 def _apply(admin_dsn: str, role: str, password: str, wait_seconds: float) -> None:
@@ -54,7 +42,7 @@ def _apply(admin_dsn: str, role: str, password: str, wait_seconds: float) -> Non
     from components.monitoring_pgexporter import quiet_statements, role_exists_query, role_statements
 
     try:
-        with _connect(admin_dsn, wait_seconds) as conn, conn.transaction():
+        with connect_when_ready(admin_dsn, wait_seconds) as conn, conn.transaction():
             try:
                 with conn.transaction():  # a savepoint: a non-superuser admin cannot SET these
                     for statement in quiet_statements():
@@ -71,46 +59,58 @@ def _apply(admin_dsn: str, role: str, password: str, wait_seconds: float) -> Non
                               "on its 127.0.0.1 host port, then run `pulumi up` again") from None
 
 
-def _wait(props: dict[str, Any]) -> float:
-    return float(props.get("wait_seconds") or DEFAULT_WAIT_SECONDS)
+@dataclass(frozen=True)
+class RoleInputs:
+    """The provider's inputs as ``check`` validated them (``components.provider_inputs``)."""
 
+    admin_dsn: str = field(metadata=provider_inputs.SECRET)
+    role: str
+    password: str = field(metadata=provider_inputs.SECRET)
+    wait_seconds: float = DEFAULT_WAIT_SECONDS
+    """How long create/update wait for a database that is still starting (0: no wait)."""
 
-DEFAULT_WAIT_SECONDS = 90
-"""How long create/update wait for a database that is still starting."""
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> RoleInputs:
+        return provider_inputs.parse(cls, props)
 
 
 class ExporterRoleProvider(ResourceProvider):
-    """Inputs: ``admin_dsn`` (secret), ``role``, ``password`` (secret), ``wait_seconds``."""
+    """Inputs: ``RoleInputs``."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         import re
 
         from components.monitoring_pgexporter import ROLE_PATTERN
 
-        failures = []
-        if not re.fullmatch(ROLE_PATTERN, str(news.get("role", ""))):
-            failures.append(CheckFailure("role", "must be a lower-case SQL identifier"))
-        for key in ("admin_dsn", "password"):
-            if not isinstance(news.get(key), str) or not news[key]:
-                failures.append(CheckFailure(key, "is required"))
-        return CheckResult(news, failures)
+        failures = provider_inputs.check_failures(RoleInputs, news)
+        if failures:
+            return CheckResult(news, failures)
+        i = RoleInputs.from_props(news)
+        if not provider_inputs.is_unknown(i.role) and not re.fullmatch(ROLE_PATTERN, i.role):
+            failures.append(CheckFailure("role", f"must be a lower-case SQL identifier, got {i.role!r}"))
+        failures += [CheckFailure(key, "is required") for key in ("admin_dsn", "password")
+                     if not getattr(i, key)]
+        return CheckResult(provider_inputs.props(i), failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        i = RoleInputs.from_props(news)
         changes = []
-        if olds.get("role") != news.get("role"):
+        if olds.get("role") != i.role:
             changes.append("role")
-        if olds.get("password_sha256") != _digest(str(news.get("password", ""))):
+        if provider_inputs.is_unknown(i.password) or olds.get("password_sha256") != _digest(i.password):
             changes.append("password")
         return DiffResult(changes=bool(changes), replaces=["role"] if "role" in changes else [],
                           delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        _apply(props["admin_dsn"], props["role"], props["password"], _wait(props))
-        return CreateResult(props["role"], self._outs(props))
+        i = RoleInputs.from_props(props)
+        _apply(i.admin_dsn, i.role, i.password, i.wait_seconds)
+        return CreateResult(i.role, self._outs(i))
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        _apply(news["admin_dsn"], news["role"], news["password"], _wait(news))
-        return UpdateResult(self._outs(news))
+        i = RoleInputs.from_props(news)
+        _apply(i.admin_dsn, i.role, i.password, i.wait_seconds)
+        return UpdateResult(self._outs(i))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         import psycopg
@@ -126,11 +126,10 @@ class ExporterRoleProvider(ResourceProvider):
                 conn.execute(statement)
 
     @staticmethod
-    def _outs(props: dict[str, Any]) -> dict[str, Any]:
+    def _outs(i: RoleInputs) -> dict[str, Any]:
         # The engine hands `delete` (and `diff`'s olds) the recorded outputs only, so the
         # admin DSN must be among them (a secret output); the password is kept as a digest.
-        return {"admin_dsn": props["admin_dsn"], "role": props["role"],
-                "password_sha256": _digest(props["password"])}
+        return {"admin_dsn": i.admin_dsn, "role": i.role, "password_sha256": _digest(i.password)}
 
 
 class ExporterRole(pulumi.dynamic.Resource):

@@ -5,10 +5,14 @@ Contract
   directory, the router container's name, the SHA-256 of both files, how they
   were validated (``container`` | ``host`` | ``image``) and whether a reload was
   signalled. Nothing secret is involved.
+- Inputs: ``RouterConfigInputs`` (``components.provider_inputs``): ``check``
+  validates them and turns the engine's floats back into ints (a port arrives
+  as ``8080.0``); diff/create/update parse the same way.
 - ``check``/``diff``: pure (no disk, no network). ``diff`` is an update when the
   rendered text or the directory would change; never a replace.
 - ``create``/``update``: render; write a *candidate* pair next to the live files;
-  run the real ``nginx -t`` on it — inside the running router container
+  run the real ``nginx -t`` on it (``components.router_check``) — inside the
+  running router container
   (``docker exec``), else with the host's nginx when it has the njs module (the
   same text with the host's paths for the directory and the module), else in a
   throwaway container of the router image; only then replace the live files atomically. A config that
@@ -24,120 +28,77 @@ Contract
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
-from components import router_files, runner
+from components import provider_inputs, router_files, runner
 from components.config import DeployConfig
 from components.errors import DeployError
 from components.nginx_conf import CONF_FILE, JS_FILE, RouterParams, render_nginx_conf, render_router_js
+from components.router_check import is_running, validate
 
-CANDIDATE_CONF = "nginx.candidate.conf"
-CANDIDATE_JS = "router.candidate.js"
-HOST_JS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so"
-_KEYS = ("router_dir", "params", "container", "image", "initial_color")
+
+@dataclass(frozen=True)
+class RouterConfigInputs:
+    """The resource's inputs, as ``check`` validated them (``params.listen_port`` an int again)."""
+
+    router_dir: str
+    """Host directory of nginx.conf, router.js and active_color."""
+    params: RouterParams
+    container: str
+    """The router container's name ("" in tests: no container)."""
+    image: str
+    """The router image: the throwaway ``nginx -t`` runs in it when no router runs."""
+    initial_color: str
+    """Written to active_color only when that file is absent."""
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> RouterConfigInputs:
+        return provider_inputs.parse(cls, props)
 
 
 def params_to_dict(p: RouterParams) -> dict[str, Any]:
-    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in dataclasses.asdict(p).items()}
+    return provider_inputs.props(p)
 
 
 def params_from_dict(d: Mapping[str, Any]) -> RouterParams:
-    fields = {f.name for f in dataclasses.fields(RouterParams)}
-    return RouterParams(**{k: v for k, v in d.items() if k in fields})
+    return provider_inputs.parse(RouterParams, d)
 
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def rendered(props: Mapping[str, Any]) -> tuple[str, str]:
-    p = params_from_dict(props["params"])
-    return render_nginx_conf(p), render_router_js(p)
-
-
-def is_running(container: str) -> bool:
-    """True only when Docker answers that the container runs (no docker: False)."""
-    return runner.container_running(container) is True
-
-
-def validate_argv(props: Mapping[str, Any], *, running: bool, host_nginx: str | None) -> runner.Argv:
-    """The ``nginx -t`` that checks the candidate: in the router, on the host, or in its image."""
-    p = params_from_dict(props["params"])
-    in_router = f"{p.conf_dir.rstrip('/')}/{CANDIDATE_CONF}"
-    if running:
-        return runner.docker_exec(props["container"], ["nginx", "-t", "-q", "-c", in_router])
-    if host_nginx:
-        directory = props["router_dir"]
-        return (host_nginx, "-t", "-q", "-p", directory.rstrip("/") + "/", "-e", "stderr",
-                "-c", os.path.join(directory, "nginx.hostcheck.conf"))
-    return ("docker", "run", "--rm", "--network", "none", "-v",
-            f"{props['router_dir']}:{p.conf_dir}:ro", props["image"], "nginx", "-t", "-q",
-            "-c", in_router)
-
-
-def host_check_conf(props: Mapping[str, Any]) -> str:
-    """The candidate as the host's nginx can load it: same text, host paths for dir and module."""
-    p = params_from_dict(props["params"])
-    host = dataclasses.replace(p, conf_dir=props["router_dir"], js_module=HOST_JS_MODULE,
-                               error_log="stderr",
-                               pid=os.path.join(tempfile.gettempdir(), "togather-router-check.pid"),
-                               temp_dir=tempfile.gettempdir())
-    return render_nginx_conf(host, js_file=CANDIDATE_JS)
-
-
-def _validate(props: Mapping[str, Any], conf: str, js: str) -> str:
-    d = props["router_dir"]
-    p = params_from_dict(props["params"])
-    router_files.atomic_write(os.path.join(d, CANDIDATE_JS), js)
-    router_files.atomic_write(os.path.join(d, CANDIDATE_CONF), render_nginx_conf(p, js_file=CANDIDATE_JS))
-    running = is_running(props["container"])
-    host_nginx = None if running or not os.path.exists(HOST_JS_MODULE) else shutil.which("nginx")
-    if host_nginx:
-        router_files.atomic_write(os.path.join(d, "nginx.hostcheck.conf"), host_check_conf(props))
-    how = "container" if running else "host" if host_nginx else "image"
-    try:
-        result = runner.run(validate_argv(props, running=running, host_nginx=host_nginx), check=False,
-                            timeout=120)
-    finally:
-        for name in (CANDIDATE_CONF, CANDIDATE_JS, "nginx.hostcheck.conf"):
-            if os.path.exists(os.path.join(d, name)):
-                os.unlink(os.path.join(d, name))
-    if not result.ok:
-        raise DeployError(f"the new router config fails `nginx -t` ({how}); nothing was changed",
-                          file=os.path.join(d, CONF_FILE),
-                          context={"nginx": (result.stderr or result.stdout).strip()[-2000:]},
-                          fix="correct the router.* stack config and run pulumi up again")
-    return how
+def rendered(i: RouterConfigInputs) -> tuple[str, str]:
+    return render_nginx_conf(i.params), render_router_js(i.params)
 
 
 def apply(props: Mapping[str, Any], old: Mapping[str, Any] | None) -> dict[str, Any]:
-    conf, js = rendered(props)
-    d = props["router_dir"]
-    outs = {k: props[k] for k in _KEYS}
+    i = RouterConfigInputs.from_props(props)
+    conf, js = rendered(i)
+    d = i.router_dir
+    outs = provider_inputs.props(i)
     live_conf = router_files.read_text(os.path.join(d, CONF_FILE))
     live_js = router_files.read_text(os.path.join(d, JS_FILE))
     if old and live_conf == conf and live_js == js and router_files.read_text(
             os.path.join(d, "active_color")) is not None:
         return {**old, **outs}
     router_files.ensure_dir(d)
-    how = _validate(props, conf, js)
+    how = validate(i, js)
     router_files.atomic_write(os.path.join(d, JS_FILE), js)
     router_files.atomic_write(os.path.join(d, CONF_FILE), conf)
     if router_files.read_active_color(d) is None:
-        router_files.write_active_color(d, props["initial_color"])
+        router_files.write_active_color(d, i.initial_color)
     changed = (live_conf, live_js) != (conf, js)
-    reloaded = changed and live_conf is not None and is_running(props["container"])
+    reloaded = changed and live_conf is not None and is_running(i.container)
     if reloaded:
-        runner.run(("docker", "kill", "--signal", "HUP", props["container"]), timeout=30,
+        runner.run(("docker", "kill", "--signal", "HUP", i.container), timeout=30,
                    what="reloading the router (structural change)")
     return {**outs, "conf_sha256": _sha(conf), "js_sha256": _sha(js), "validated_with": how,
             "reloaded": reloaded}
@@ -145,13 +106,21 @@ def apply(props: Mapping[str, Any], old: Mapping[str, Any] | None) -> dict[str, 
 
 class RouterConfigProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, [])
+        failures = provider_inputs.check_failures(RouterConfigInputs, news)
+        if failures:
+            return CheckResult(news, failures)
+        return CheckResult(provider_inputs.props(RouterConfigInputs.from_props(news)), [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         # initial_color is only used when the file is absent: a flip must not touch this resource
+        new = RouterConfigInputs.from_props(news)
+        try:
+            old: RouterConfigInputs | None = RouterConfigInputs.from_props(olds)
+        except DeployError:
+            old = None  # state from an older version of this provider: rewrite it
         changed = [k for k in ("router_dir", "container", "image")
-                   if olds.get(k) != news.get(k)]
-        if olds.get("params") is None or rendered(olds) != rendered(news):
+                   if old is None or getattr(old, k) != getattr(new, k)]
+        if old is None or provider_inputs.is_unknown(new.params) or rendered(old) != rendered(new):
             changed.append("params")
         return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
 

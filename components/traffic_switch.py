@@ -5,6 +5,9 @@ Contract
   colour and version now serving, the target slot's loopback URL, the colour and
   version it replaced, the switch latency, and what happened to the old colour
   (``idle_stopped``, ``idle_stop_error``). Nothing secret.
+- Inputs: ``SwitchInputs`` (``components.provider_inputs``), parsed the same
+  way by every method. ``None`` outputs (no previous colour, no stop error) are
+  absent from the state, as the engine drops them.
 - ``check``: pure; the colour must be blue/green and have a version.
 - ``diff``: pure; an update when the colour, its version, the router directory
   or the public URL change. ``switch_summary`` gives the preview line
@@ -37,12 +40,9 @@ version-compatible and an instant rollback matters more.
 from __future__ import annotations
 
 import contextlib
-import json
-import shutil
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -56,10 +56,11 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from components import router_files, runner
+from components import provider_inputs, router_files
 from components.config import COLORS
 from components.errors import SwitchError
 from components.health import probe, verdict
+from components.traffic_verify import stop_idle, verify
 
 TRIGGER_KEYS = ("active_color", "version", "router_dir", "public_url")
 
@@ -68,63 +69,6 @@ def switch_summary(from_color: str | None, from_version: str | None, to_color: s
     """``activeColor: blue → green (v1.4.0 → v1.5.0)`` — the preview line of a flip."""
     return (f"activeColor: {from_color or 'none'} → {to_color} "
             f"({from_version or 'none'} → {to_version})")
-
-
-def check_public(public_url: str, path: str, color: str, version: str,
-                 timeout: float) -> str | None:
-    """One request through the router: ``None`` when it shows ``color`` at ``version``."""
-    try:
-        with urllib.request.urlopen(public_url.rstrip("/") + path, timeout=timeout) as resp:  # noqa: S310
-            headers, raw = resp.headers, resp.read(100_000)
-    except urllib.error.HTTPError as exc:
-        slot, seen = exc.headers.get("X-Togather-Slot"), exc.headers.get("X-Togather-Version")
-        if exc.code == 429 and (slot, seen) == (color, version):
-            return None  # rate limited, but the router and the app both said who answered
-        return f"HTTP {exc.code} (X-Togather-Slot: {slot})"
-    except OSError as exc:
-        return f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-    seen_color = headers.get("X-Togather-Slot")
-    seen_version = headers.get("X-Togather-Version")
-    if seen_version is None:
-        try:
-            seen_version = json.loads(raw).get("version")
-        except (ValueError, AttributeError):
-            seen_version = None
-    if seen_color != color or seen_version != version:
-        return f"router answered colour {seen_color!r} version {seen_version!r}"
-    return None
-
-
-def verify(public_url: str, path: str, color: str, version: str, timeout_s: float) -> str | None:
-    """Poll ``check_public`` (bounded in time and count); ``None`` on success, else the last reason."""
-    deadline = time.monotonic() + timeout_s
-    pause, why = 0.01, "not checked"
-    for _ in range(200):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        why = check_public(public_url, path, color, version, min(5.0, remaining)) or ""
-        if not why:
-            return None
-        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-        pause = min(pause * 2, 0.5)
-    return why
-
-
-def stop_argv(container: str, grace_s: int) -> runner.Argv:
-    return ("docker", "stop", "--time", str(grace_s), container)
-
-
-def stop_idle(container: str, drain_s: float, grace_s: int) -> tuple[bool, str | None]:
-    if not container:
-        return False, None
-    if shutil.which("docker") is None:
-        return False, "docker CLI not found"
-    time.sleep(drain_s)
-    result = runner.run(stop_argv(container, grace_s), check=False, timeout=grace_s + 60)
-    if result.ok:
-        return True, None
-    return False, f"docker stop exited {result.returncode}: {result.stderr.strip()[-500:]}"
 
 
 @contextlib.contextmanager
@@ -138,53 +82,86 @@ def restored_on_failure(directory: str, previous: str | None) -> Iterator[None]:
         raise
 
 
+@dataclass(frozen=True)
+class SwitchInputs:
+    """The switch's inputs as ``check`` validated them (``components.provider_inputs``)."""
+
+    router_dir: str
+    """Host directory holding ``active_color``."""
+    public_url: str
+    """The router's public URL: the switch is verified through it."""
+    active_color: str
+    version: str
+    """The version the colour must answer with."""
+    target_url: str
+    """The colour's loopback base URL (one direct health look before flipping)."""
+    health_path: str = "/health"
+    allow_degraded: bool = False
+    verify_path: str = "/version"
+    verify_timeout: float = 10.0
+    stop_idle_slot: bool = False
+    idle_container: str = ""
+    drain_seconds: float = 0.0
+    gate_checked_at: Any = None
+    """Only orders the switch after the gate (any value; never read, never a trigger)."""
+    change: str = ""
+    """The preview line (``switch_summary``)."""
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> SwitchInputs:
+        return provider_inputs.parse(cls, props)
+
+
 def switch(props: Mapping[str, Any]) -> dict[str, Any]:
-    d, color, version = props["router_dir"], props["active_color"], props["version"]
-    target = probe(props["target_url"], path=props.get("health_path") or "/health", timeout=5)
-    why = verdict(target, version=version, allow_degraded=bool(props.get("allow_degraded")))
+    i = SwitchInputs.from_props(props)
+    d, color, version = i.router_dir, i.active_color, i.version
+    target = probe(i.target_url, path=i.health_path, timeout=5)
+    why = verdict(target, version=version, allow_degraded=i.allow_degraded)
     if why is not None:
         raise SwitchError(f"not switching to {color}: its slot is not healthy at {version}: {why}",
                           slot=color, context={"slot": target.describe()},
-                          fix=f"scripts/health-check {props['target_url']} --version {version}")
+                          fix=f"scripts/health-check {i.target_url} --version {version}")
     previous = router_files.read_active_color(d)
     started = time.monotonic()
     with restored_on_failure(d, previous):
         router_files.write_active_color(d, color)
-        why = verify(props["public_url"], props.get("verify_path") or "/version", color, version,
-                     float(props.get("verify_timeout") or 10))
+        why = verify(i.public_url, i.verify_path, color, version, i.verify_timeout)
         if why is not None:
             raise SwitchError(f"switch to {color} ({version}) not verified through "
-                              f"{props['public_url']}: {why}; restored {previous or 'nothing'}",
+                              f"{i.public_url}: {why}; restored {previous or 'nothing'}",
                               slot=color, fix="check the router (docker logs) and the slot, then pulumi up")
     latency_ms = round((time.monotonic() - started) * 1000, 2)
     stopped, stop_error = False, None
-    if props.get("stop_idle_slot") and previous not in (None, color):
-        stopped, stop_error = stop_idle(str(props.get("idle_container") or ""),
-                                        float(props.get("drain_seconds") or 0), 15)
-    return {**{k: props.get(k) for k in props if not k.startswith("__")},
-            "previous_color": previous, "latency_ms": latency_ms,
+    if i.stop_idle_slot and previous not in (None, color):
+        stopped, stop_error = stop_idle(i.idle_container, i.drain_seconds, 15)
+    return {**provider_inputs.props(i), "previous_color": previous, "latency_ms": latency_ms,
             "idle_stopped": stopped, "idle_stop_error": stop_error}
 
 
 class TrafficSwitchProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = []
-        if news.get("active_color") not in COLORS:
-            failures.append(CheckFailure("active_color", "must be blue or green"))
-        if not news.get("version"):
-            failures.append(CheckFailure("version", f"{news.get('active_color')} has no version to serve"))
-        return CheckResult(news, failures)
+        failures = provider_inputs.check_failures(SwitchInputs, news)
+        if failures:
+            return CheckResult(news, failures)
+        i = SwitchInputs.from_props(news)
+        if i.active_color not in COLORS and not provider_inputs.is_unknown(i.active_color):
+            failures.append(CheckFailure("active_color", f"must be blue or green, got {i.active_color!r}"))
+        if not i.version:
+            failures.append(CheckFailure("version", f"{i.active_color} has no version to serve"))
+        return CheckResult(provider_inputs.props(i), failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in TRIGGER_KEYS if olds.get(k) != news.get(k)]
+        new = SwitchInputs.from_props(news)
+        changed = [k for k in TRIGGER_KEYS if olds.get(k) != getattr(new, k)]
         return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult("traffic-switch", outs=switch(props))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        if not any(olds.get(k) != news.get(k) for k in TRIGGER_KEYS):
-            return UpdateResult(outs={**olds, **news})
+        i = SwitchInputs.from_props(news)
+        if not any(olds.get(k) != getattr(i, k) for k in TRIGGER_KEYS):
+            return UpdateResult(outs={**olds, **provider_inputs.props(i)})
         return UpdateResult(outs=switch(news))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from tests.support.pg import PostgresServer, pg_bindir, start_postgres  # noqa: E402
+from tests.support.provider_wire import ProviderWire, wire_session  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +36,15 @@ def postgres_server() -> Iterator[PostgresServer]:
 def database_url(postgres_server: PostgresServer) -> str:
     """A fresh, empty database on the session server; its superuser DSN."""
     return postgres_server.create_database()
+
+
+@pytest.fixture
+def wire() -> Iterator[ProviderWire]:
+    """Calls providers as the engine does in ``pulumi up`` (see ``tests/support/provider_wire.py``)."""
+    yield from wire_session()
+
+
+@pytest.fixture
+def preview_wire() -> Iterator[ProviderWire]:
+    """Calls providers as the engine does in ``pulumi preview`` (unknowns, no create/update)."""
+    yield from wire_session(preview=True)

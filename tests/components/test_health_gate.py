@@ -1,4 +1,4 @@
-"""``HealthGate`` provider, pickled in a fresh process like the engine runs it."""
+"""``HealthGate`` provider, called over the wire exactly as the engine calls it."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from components.health_gate import HealthGateProvider, needs_run, start_argv
 from components.runner import running_argv
-from tests.support.pickled import PickledCallError, call_pickled
 from tests.support.ports import free_port
+from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
 from tests.support.stub_app import StubApp
 
 
@@ -32,37 +32,37 @@ def test_check_refuses_bad_colour_and_missing_version() -> None:
     assert sorted(f.property for f in result.failures) == ["color", "version"]
 
 
-def test_create_pickled_records_the_verdict(app: StubApp) -> None:
-    out = call_pickled(HealthGateProvider(), "create", _props(app.url)).outs
+def test_create_records_the_verdict(app: StubApp, wire: ProviderWire) -> None:
+    out = wire.create(HealthGateProvider(), _props(app.url)).outs
     assert (out["status"], out["version_seen"], out["started"]) == ("healthy", "v1.5.0", False)
     assert out["checked_at"].endswith("Z")
 
 
 @pytest.mark.parametrize("status,allow", [("unhealthy", True), ("degraded", False)])
-def test_create_pickled_fails_with_health_error(app: StubApp, status: str, allow: bool) -> None:
+def test_create_fails_with_health_error(app: StubApp, status: str, allow: bool, wire: ProviderWire) -> None:
     app.state.status = status
-    with pytest.raises(PickledCallError) as info:
-        call_pickled(HealthGateProvider(), "create",
-                     _props(app.url, timeout_seconds=1, allow_degraded=allow))
+    with pytest.raises(ProviderCallError) as info:
+        wire.create(HealthGateProvider(),
+                    _props(app.url, timeout_seconds=1, allow_degraded=allow))
     assert info.value.type_name == "HealthError"
     assert "version seen: v1.5.0" in info.value.message and "slot: green" in info.value.message
 
 
-def test_wrong_version_and_not_listening_fail() -> None:
-    with pytest.raises(PickledCallError, match="did not become healthy"):
-        call_pickled(HealthGateProvider(), "create",
-                     _props(f"http://127.0.0.1:{free_port()}", timeout_seconds=1))
+def test_wrong_version_and_not_listening_fail(wire: ProviderWire) -> None:
+    with pytest.raises(ProviderCallError, match="did not become healthy"):
+        wire.create(HealthGateProvider(),
+                    _props(f"http://127.0.0.1:{free_port()}", timeout_seconds=1))
 
 
-def test_update_runs_only_when_the_slot_changed_or_starts_serving(app: StubApp) -> None:
-    first = call_pickled(HealthGateProvider(), "create", _props(app.url)).outs
+def test_update_runs_only_when_the_slot_changed_or_starts_serving(app: StubApp, wire: ProviderWire) -> None:
+    first = wire.create(HealthGateProvider(), _props(app.url)).outs
     hits = app.state.hits["/health"]
-    same = call_pickled(HealthGateProvider(), "update", "gate-green", first,
+    same = wire.update(HealthGateProvider(), "gate-green", first,
                         _props(app.url, timeout_seconds=99)).outs
     assert same["checked_at"] == first["checked_at"] and same["timeout_seconds"] == 99
     assert app.state.hits["/health"] == hits  # an idle, maybe stopped, colour is left alone
     app.state.version = "v1.6.0"
-    moved = call_pickled(HealthGateProvider(), "update", "gate-green", first,
+    moved = wire.update(HealthGateProvider(), "gate-green", first,
                          _props(app.url, version="v1.6.0", container_id="c2")).outs
     assert moved["version_seen"] == "v1.6.0" and app.state.hits["/health"] > hits
 
@@ -81,16 +81,33 @@ def test_docker_argv_builders() -> None:
     assert running_argv("c")[:2] == ("docker", "inspect")
 
 
-def test_a_stopped_slot_is_started_before_the_gate(app: StubApp, workdir: str) -> None:
+def test_a_stopped_slot_is_started_before_the_gate(app: StubApp, workdir: str, wire: ProviderWire) -> None:
     bindir = os.path.join(workdir, "bin")
     os.makedirs(bindir)
     log = os.path.join(workdir, "docker.log")
     with open(os.path.join(bindir, "docker"), "w") as fh:  # recording fake: no engine in unit tests
         fh.write(f"#!/bin/sh\necho \"$*\" >> {log}\n[ \"$1\" = inspect ] && echo false\nexit 0\n")
     os.chmod(os.path.join(bindir, "docker"), 0o755)
-    out = call_pickled(HealthGateProvider(), "create", _props(app.url, container="dev-app-green"),
+    out = wire.create(HealthGateProvider(), _props(app.url, container="dev-app-green"),
                        env={"PATH": f"{bindir}:{os.environ['PATH']}"}).outs
     assert out["started"] is True
     with open(log) as fh:
         assert fh.read().splitlines() == ["inspect --format {{.State.Running}} dev-app-green",
                                           "start dev-app-green"]
+
+
+def test_preview_with_an_unknown_container_id_is_an_update_not_a_crash(preview_wire: ProviderWire) -> None:
+    """A replaced slot container has no id yet in preview: the gate will run again."""
+    olds = {**_props("http://127.0.0.1:1"), "status": "healthy", "checked_at": "2026-01-01T00:00:00Z"}
+    news = _props("http://127.0.0.1:1", container_id=UNKNOWN)
+    assert preview_wire.check(HealthGateProvider(), olds, news).failures == []
+    assert preview_wire.diff(HealthGateProvider(), "gate-green", olds, news).changes is True
+    same = preview_wire.diff(HealthGateProvider(), "gate-green", olds, _props("http://127.0.0.1:1"))
+    assert same.changes is False
+
+
+def test_the_engine_s_float_settings_are_ints_again(wire: ProviderWire) -> None:
+    checked = wire.check(HealthGateProvider(), {}, _props("http://x", consecutive=3.0, container=None))
+    assert checked.failures == [] and checked.inputs["consecutive"] == 3
+    bad = wire.check(HealthGateProvider(), {}, _props("http://x", consecutive=2.5))
+    assert [(f.property, "2.5" in f.reason) for f in bad.failures] == [("consecutive", True)]

@@ -1,4 +1,4 @@
-"""ExporterRole provider against the real PostgreSQL, run pickled like the engine runs it."""
+"""ExporterRole provider against the real PostgreSQL, called over the wire like the engine."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from components.monitoring_pgrole import ExporterRoleProvider
 from tests.support.pg import PostgresServer
-from tests.support.pickled import call_pickled
 from tests.support.ports import free_port
+from tests.support.provider_wire import ProviderCallError, ProviderWire, Secret
 
 pytestmark = pytest.mark.postgres
 P = ExporterRoleProvider()
@@ -27,20 +27,20 @@ def _connect(server: PostgresServer, db: str, role: str, password: str) -> psyco
                            autocommit=True)
 
 
-def test_check_is_pure_validation() -> None:
-    bad = call_pickled(P, "check", {}, {"admin_dsn": "", "role": "Robert'); DROP", "password": "x"})
+def test_check_is_pure_validation(wire: ProviderWire) -> None:
+    bad = wire.check(P, {}, {"admin_dsn": "", "role": "Robert'); DROP", "password": "x"})
     assert {f.property for f in bad.failures} == {"role", "admin_dsn"}
 
 
 def test_create_gives_a_login_role_with_pg_monitor_only(postgres_server: PostgresServer,
-                                                        database_url: str) -> None:
+                                                        database_url: str, wire: ProviderWire) -> None:
     role, db = _role(), database_url.rsplit("/", 1)[1]
     with psycopg.connect(database_url, autocommit=True) as admin:
         admin.execute("CREATE TABLE secrets_of_the_app (x int)")
     props = {"admin_dsn": database_url, "role": role, "password": "pw-one-0123456789"}
-    result = call_pickled(P, "create", props)
+    result = wire.create(P, props)
     assert result.id == role and "pw-one" not in str(result.outs)
-    again = call_pickled(P, "create", props)  # idempotent
+    again = wire.create(P, props)  # idempotent
     assert again.outs == result.outs
 
     with _connect(postgres_server, db, role, "pw-one-0123456789") as conn:
@@ -52,40 +52,40 @@ def test_create_gives_a_login_role_with_pg_monitor_only(postgres_server: Postgre
             "SELECT rolsuper, rolcreatedb FROM pg_roles WHERE rolname = current_user").fetchone()  # type: ignore[misc]
         assert (super_, createdb) == (False, False)
 
-    diff = call_pickled(P, "diff", role, result.outs, {**props, "password": "pw-two-0123456789"})
+    diff = wire.diff(P, role, result.outs, {**props, "password": "pw-two-0123456789"})
     assert diff.changes and not diff.replaces
-    assert not call_pickled(P, "diff", role, result.outs, props).changes
-    call_pickled(P, "update", role, result.outs, {**props, "password": "pw-two-0123456789"})
+    assert not wire.diff(P, role, result.outs, props).changes
+    wire.update(P, role, result.outs, {**props, "password": "pw-two-0123456789"})
     with pytest.raises(psycopg.OperationalError):
         _connect(postgres_server, db, role, "pw-one-0123456789")
     _connect(postgres_server, db, role, "pw-two-0123456789").close()
 
     assert "password" not in result.outs  # only its digest is recorded
-    call_pickled(P, "delete", role, result.outs)  # the engine passes the recorded outputs only
+    wire.delete(P, role, result.outs)  # the engine passes the recorded outputs only
     with psycopg.connect(database_url) as admin:
         assert admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None
 
 
-def test_delete_with_the_database_gone_is_not_an_error() -> None:
+def test_delete_with_the_database_gone_is_not_an_error(wire: ProviderWire) -> None:
     dsn = f"postgresql://postgres:x@127.0.0.1:{free_port()}/postgres"
-    call_pickled(P, "delete", "r", {"admin_dsn": dsn, "role": "r"})
+    wire.delete(P, "r", {"admin_dsn": dsn, "role": "r"})
 
 
-def test_create_against_an_unreachable_database_says_what_to_do() -> None:
-    from tests.support.pickled import PickledCallError
+def test_create_against_an_unreachable_database_says_what_to_do(wire: ProviderWire) -> None:
+    from tests.support.provider_wire import ProviderCallError
 
     dsn = f"postgresql://postgres:x@127.0.0.1:{free_port()}/postgres"
-    with pytest.raises(PickledCallError) as err:
-        call_pickled(P, "create", {"admin_dsn": dsn, "role": "r", "password": "p", "wait_seconds": 2})
+    with pytest.raises(ProviderCallError) as err:
+        wire.create(P, {"admin_dsn": dsn, "role": "r", "password": "p", "wait_seconds": 2})
     assert err.value.type_name == "DeployError" and "pulumi up" in err.value.message
 
 
 def test_the_password_stays_out_of_the_server_log(postgres_server: PostgresServer,
-                                                  database_url: str) -> None:
+                                                  database_url: str, wire: ProviderWire) -> None:
     with psycopg.connect(database_url, autocommit=True) as admin:  # log everything on this database
         admin.execute(f'ALTER DATABASE "{database_url.rsplit("/", 1)[1]}" SET log_statement = \'all\'')
     role, password = _role(), f"pw-{uuid.uuid4().hex}"
-    call_pickled(P, "create", {"admin_dsn": database_url, "role": role, "password": password})
+    wire.create(P, {"admin_dsn": database_url, "role": role, "password": password})
     with open(os.path.join(os.path.dirname(postgres_server.datadir), "log"), encoding="utf-8") as fh:
         log = fh.read()
     assert "statement: SET LOCAL log_statement" in log  # statements on this database are logged ...
@@ -93,7 +93,7 @@ def test_the_password_stays_out_of_the_server_log(postgres_server: PostgresServe
 
 
 def test_create_waits_for_a_database_that_is_still_starting(postgres_server: PostgresServer,
-                                                            database_url: str) -> None:
+                                                            database_url: str, wire: ProviderWire) -> None:
     """The DSN answers only after a few failed attempts: a TCP relay that opens late."""
     import socket
     import threading
@@ -112,7 +112,7 @@ def test_create_waits_for_a_database_that_is_still_starting(postgres_server: Pos
 
     threading.Thread(target=relay_later, daemon=True).start()
     role = _role()
-    result = call_pickled(P, "create", {"admin_dsn": relay_dsn, "role": role, "password": "pw-3-0123456789",
+    result = wire.create(P, {"admin_dsn": relay_dsn, "role": role, "password": "pw-3-0123456789",
                                         "wait_seconds": 30})
     assert result.id == role
     with psycopg.connect(database_url) as admin:
@@ -128,3 +128,22 @@ def _pump(src: object, dst: object) -> None:
             dst.sendall(data)
     except OSError:
         pass
+
+
+def test_secret_inputs_are_unwrapped_and_never_shown(database_url: str, wire: ProviderWire) -> None:
+    role, password = _role(), f"pw-{uuid.uuid4().hex}"
+    props = {"admin_dsn": Secret(database_url), "role": role, "password": Secret(password)}
+    checked = wire.check(P, {}, props)
+    assert checked.failures == []
+    result = wire.create(P, {**checked.inputs, "admin_dsn": Secret(database_url),
+                             "password": Secret(password)})
+    assert password not in repr(result.outs) and result.secret_outputs == {"admin_dsn", "password"}
+    assert "password" not in result.outs  # only its digest is recorded
+    bad = wire.check(P, {}, {**props, "wait_seconds": "soon", "password": Secret(7_654_321)})
+    assert {f.property for f in bad.failures} == {"wait_seconds", "password"}
+    assert "7654321" not in repr(bad.failures) and "'soon'" in repr(bad.failures)
+    dsn = f"postgresql://postgres:{password}@127.0.0.1:{free_port()}/postgres"
+    with pytest.raises(ProviderCallError) as err:
+        wire.create(P, {"admin_dsn": Secret(dsn), "role": role, "password": Secret(password),
+                        "wait_seconds": 0})
+    assert password not in str(err.value)

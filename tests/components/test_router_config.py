@@ -1,4 +1,4 @@
-"""``RouterConfig`` provider: pickled in a fresh process, validated by the real ``nginx -t``."""
+"""``RouterConfig`` provider: called over the wire like the engine, validated by the real ``nginx -t``."""
 
 from __future__ import annotations
 
@@ -13,13 +13,7 @@ import pytest
 
 from components import router_files
 from components.nginx_conf import CONF_FILE, JS_FILE
-from components.router_config import (
-    RouterConfigProvider,
-    host_check_conf,
-    params_from_dict,
-    params_to_dict,
-    validate_argv,
-)
+from components.router_config import RouterConfigProvider, params_to_dict
 from tests.support.nginx import (
     NginxRouter,
     host_params,
@@ -28,31 +22,19 @@ from tests.support.nginx import (
     prepare_dir,
     start_router,
 )
-from tests.support.pickled import PickledCallError, call_pickled
+from tests.support.provider_wire import ProviderCallError, ProviderWire
 from tests.support.stub_app import StubApp
 
 pytestmark = [pytest.mark.nginx,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]
 
 
-def _props(conf_dir: str, **overrides: Any) -> dict[str, Any]:
+def router_props(conf_dir: str, **overrides: Any) -> dict[str, Any]:
     p = host_params({"blue": "127.0.0.1:1", "green": "127.0.0.1:2"}, conf_dir, **overrides)
     if os.path.isdir(os.path.dirname(conf_dir)):
         prepare_dir(conf_dir)  # logs/ and temp/ as a real nginx under -p needs them
     return {"router_dir": conf_dir, "params": params_to_dict(p), "container": "",
             "image": "nginx:1.27.3", "initial_color": "blue"}
-
-
-def test_params_round_trip_and_argv_builders(workdir: str) -> None:
-    props = _props(workdir)
-    assert params_from_dict(props["params"]) == params_from_dict(params_to_dict(
-        params_from_dict(props["params"])))
-    assert validate_argv(props, running=True, host_nginx=None)[:3] == ("docker", "exec", "")
-    argv = validate_argv(props, running=False, host_nginx="/usr/sbin/nginx")
-    assert argv[:2] == ("/usr/sbin/nginx", "-t")
-    image = validate_argv(props, running=False, host_nginx=None)
-    assert image[:3] == ("docker", "run", "--rm") and "nginx:1.27.3" in image
-    assert "router.candidate.js" in host_check_conf(props)
 
 
 def test_diff_is_pure_and_ignores_the_initial_colour(workdir: str) -> None:
@@ -68,17 +50,18 @@ def test_diff_is_pure_and_ignores_the_initial_colour(workdir: str) -> None:
     assert not os.path.exists(d)
 
 
-def test_create_pickled_writes_validated_files_and_the_initial_colour(workdir: str) -> None:
+def test_create_writes_validated_files_and_the_initial_colour(workdir: str,
+                                                                      wire: ProviderWire) -> None:
     d = os.path.join(workdir, "router")
-    props = _props(d)
-    result = call_pickled(RouterConfigProvider(), "create", props)
+    props = router_props(d)
+    result = wire.create(RouterConfigProvider(), props)
     assert result.outs["validated_with"] == "host" and result.outs["reloaded"] is False
     assert router_files.read_active_color(d) == "blue"
     assert "js_import router from router.js;" in str(router_files.read_text(os.path.join(d, CONF_FILE)))
     assert sorted(os.listdir(d)) == sorted(["active_color", CONF_FILE, JS_FILE, "logs", "temp"])
     # the colour file is never overwritten by this provider
     router_files.write_active_color(d, "green")
-    again = call_pickled(RouterConfigProvider(), "update", "router-config", result.outs, props)
+    again = wire.update(RouterConfigProvider(), "router-config", result.outs, props)
     assert again.outs == result.outs
     assert router_files.read_active_color(d) == "green"
 
@@ -92,15 +75,16 @@ def live(workdir: str) -> Iterator[tuple[NginxRouter, StubApp]]:
             yield r, blue
 
 
-def test_a_config_failing_nginx_t_is_never_written_nor_loaded(live: tuple[NginxRouter, StubApp]) -> None:
+def test_a_config_failing_nginx_t_is_never_written_nor_loaded(live: tuple[NginxRouter, StubApp],
+                                                              wire: ProviderWire) -> None:
     router, blue = live
     props = {"router_dir": router.conf_dir, "params": params_to_dict(router.params), "container": "",
              "image": "nginx:1.27.3", "initial_color": "blue"}
-    good = call_pickled(RouterConfigProvider(), "create", props)
+    good = wire.create(RouterConfigProvider(), props)
     before = router_files.read_text(os.path.join(router.conf_dir, CONF_FILE))
     bad = dataclasses.replace(router.params, client_max_body_size="10 q")  # structural, invalid
-    with pytest.raises(PickledCallError) as info:
-        call_pickled(RouterConfigProvider(), "update", "router-config", good.outs,
+    with pytest.raises(ProviderCallError) as info:
+        wire.update(RouterConfigProvider(), "router-config", good.outs,
                      {**props, "params": params_to_dict(bad)})
     assert "fails `nginx -t`" in info.value.message and "client_max_body_size" in info.value.message
     assert router_files.read_text(os.path.join(router.conf_dir, CONF_FILE)) == before
@@ -111,14 +95,14 @@ def test_a_config_failing_nginx_t_is_never_written_nor_loaded(live: tuple[NginxR
         assert resp.headers["X-Togather-Slot"] == "blue"
 
 
-def test_a_valid_structural_change_is_written_without_touching_the_colour(
-        live: tuple[NginxRouter, StubApp]) -> None:
+def test_a_valid_structural_change_is_written_without_touching_the_colour(live: tuple[NginxRouter, StubApp],
+                                                                          wire: ProviderWire) -> None:
     router, _ = live
     props = {"router_dir": router.conf_dir, "params": params_to_dict(router.params), "container": "",
              "image": "nginx:1.27.3", "initial_color": "green"}
-    first = call_pickled(RouterConfigProvider(), "create", props)
+    first = wire.create(RouterConfigProvider(), props)
     changed = {**props, "params": params_to_dict(dataclasses.replace(router.params, maintenance=True))}
-    out = call_pickled(RouterConfigProvider(), "update", "router-config", first.outs, changed).outs
+    out = wire.update(RouterConfigProvider(), "router-config", first.outs, changed).outs
     assert out["conf_sha256"] != first.outs["conf_sha256"]
     assert out["reloaded"] is False  # no router container: nothing to signal
     assert router_files.read_active_color(router.conf_dir) == "blue"
@@ -142,20 +126,20 @@ esac
 
 
 def test_a_running_router_validates_inside_and_reloads_only_for_a_structural_change(
-        workdir: str) -> None:
+        workdir: str, wire: ProviderWire) -> None:
     d = os.path.join(workdir, "router")
-    props = {**_props(d), "container": "dev-router"}
+    props = {**router_props(d), "container": "dev-router"}
     env, log = _docker_with_running_router(workdir, d)
-    first = call_pickled(RouterConfigProvider(), "create", props, env=env).outs
+    first = wire.create(RouterConfigProvider(), props, env=env).outs
     assert first["validated_with"] == "container" and first["reloaded"] is False  # first write
-    same = call_pickled(RouterConfigProvider(), "update", "router-config", first, props, env=env).outs
+    same = wire.update(RouterConfigProvider(), "router-config", first, props, env=env).outs
     assert same == first
     changed = {**props, "params": {**props["params"], "maintenance": True}}
-    out = call_pickled(RouterConfigProvider(), "update", "router-config", first, changed, env=env).outs
+    out = wire.update(RouterConfigProvider(), "router-config", first, changed, env=env).outs
     assert out["reloaded"] is True
     bad = {**props, "params": {**props["params"], "client_max_body_size": "1 0"}}
-    with pytest.raises(PickledCallError, match="fails `nginx -t` \\(container\\)"):
-        call_pickled(RouterConfigProvider(), "update", "router-config", out, bad, env=env)
+    with pytest.raises(ProviderCallError, match="fails `nginx -t` \\(container\\)"):
+        wire.update(RouterConfigProvider(), "router-config", out, bad, env=env)
     with open(log) as fh:
         calls = fh.read().splitlines()
     assert f"exec dev-router nginx -t -q -c {d}/nginx.candidate.conf" in calls

@@ -1,6 +1,6 @@
 """``TrafficSwitch`` with real nginx and two demo-app processes (blue, green) on loopback.
 
-The provider runs pickled in a fresh process, exactly as the engine runs it.
+The provider is called over the wire (gRPC, protobuf Structs) exactly as the engine calls it.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from typing import Any
 import pytest
 
 from components import router_files
-from components.traffic_switch import TrafficSwitchProvider, restored_on_failure, stop_argv, switch_summary
+from components.traffic_switch import TrafficSwitchProvider, restored_on_failure, switch_summary
+from components.traffic_verify import stop_argv
 from tests.support.demo_app import DemoApp, prepare_database, start_demo_app
 from tests.support.nginx import NginxRouter, nginx_available, start_router
-from tests.support.pickled import PickledCallError, call_pickled
 from tests.support.ports import free_port
+from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
 
 pytestmark = [pytest.mark.nginx, pytest.mark.postgres,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]
@@ -82,31 +83,32 @@ def test_summary_reads_like_the_issue() -> None:
 
 def test_diff_is_pure_and_only_colour_or_version_flip() -> None:
     p = TrafficSwitchProvider()
-    base = {"router_dir": "/nonexistent", "public_url": "u", "active_color": "blue", "version": "v1"}
+    base = {"router_dir": "/nonexistent", "public_url": "u", "active_color": "blue", "version": "v1",
+            "target_url": "t"}
     assert not p.diff("s", base, {**base, "gate_checked_at": "later", "change": "x"}).changes
     assert p.diff("s", base, {**base, "active_color": "green"}).changes
     assert p.diff("s", base, {**base, "version": "v2"}).changes
     assert not os.path.exists("/nonexistent")
 
 
-def test_switch_and_switch_back_without_reload(world: World) -> None:
+def test_switch_and_switch_back_without_reload(world: World, wire: ProviderWire) -> None:
     master = world.router.proc.pid
-    first = call_pickled(TrafficSwitchProvider(), "create", world.props("blue", "v1.4.0")).outs
+    first = wire.create(TrafficSwitchProvider(), world.props("blue", "v1.4.0")).outs
     assert world.public() == (200, "blue", "v1.4.0")
-    out = call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", first,
+    out = wire.update(TrafficSwitchProvider(), "traffic-switch", first,
                        world.props("green", "v1.5.0")).outs
     assert (out["previous_color"], out["active_color"]) == ("blue", "green")
     assert out["latency_ms"] < 3000  # bounded by verify_timeout; speed lives in the benchmark
     assert world.public() == (200, "green", "v1.5.0")
-    back = call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", out,
+    back = wire.update(TrafficSwitchProvider(), "traffic-switch", out,
                         world.props("blue", "v1.4.0")).outs
     assert back["previous_color"] == "green" and world.public() == (200, "blue", "v1.4.0")
     assert world.router.proc.pid == master and "reconfiguring" not in world.router.error_log()
 
 
 @pytest.mark.parametrize("misbehaviour", ["unhealthy", "degraded", "wrong-version", "not-listening"])
-def test_never_switches_to_a_bad_target(world: World, misbehaviour: str) -> None:
-    call_pickled(TrafficSwitchProvider(), "create", world.props("blue", "v1.4.0"))
+def test_never_switches_to_a_bad_target(world: World, misbehaviour: str, wire: ProviderWire) -> None:
+    wire.create(TrafficSwitchProvider(), world.props("blue", "v1.4.0"))
     props = world.props("green", "v1.5.0")
     if misbehaviour in ("unhealthy", "degraded"):
         world.green.set_control(health=misbehaviour)
@@ -114,21 +116,21 @@ def test_never_switches_to_a_bad_target(world: World, misbehaviour: str) -> None
         props["version"] = "v9.9.9"
     else:
         world.green.stop()
-    with pytest.raises(PickledCallError) as info:
-        call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {}, props)
+    with pytest.raises(ProviderCallError) as info:
+        wire.update(TrafficSwitchProvider(), "traffic-switch", {}, props)
     assert info.value.type_name == "SwitchError" and "not switching to green" in info.value.message
     assert router_files.read_active_color(world.router.conf_dir) == "blue"
     assert world.public() == (200, "blue", "v1.4.0")
 
 
-def test_a_verification_failure_is_rolled_back(world: World, workdir: str) -> None:
+def test_a_verification_failure_is_rolled_back(world: World, workdir: str, wire: ProviderWire) -> None:
     # a router whose "green" points at blue: the slot is fine, the public path is not
     with start_router({"blue": f"127.0.0.1:{world.blue.port}", "green": f"127.0.0.1:{world.blue.port}"},
                       os.path.join(workdir, "misrouted")) as bad:
         props = {**world.props("green", "v1.5.0"), "router_dir": bad.conf_dir, "public_url": bad.url,
                  "verify_timeout": 1}
-        with pytest.raises(PickledCallError) as info:
-            call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {}, props)
+        with pytest.raises(ProviderCallError) as info:
+            wire.update(TrafficSwitchProvider(), "traffic-switch", {}, props)
         assert "not verified" in info.value.message and "restored blue" in info.value.message
         assert router_files.read_active_color(bad.conf_dir) == "blue"
 
@@ -151,8 +153,8 @@ def _hammer(world: World, stop: threading.Event, errors: list[str], ok: list[int
 
 
 @pytest.mark.slow
-def test_replacing_the_idle_process_under_traffic_loses_no_request(world: World) -> None:
-    call_pickled(TrafficSwitchProvider(), "create", world.props("blue", "v1.4.0"))
+def test_replacing_the_idle_process_under_traffic_loses_no_request(world: World, wire: ProviderWire) -> None:
+    wire.create(TrafficSwitchProvider(), world.props("blue", "v1.4.0"))
     stop, errors, ok = threading.Event(), [], []  # type: ignore[var-annotated]
     clients = [threading.Thread(target=_hammer, args=(world, stop, errors, ok)) for _ in range(4)]
     for c in clients:
@@ -163,10 +165,10 @@ def test_replacing_the_idle_process_under_traffic_loses_no_request(world: World)
         world.green.stop()  # the idle colour is replaced: new process, same address, new version
         world.green = start_demo_app(port=port, version="v1.6.0", slot="green",
                                      database_url=world.database_url, env=FAST_LIMITS)
-        call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {},
+        wire.update(TrafficSwitchProvider(), "traffic-switch", {},
                      world.props("green", "v1.6.0"))
         time.sleep(0.5)
-        call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {},
+        wire.update(TrafficSwitchProvider(), "traffic-switch", {},
                      world.props("blue", "v1.4.0"))
         time.sleep(0.3)
     finally:
@@ -222,16 +224,16 @@ def _fake_docker(workdir: str, *, fail: bool = False) -> tuple[dict[str, str], s
 
 
 @pytest.mark.parametrize("fail", [False, True])
-def test_after_a_verified_switch_the_old_colour_is_stopped_not_removed(
-        world: World, workdir: str, fail: bool) -> None:
+def test_after_a_verified_switch_the_old_colour_is_stopped_not_removed(world: World, workdir: str, fail: bool,
+                                                                       wire: ProviderWire) -> None:
     env, log = _fake_docker(workdir, fail=fail)
-    call_pickled(TrafficSwitchProvider(), "create", world.props("blue", "v1.4.0"))
+    wire.create(TrafficSwitchProvider(), world.props("blue", "v1.4.0"))
     props = world.props("green", "v1.5.0", stop_idle_slot=True, idle_container="dev-app-blue")
-    out = call_pickled(TrafficSwitchProvider(), "update", "traffic-switch", {}, props, env=env).outs
+    out = wire.update(TrafficSwitchProvider(), "traffic-switch", {}, props, env=env).outs
     with open(log) as fh:
         assert fh.read().splitlines() == ["stop --time 15 dev-app-blue"]  # never rm
     assert out["idle_stopped"] is (not fail)
-    assert (out["idle_stop_error"] is not None) is fail  # recorded, and the switch still stands
+    assert (out.get("idle_stop_error") is not None) is fail  # recorded, and the switch still stands
     assert world.public() == (200, "green", "v1.5.0")
 
 
@@ -241,3 +243,16 @@ def test_any_failure_inside_a_switch_puts_the_previous_colour_back(workdir: str)
         router_files.write_active_color(workdir, "green")
         raise KeyboardInterrupt  # e.g. the operator's Ctrl-C while verifying
     assert router_files.read_active_color(workdir) == "blue"
+
+
+def test_preview_with_an_unknown_gate_time_is_no_flip(preview_wire: ProviderWire) -> None:
+    """The gate's ``checked_at`` is unknown in preview: it orders the switch, it does not trigger it."""
+    p = TrafficSwitchProvider()
+    olds = {"router_dir": "/nonexistent", "public_url": "u", "active_color": "blue", "version": "v1",
+            "target_url": "t", "verify_timeout": 3, "gate_checked_at": "earlier"}
+    news = {**olds, "gate_checked_at": UNKNOWN}
+    assert preview_wire.check(p, olds, news).failures == []
+    assert preview_wire.diff(p, "traffic-switch", olds, news).changes is False
+    flip = preview_wire.diff(p, "traffic-switch", olds, {**news, "active_color": UNKNOWN})
+    assert flip.changes is True
+    assert not os.path.exists("/nonexistent")

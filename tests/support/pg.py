@@ -61,7 +61,8 @@ class PostgresServer:
         shutil.rmtree(os.path.dirname(self.datadir), ignore_errors=True)
 
 
-def start_postgres() -> PostgresServer:
+def start_postgres(port: int | None = None) -> PostgresServer:
+    """initdb + start a new server (on ``port``, else a free one), waiting until it listens."""
     bindir = pg_bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql-15")
@@ -78,7 +79,7 @@ def start_postgres() -> PostgresServer:
                                  "--auth-local=trust", "--auth-host=scram-sha-256",
                                  f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync"]),
                    check=True, capture_output=True)
-    port = free_port()
+    port = port or free_port()
     opts = (f"-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={base} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
     subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", datadir, "-o", opts, "-l",

@@ -1,0 +1,105 @@
+"""The real ``nginx -t`` of a candidate router config, before it replaces the live one.
+
+Where it runs: inside the running router container (``docker exec``), else with
+the host's nginx when it has the njs module, else in a throwaway container of
+the router image. The candidate files sit next to the live ones and are removed
+afterwards, pass or fail. The host check runs as root: its pid file and every
+temp path nginx creates (and chowns) live in a fresh ``mkdtemp`` directory,
+removed afterwards, so no fixed name in $TMPDIR can be planted as a symlink.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from components import router_files, runner
+from components.errors import DeployError
+from components.nginx_conf import CONF_FILE, render_nginx_conf
+
+if TYPE_CHECKING:
+    from components.router_config import RouterConfigInputs
+
+CANDIDATE_CONF = "nginx.candidate.conf"
+CANDIDATE_JS = "router.candidate.js"
+HOSTCHECK_CONF = "nginx.hostcheck.conf"
+HOST_JS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so"
+
+
+def is_running(container: str) -> bool:
+    """True only when Docker answers that the container runs (no docker: False)."""
+    return runner.container_running(container) is True
+
+
+def validate_argv(i: RouterConfigInputs, *, running: bool, host_nginx: str | None,
+                  check_dir: str = "") -> runner.Argv:
+    """The ``nginx -t`` that checks the candidate: in the router, on the host, or in its image."""
+    in_router = f"{i.params.conf_dir.rstrip('/')}/{CANDIDATE_CONF}"
+    if running:
+        return runner.docker_exec(i.container, ["nginx", "-t", "-q", "-c", in_router])
+    if host_nginx:
+        return (host_nginx, "-t", "-q", "-p", i.router_dir.rstrip("/") + "/", "-e", "stderr",
+                "-c", os.path.join(check_dir, HOSTCHECK_CONF))
+    # `--` ends docker's options: an image value starting with "-" stays an image name
+    return ("docker", "run", "--rm", "--network", "none", "-v",
+            f"{i.router_dir}:{i.params.conf_dir}:ro", "--", i.image, "nginx", "-t", "-q",
+            "-c", in_router)
+
+
+def host_check_conf(i: RouterConfigInputs, check_dir: str) -> str:
+    """The candidate as the host's nginx can load it: same text, host paths for dir and module.
+
+    The pid file and every temp path nginx -t creates (and, as root, chowns) live in
+    ``check_dir``, a fresh private directory: never a fixed name another local user
+    could have planted as a symlink in $TMPDIR.
+    """
+    host = dataclasses.replace(i.params, conf_dir=i.router_dir, js_module=HOST_JS_MODULE,
+                               error_log="stderr", pid=os.path.join(check_dir, "nginx.pid"),
+                               temp_dir=check_dir)
+    return render_nginx_conf(host, js_file=CANDIDATE_JS)
+
+
+@contextlib.contextmanager
+def private_check_dir() -> Iterator[str]:
+    """A new 0700 directory for one host ``nginx -t``, removed afterwards."""
+    d = tempfile.mkdtemp(prefix="togather-router-check-")
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _run_check(i: RouterConfigInputs, running: bool, host_nginx: str | None) -> runner.Result:
+    if not host_nginx:
+        return runner.run(validate_argv(i, running=running, host_nginx=None), check=False, timeout=120)
+    with private_check_dir() as check_dir:
+        router_files.atomic_write(os.path.join(check_dir, HOSTCHECK_CONF), host_check_conf(i, check_dir))
+        return runner.run(validate_argv(i, running=False, host_nginx=host_nginx, check_dir=check_dir),
+                          check=False, timeout=120)
+
+
+def validate(i: RouterConfigInputs, js: str) -> str:
+    d = i.router_dir
+    router_files.atomic_write(os.path.join(d, CANDIDATE_JS), js)
+    candidate = render_nginx_conf(i.params, js_file=CANDIDATE_JS)
+    router_files.atomic_write(os.path.join(d, CANDIDATE_CONF), candidate)
+    running = is_running(i.container)
+    host_nginx = None if running or not os.path.exists(HOST_JS_MODULE) else shutil.which("nginx")
+    how = "container" if running else "host" if host_nginx else "image"
+    try:
+        result = _run_check(i, running, host_nginx)
+    finally:
+        for name in (CANDIDATE_CONF, CANDIDATE_JS):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(d, name))
+    if not result.ok:
+        raise DeployError(f"the new router config fails `nginx -t` ({how}); nothing was changed",
+                          file=os.path.join(d, CONF_FILE),
+                          context={"nginx": (result.stderr or result.stdout).strip()[-2000:]},
+                          fix="correct the router.* stack config and run pulumi up again")
+    return how
