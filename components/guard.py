@@ -23,7 +23,8 @@ Contract
   different version/settings/secrets or lose its container, or (b) the colour
   to activate has no version. ``allowLiveReplace`` turns (a) into a pass for
   emergencies.
-- ``diff``: pure; an update whenever any recorded value changes, never a replace.
+- ``diff``: pure; an update whenever a recorded setting changes (``serving_color``,
+  an observation, is not one), never a replace.
 - ``create``/``update``: record the new inputs, nothing else. ``delete``: nothing.
 """
 
@@ -81,6 +82,10 @@ class GuardInputs:
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> GuardInputs:
         return provider_inputs.parse(cls, props)
+
+
+OBSERVED = frozenset({"serving_color"})
+"""Inputs the program observes rather than sets: never a reason to update by themselves."""
 
 
 def live_color(olds: Mapping[str, Any], news: GuardInputs) -> str | None:
@@ -151,8 +156,10 @@ class LiveSlotGuardProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         new = provider_inputs.props(GuardInputs.from_props(news))
-        keys = sorted(k for k in set(olds) | set(new)
-                      if not k.startswith("__") and olds.get(k) != new.get(k))
+        # serving_color is what the router serves *now*, observed by the program: check() uses
+        # it; alone it is no change (else the up after the first switch is never a no-op).
+        keys = sorted(k for k in set(olds) | set(new) if not k.startswith("__")
+                      and k not in OBSERVED and olds.get(k) != new.get(k))
         return DiffResult(changes=bool(keys), replaces=[], stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:

@@ -93,6 +93,18 @@ def test_create_and_diff_over_the_wire(base, wire: ProviderWire) -> None:
     assert flipped.changes is True and not flipped.replaces
 
 
+def test_learning_what_serves_is_not_a_change(base, wire: ProviderWire) -> None:
+    """A first up records no serving colour (the switch writes it later); the second up reads it.
+
+    Found by the real engine: the second ``pulumi up`` was never a no-op. ``serving_color`` is
+    an observation used by ``check``, not a setting, so it alone changes nothing.
+    """
+    first = {**guard_inputs_of(base), "serving_color": ""}
+    created = wire.create(LiveSlotGuardProvider(), first)
+    second = {**first, "serving_color": "blue"}
+    assert wire.diff(LiveSlotGuardProvider(), "id", created.outs, second).changes is False
+
+
 def test_rotating_a_secret_the_live_colour_receives_is_refused(base, wire: ProviderWire) -> None:
     olds = guard_inputs_of(base, secrets={"jwtSecret": "a" * 40})
     news = guard_inputs_of(base, secrets={"jwtSecret": "b" * 40})
