@@ -32,8 +32,18 @@ def reveal(value: Any) -> Any:
     return value
 
 
-def deserialize_keeping_secrets(props: Mapping[str, Any]) -> dict[str, Any]:
-    """Like pulumi-policy's ``deserialize_properties``, but a secret stays a ``Secret``."""
+_SDK_DESERIALIZE = policy_deserialize.deserialize_properties
+
+
+def deserialize_keeping_secrets(props: Mapping[str, Any], proxy_secrets: bool = False) -> dict[str, Any]:
+    """Like pulumi-policy's ``deserialize_properties``, but a secret stays a ``Secret``.
+
+    Same signature as the SDK's: its remediation path passes ``proxy_secrets=True`` and then
+    tracks secrets itself to put them back, so that call goes to the SDK's own function (the
+    real engine calls Remediate on every resource; a one-argument stand-in failed there).
+    """
+    if proxy_secrets:
+        return _SDK_DESERIALIZE(dict(props), True)
     return {key: _value(value) for key, value in props.items()}
 
 

@@ -83,6 +83,17 @@ def test_an_unsafe_container_fails_every_container_policy(analyzer: analyzer_pb2
     assert "pw@db" not in "".join(found.values())
 
 
+def test_remediate_answers_like_the_engine_asks(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    """The real engine calls Remediate on every resource before Analyze; it failed with
+    ``deserialize_keeping_secrets() takes 1 positional argument but 2 were given``."""
+    struct = struct_pb2.Struct()
+    json_format.ParseDict({"name": "app", "image": "ghcr.io/x/server:v1.4.0",
+                           "envs": [secret("JWT_SECRET=s3cret"), "SLOT=blue"]}, struct)
+    request = analyzer_pb2.AnalyzeRequest(type=rules.CONTAINER, name="r", properties=struct,
+                                          urn=f"urn:pulumi:production::togather-deploy::{rules.CONTAINER}::r")
+    assert list(analyzer.Remediate(request, timeout=30).remediations) == []
+
+
 def test_volume_protection_comes_from_resource_options(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
     volume = {"name": "togather-deploy-production-pgdata"}
     assert set(analyze(analyzer, rules.VOLUME, volume)) == {"protected-database-volume"}
