@@ -61,7 +61,7 @@ def _value(value: Any) -> Any:
 
 def install_secret_markers() -> None:
     """Make the analyzer hand validators secret markers (called by the pack's ``__main__``)."""
-    policy_module.deserialize_properties = deserialize_keeping_secrets  # type: ignore[assignment]
+    policy_module.deserialize_properties = deserialize_keeping_secrets
 
 
 def known(props: Mapping[str, Any], key: str, default: Any = None) -> Any:
