@@ -92,6 +92,10 @@ class Outcome:
             exit_code=self.exit_code if what != "started" else None, clock=self.ctx.clock)
         try:
             audit.append(self.cfg.state_dir, event, secrets=self.secrets)
+        except DeployError as exc:  # not the tool's own state dir, a symlink at audit.log
+            if what == "started":
+                raise  # nothing has changed yet: refuse rather than run unaudited
+            self.stages.note(f"audit log not written: {exc}")
         except OSError as exc:
             self.stages.note(f"audit log not written: {exc}")
 
