@@ -153,8 +153,10 @@ def test_an_audit_log_symlinked_mid_deploy_is_reported_not_raised(project, tmp_p
                 os.symlink(victim, os.path.join(state, "audit.log"))
             return super().__call__(argv)
 
-    ctx = _ctx(project, Planting())
+    out = io.StringIO()
+    ctx = OpsContext(project_dir=project, stack=STACK, pulumi=Planting(), out=out,
+                     err=io.StringIO(), sleep=lambda s: None)
     result = deploy_cli.deploy(ctx, "v1.1.0")
     assert result.outcome == "completed" and result.exit_code == 0
-    assert "audit log not written" in ctx.out.getvalue() and "is a symlink" in ctx.out.getvalue()
+    assert "audit log not written" in out.getvalue() and "is a symlink" in out.getvalue()
     assert victim.read_text() == "precious\n"
