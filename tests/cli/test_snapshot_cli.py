@@ -54,6 +54,9 @@ def test_usage_and_config_errors(tmp_path: str) -> None:
     missing = snapshot("create", "--dir", os.path.join(tmp_path, "s"))
     assert missing.returncode == 10 and "DATABASE_URL" in missing.stderr
     assert not os.path.exists(os.path.join(tmp_path, "s"))
+    for bad in ("/", "/etc", "../../.."):  # the operator's --dir gets the config's rules
+        refused = snapshot("list", "--dir", bad)
+        assert refused.returncode == 10 and "--dir: must be" in refused.stderr, refused.stderr
 
 
 @pytest.mark.postgres
