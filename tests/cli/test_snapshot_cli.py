@@ -93,7 +93,9 @@ def test_pg_dump_missing_is_exit_1(database_url: str, tmp_path: str, monkeypatch
 def test_unwritable_directory_is_exit_1(database_url: str, tmp_path: str) -> None:
     ro = os.path.join(tmp_path, "ro")
     os.makedirs(ro)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", ro], capture_output=True).returncode:
+    # mode=0700: a tmpfs root is 1777 by default, which is refused (exit 10) before writability
+    mount = ["mount", "-t", "tmpfs", "-o", "ro,mode=0700", "tmpfs", ro]
+    if subprocess.run(mount, capture_output=True).returncode:
         pytest.skip("cannot mount a read-only tmpfs here (needs root/CAP_SYS_ADMIN)")
     try:
         proc = snapshot("create", "--dir", ro, url=database_url)
