@@ -5,6 +5,10 @@ Stages (one progress line each, with its duration):
     lock → set-version (idle colour) → release-idle (``pulumi up``: snapshot,
     migrations, slot, gate) → set-active → switch (``pulumi up``)
 
+Before each step the stack file must be as this deploy left it
+(``components.stack_watch``): a ``pulumi config set`` by someone else in between
+stops the deploy with exit 3 and nothing is restored over it.
+
 If the switch fails, ``restore_active_on_failure`` sets ``activeColor`` back and
 runs ``pulumi up`` again, and the deploy ends ``rolled_back``. Every outcome is
 written to the audit log, published as ``togather_deploy_*`` metrics and sent
@@ -38,13 +42,9 @@ from components import audit, lock, migration_release, preflight, release_state
 from components.config import other_color
 from components.config_sections import VERSION_PATTERN
 from components.errors import DeployError
-from components.ops_context import (
-    OpsContext,
-    config_set_argv,
-    pulumi_checked,
-    up_argv,
-)
+from components.ops_context import OpsContext
 from components.stack_config import from_stack_file
+from components.stack_watch import StackWatch
 
 
 def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
@@ -58,6 +58,7 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
         with stages.stage("lock", f"{ctx.stack}"):
             held.enter_context(lock.stack_lock(cfg.state_dir, ctx.stack, version=version,
                                                take_over_stale=take_over_stale, clock=ctx.clock))
+        watch = StackWatch.start(ctx)  # the manual flow takes no lock: notice its edits
         cfg = from_stack_file(ctx.project_dir, ctx.stack)  # the colours as they are under the lock
         ctx = dataclasses.replace(ctx, log_dir=os.path.join(cfg.state_dir, "logs"))
         cfg = release_state.sync(ctx, cfg, stages.note)  # a CI checkout lags the backend
@@ -68,17 +69,15 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
         outcome.record("started")
         try:
             with stages.stage("set-version", f"{idle}.version = {version}"):
-                pulumi_checked(ctx, config_set_argv(ctx, f"{idle}.version", version, path=True),
-                               f"setting {idle}.version")
+                watch.edit(ctx, f"{idle}.version", version, path=True)
             with stages.stage("release-idle", f"pulumi up: snapshot, migrations, {idle} slot, gate"):
-                pulumi_checked(ctx, up_argv(ctx), f"pulumi up (release {version} on {idle})")
+                watch.up(ctx, f"pulumi up (release {version} on {idle})")
             outcome.migrations, outcome.snapshot = migrations_and_snapshot(ctx, cfg, stages)
-            with restore_active_on_failure(ctx, stages, previous):
+            with restore_active_on_failure(ctx, stages, previous, watch):
                 with stages.stage("set-active", f"activeColor = {idle}"):
-                    pulumi_checked(ctx, config_set_argv(ctx, "activeColor", idle),
-                                   "setting activeColor")
+                    watch.edit(ctx, "activeColor", idle)
                 with stages.stage("switch", f"pulumi up: traffic {previous} → {idle}"):
-                    pulumi_checked(ctx, up_argv(ctx), f"pulumi up (switch to {idle})")
+                    watch.up(ctx, f"pulumi up (switch to {idle})")
         except DeployError as exc:
             finish(outcome, exc)
         except KeyboardInterrupt:

@@ -1,10 +1,12 @@
 """``scripts/lock status|release STACK``: who holds a stack's deploy lock; break it.
 
-``status`` is read-only. ``release`` removes the lock file after the operator
-confirms (or ``--yes``): the holder, if it is still running, keeps a lock on a
-file nobody opens again, so a second deploy can start. That is only safe when
-the holder is hung or gone, which is why it asks, and says who and since when.
-Exit codes: 0 done (or nothing to release), 1 not confirmed, 10 bad config.
+``status`` is read-only. ``release`` frees the lock after the operator confirms
+(or ``--yes``) by moving the lock's slot on (``components.lock.break_lock``;
+nothing is unlinked): the holder, if it is still running, keeps a lock nobody
+checks any more, so a second deploy can start. That is only safe when the holder
+is hung or gone, which is why it asks, and says who and since when; if the lock
+changed hands since it was shown, nothing is released (exit 3).
+Exit codes: 0 done (or nothing to release), 1 not confirmed, 3 changed hands, 10 bad config.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def lock_release(ctx: OpsContext, *, yes: bool) -> LockResult:
         if answer not in ("y", "yes"):
             return LockResult(ctx.stack, "not-released", True, st.stale, holder, st.path,
                               EXIT_FAILURE)
-    lock.break_lock(cfg.state_dir, ctx.stack)
+    lock.break_lock(cfg.state_dir, ctx.stack, confirmed=st.holder)
     return LockResult(ctx.stack, "released", True, st.stale, holder, st.path, EXIT_OK)
 
 

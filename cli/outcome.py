@@ -5,7 +5,9 @@
 ``activeColor`` may have changed, ``activeColor`` is set back to the previous
 colour and ``pulumi up`` runs again; the failure is re-raised as
 ``SwitchRestored`` (same exit code). If the restore itself fails, a plain
-``DeployError`` (exit 1) says traffic state is unknown and what to run.
+``DeployError`` (exit 1) says traffic state is unknown and what to run. With a
+``StackWatch``, nothing is restored once someone else has edited the stack
+config: their edit stands and ``StackChangedError`` (exit 3) says so.
 
 ``finish`` never raises: a broken metrics directory or notification target is
 reported, never allowed to turn a good deploy into a failed one.
@@ -22,7 +24,7 @@ from typing import Any
 from cli.render import StageResult, Stages, error_data
 from components import audit, deploy_metrics, notify
 from components.config import DeployConfig
-from components.errors import DeployError
+from components.errors import DeployError, StackChangedError
 from components.ops_context import (
     OpsContext,
     config_set_argv,
@@ -31,6 +33,7 @@ from components.ops_context import (
     up_argv,
 )
 from components.stack_config import from_stack_file
+from components.stack_watch import StackWatch
 
 
 @dataclass(frozen=True)
@@ -92,21 +95,34 @@ class Outcome:
             exit_code=self.exit_code if what != "started" else None, clock=self.ctx.clock)
         try:
             audit.append(self.cfg.state_dir, event, secrets=self.secrets)
+        except DeployError as exc:  # not the tool's own state dir, a symlink at audit.log
+            if what == "started":
+                raise  # nothing has changed yet: refuse rather than run unaudited
+            self.stages.note(f"audit log not written: {exc}")
         except OSError as exc:
             self.stages.note(f"audit log not written: {exc}")
 
 
 @contextlib.contextmanager
-def restore_active_on_failure(ctx: OpsContext, stages: Stages, previous: str) -> Iterator[None]:
+def restore_active_on_failure(ctx: OpsContext, stages: Stages, previous: str,
+                              watch: StackWatch | None = None) -> Iterator[None]:
     try:
         yield
+    except StackChangedError:
+        raise  # someone else edited the stack: writing activeColor back would go over their edit
     except DeployError as exc:
+        if watch is not None:
+            _no_restore_over_other_edits(ctx, watch, previous, exc)
         stages.note(f"switch failed: {exc.message}; restoring activeColor = {previous}")
         try:
             with stages.stage("restore", f"activeColor = {previous}; pulumi up"):
-                pulumi_checked(ctx, config_set_argv(ctx, "activeColor", previous),
-                               "restoring activeColor")
-                pulumi_checked(ctx, up_argv(ctx), f"pulumi up (restore {previous})")
+                if watch is None:
+                    pulumi_checked(ctx, config_set_argv(ctx, "activeColor", previous),
+                                   "restoring activeColor")
+                    pulumi_checked(ctx, up_argv(ctx), f"pulumi up (restore {previous})")
+                else:
+                    watch.edit(ctx, "activeColor", previous)
+                    watch.up(ctx, f"pulumi up (restore {previous})")
         except DeployError as restore_exc:
             raise DeployError(
                 f"switch failed ({exc.message}) AND restoring activeColor={previous} failed "
@@ -118,6 +134,17 @@ def restore_active_on_failure(ctx: OpsContext, stages: Stages, previous: str) ->
         raise SwitchRestored(f"{exc.message}; traffic restored to {previous}",
                              context=exc.context, fix=exc.fix, cause=exc,
                              exit_code=exc.exit_code) from exc
+
+
+def _no_restore_over_other_edits(ctx: OpsContext, watch: StackWatch, previous: str,
+                                 exc: DeployError) -> None:
+    try:
+        watch.check(ctx, f"restoring activeColor = {previous}")
+    except StackChangedError as changed:
+        changed.message = (f"switch failed ({exc.message}) and {changed.message}: which colour "
+                           "serves traffic is unknown")
+        changed.context = {**exc.context, **changed.context}
+        raise changed from exc
 
 
 def interrupted(ctx: OpsContext) -> DeployError:

@@ -9,7 +9,8 @@ Only when that colour's slot exists (has a version) and passes the gate:
 
 Then ``activeColor`` is set and ``pulumi up`` switches; if that fails the
 previous colour is restored (``restore_active_on_failure``). Lock, audit log,
-metrics and notification as for ``scripts/deploy``.
+metrics, notification and the check for someone else's config edits
+(``components.stack_watch``, exit 3) as for ``scripts/deploy``.
 """
 
 from __future__ import annotations
@@ -34,13 +35,9 @@ from cli.render import Stages, refuse, report
 from components import audit, health, lock, preflight, release_state
 from components.config import DeployConfig, other_color
 from components.errors import EXIT_FAILURE, DeployError
-from components.ops_context import (
-    OpsContext,
-    config_set_argv,
-    pulumi_checked,
-    up_argv,
-)
+from components.ops_context import OpsContext
 from components.stack_config import from_stack_file
+from components.stack_watch import StackWatch
 
 
 def slot_url(cfg: DeployConfig, color: str) -> str:
@@ -84,6 +81,7 @@ def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = Fa
             held.enter_context(lock.stack_lock(cfg.state_dir, ctx.stack, version=planned,
                                                operation="rollback",
                                                take_over_stale=take_over_stale, clock=ctx.clock))
+        watch = StackWatch.start(ctx)  # the manual flow takes no lock: notice its edits
         cfg = from_stack_file(ctx.project_dir, ctx.stack)  # the colours as they are under the lock
         ctx = dataclasses.replace(ctx, log_dir=os.path.join(cfg.state_dir, "logs"))
         cfg = release_state.sync(ctx, cfg, stages.note)  # a CI checkout lags the backend
@@ -96,12 +94,11 @@ def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = Fa
         try:
             with stages.stage("gate", f"{target} at {version} ({slot_url(cfg, target)})"):
                 gate(cfg, target, version, stages)
-            with restore_active_on_failure(ctx, stages, previous):
+            with restore_active_on_failure(ctx, stages, previous, watch):
                 with stages.stage("set-active", f"activeColor = {target}"):
-                    pulumi_checked(ctx, config_set_argv(ctx, "activeColor", target),
-                                   "setting activeColor")
+                    watch.edit(ctx, "activeColor", target)
                 with stages.stage("switch", f"pulumi up: traffic {previous} → {target}"):
-                    pulumi_checked(ctx, up_argv(ctx), f"pulumi up (switch to {target})")
+                    watch.up(ctx, f"pulumi up (switch to {target})")
         except DeployError as exc:
             finish(outcome, exc)
         except KeyboardInterrupt:

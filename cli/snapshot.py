@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from cli import entry
 from cli.render import print_json, verb_failed
-from components import deploy_metrics
+from components import config_paths, deploy_metrics
 from components.config import DeployConfig
 from components.errors import EXIT_FAILURE, ConfigError, DeployError
 from components.migrate_db import parse_url
@@ -192,8 +192,10 @@ def settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
     days = getattr(args, "retention_days", None) or days
     keep = getattr(args, "keep_min", None) or keep
     target = Target(mode=mode or ("container" if container else "host"), container=container)
+    directory = config_paths.host_dir("--dir", directory, os.getcwd(), fix=(
+        "pass --dir a directory of its own (e.g. /var/lib/togather-deploy/snapshots), or --stack"))
     return Settings(url=args.database_url or env.get("DATABASE_URL") or None,
-                    dir=os.path.abspath(directory), target=target, retention_days=days, keep_min=keep,
+                    dir=directory, target=target, retention_days=days, keep_min=keep,
                     stack=cfg)
 
 

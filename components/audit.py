@@ -4,7 +4,9 @@ Events are ``deployment.started|completed|failed|rolled_back`` (and
 ``rollback.*`` for ``scripts/rollback``) with the version, colours, stage
 durations, migrations applied and snapshot path. Guarantees:
 
-- The directory is 0700 and the file 0600, created that way (never widened later).
+- The directory is 0700 and the file 0600, created that way (never widened later); a state
+  directory that is not the tool's own, or a symlink at ``audit.log``, is refused
+  (``components.host_paths``).
 - Every event passes through ``redact`` first: passwords in URLs, values under
   keys that look secret (``*password*``, ``*secret*``, ``*token*``, ``*key*``) and
   every known secret value (the stack's secret config) are replaced.
@@ -21,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from components import host_paths
 from components.config import DeployConfig
 
 REDACTED = "[redacted]"
@@ -90,10 +93,10 @@ def make_event(kind: str, *, stack: str, version: str | None, from_color: str | 
 
 def append(state_dir: str, event: Mapping[str, Any], *, secrets: Sequence[str] = ()) -> str:
     """Redact ``event`` and append it as one line; returns the log's path."""
-    os.makedirs(state_dir, mode=0o700, exist_ok=True)
+    host_paths.ensure_dir(state_dir, 0o700)  # the tool's own, or a clear error
     path = audit_path(state_dir)
     line = json.dumps(redact(event, secrets), sort_keys=True, default=str) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = host_paths.open_file(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, line.encode())
         os.fsync(fd)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components import config_fields as f
+from components import config_paths
 from components.config_sections import (
     DatabaseConfig,
     HealthConfig,
@@ -153,8 +154,8 @@ def load_config(
     build = top.section("build")
     build_context = f.optional_string(build.key("context"), build.get("context"))
     build.done()
-    state_dir = _path(project_dir, f.string("stateDir", top.get("stateDir"),
-                                            f"/var/lib/togather-deploy/{stack}"))
+    state_dir = config_paths.state_dir(f.string("stateDir", top.get("stateDir"),
+                                                f"/var/lib/togather-deploy/{stack}"), project_dir, stack)
     cfg = DeployConfig(
         project=project,
         stack=stack,

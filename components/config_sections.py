@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from components import config_fields as f
+from components import config_paths
 
 # Docker's tag grammar: the version doubles as the image tag.
 VERSION_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
@@ -138,7 +139,8 @@ def read_migrations(s: f.Section, project_dir: str) -> MigrationsConfig:
 def read_snapshots(s: f.Section, project_dir: str, state_dir: str) -> SnapshotsConfig:
     default_dir = os.path.join(state_dir, "snapshots")
     snap = SnapshotsConfig(
-        dir=_path(project_dir, f.string(s.key("dir"), s.get("dir"), default_dir)),
+        dir=config_paths.snapshot_dir(s.key("dir"), f.string(s.key("dir"), s.get("dir"), default_dir),
+                                      project_dir),
         retention_days=f.integer(s.key("retentionDays"), s.get("retentionDays"), 7, minimum=1),
         keep_min=f.integer(s.key("keepMin"), s.get("keepMin"), 3, minimum=1),
         mode=f.choice(s.key("mode"), s.get("mode"), ("container", "host"), "container"),

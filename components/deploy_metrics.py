@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from components import audit, snapshots
+from components import audit, host_paths, snapshots
 from components.config import COLORS, DeployConfig
 from components.errors import SnapshotError
 
@@ -104,14 +104,15 @@ def latest_snapshot(snapshot_dir: str) -> SnapshotFacts | None:
 def write_atomic(path: str, text: str) -> None:
     """Temp file in the same directory, fsync, rename: readers see old or new, never half."""
     directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o755, exist_ok=True)
+    host_paths.ensure_dir(directory, 0o755)  # the tool's own (a planted symlink is refused)
+    # mkstemp: O_EXCL|O_NOFOLLOW; the rename replaces whatever is at ``path`` without following it
     fd, tmp = tempfile.mkstemp(prefix=".togather_deploy.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
+            os.fchmod(fh.fileno(), 0o644)  # node-exporter runs as another user
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # node-exporter runs as another user
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -93,3 +93,11 @@ class LockError(DeployError):
 def invalid(key: str, got: Any, allowed: str) -> ConfigError:
     """The one shape of a config complaint: ``key: must be <allowed>, got <value>``."""
     return ConfigError(f"{key}: must be {allowed}, got {got!r}", key=key)
+
+
+@dataclass
+class StackChangedError(DeployError):
+    """The stack config changed under a scripted deploy/rollback, not by it (exit 3, like lock
+    contention: someone else is operating on the stack). Nothing is restored over their edit."""
+
+    exit_code: int = EXIT_LOCKED

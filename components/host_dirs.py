@@ -1,9 +1,12 @@
 """``HostDirs``: the stack's directories on the Docker host, with the right modes.
 
 One ``pulumi_command`` ``local.Command`` (the program runs on the Docker host)
-creates them before anything writes or bind-mounts them; re-running it only
-re-asserts the modes. It never deletes anything: snapshots, the audit log and
-locks outlive ``pulumi destroy``.
+creates them before anything writes or bind-mounts them, with
+``components.host_paths`` (the code the scripts use): a missing directory is
+made with its mode; one that exists is only checked (owned by the deploying
+user, not group/other-writable), never chmod-ed, so a mistyped path can not
+change a system directory. It never deletes anything: snapshots, the audit log
+and locks outlive ``pulumi destroy``.
 
 Private (0700): the state dir itself, snapshots, locks, logs. Readable by the
 containers that mount them (0755): the router's config, the deploy metrics that
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 from dataclasses import dataclass
 
 import pulumi
@@ -21,6 +25,9 @@ import pulumi_command as command
 from pulumi import ResourceOptions
 
 from components.config import DeployConfig
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+"""The project root: ``-m components.host_paths`` is importable from there."""
 
 
 def host_dirs(cfg: DeployConfig) -> dict[str, str]:
@@ -36,9 +43,14 @@ def host_dirs(cfg: DeployConfig) -> dict[str, str]:
     }
 
 
-def create_script(dirs: dict[str, str]) -> str:
-    """``install -d -m MODE DIR`` per directory: idempotent, and it fixes a drifted mode."""
-    return " && ".join(f"install -d -m {mode} {shlex.quote(path)}" for path, mode in dirs.items())
+def create_argv(dirs: dict[str, str], python: str = sys.executable) -> tuple[str, ...]:
+    """``python -m components.host_paths MODE:DIR ...``: create missing, check existing."""
+    return (python, "-m", "components.host_paths", *(f"{mode}:{path}" for path, mode in dirs.items()))
+
+
+def create_script(dirs: dict[str, str], python: str = sys.executable) -> str:
+    """``create_argv`` as the shell line the ``Command`` runs (from the project root)."""
+    return shlex.join(create_argv(dirs, python))
 
 
 @dataclass
@@ -53,6 +65,6 @@ class HostDirs(pulumi.ComponentResource):
         child = ResourceOptions(parent=self)  # never the component's own depends_on/retain/aliases
         dirs = host_dirs(args.config)
         self.command = command.local.Command(
-            f"{name}-create", create=create_script(dirs), interpreter=["/bin/sh", "-c"],
-            triggers=[create_script(dirs)], opts=child)  # no `delete`: data stays on the host
+            f"{name}-create", create=create_script(dirs), interpreter=["/bin/sh", "-c"], dir=ROOT,
+            triggers=[dirs], opts=child)  # no `delete`: data stays on the host
         self.register_outputs({"dirs": dirs})

@@ -1,27 +1,33 @@
 """The per-stack operator lock: one deploy or rollback at a time.
 
-``<state_dir>/locks/<stack>.lock`` is held with ``flock(LOCK_EX)`` for the whole
-operation and contains who holds it (user, host, pid, version, started_at) as
-JSON. Guarantees:
+``<state_dir>/locks/<stack>.lock`` holds one JSON record: the current ``slot``
+and who holds it (user, host, pid, version, started_at). Holding the lock means
+holding an open-file-description byte-range lock (``F_OFD_SETLK``) on byte
+``slot`` of that file for the whole operation. Every read-modify-write of the
+record happens under a short ``flock`` of the same file (the mutex; held for
+microseconds, never during an operation). Guarantees:
 
 - A second holder fails fast (never waits) with ``LockError`` (exit 3) naming
   the holder and since when.
-- A holder that dies (even by SIGKILL) frees the lock: the kernel drops the
-  ``flock`` with the process. Its JSON stays behind and is only a record.
+- A holder that dies (even by SIGKILL) frees the lock: the kernel drops its
+  byte lock with the process. Its record stays behind and is only a record.
 - A lock held for longer than ``STALE_AFTER_S`` is reported stale. It can be
-  taken over explicitly (``take_over_stale``): the old file is unlinked and a new
-  one locked, so the hung holder keeps a lock on an inode nobody else opens.
-  Every acquirer checks, after locking, that the path still names the inode it
-  locked, which makes breaking a lock race-free.
-- Release truncates the record and unlocks; ``break_lock`` unlinks the file
-  (the operator's ``scripts/lock release``).
+  taken over explicitly (``take_over_stale``): under the mutex the taker checks
+  the record is still that stale one, locks the next free slot and rewrites
+  the record in place. The hung holder keeps a byte nobody checks any more;
+  should it wake up, its release sees the slot moved on and leaves the record
+  alone. Racing takers are serialised by the mutex: exactly one wins.
+- Nothing is ever unlinked. ``break_lock`` (``scripts/lock release``) moves the
+  slot on under the mutex, and only if the record still names the holder the
+  operator confirmed.
+- The file is opened ``O_NOFOLLOW | O_CLOEXEC`` in a directory that must be the
+  tool's own (``components.host_paths``): a planted symlink is refused, and no
+  child process (``pulumi``) inherits the lock.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import getpass
 import json
 import os
@@ -29,15 +35,14 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from typing import Any
 
+from components import host_paths
+from components import lock_slots as slots
 from components.errors import LockError
 
 STALE_AFTER_S = 30 * 60
-_ATTEMPTS = 5  # inode races (someone broke the lock while we opened it) are retried this often
-# ``inspect`` (scripts/status, scripts/lock status) holds LOCK_SH for an instant; an acquirer
-# retries briefly so a status probe never makes a deploy fail as "locked".
-_PROBE_RETRIES = 4
-_PROBE_PAUSE_S = 0.025
+_ATTEMPTS = 5  # the file replaced by hand while we opened it: retried this often
 
 
 @dataclass(frozen=True)
@@ -94,80 +99,75 @@ def current_user() -> str:
         return f"uid {os.getuid()}"
 
 
-def _parse(text: str) -> LockHolder | None:
+def _parse(raw: Any) -> LockHolder | None:
     try:
-        raw = json.loads(text)
         return LockHolder(who=str(raw["who"]), host=str(raw["host"]), pid=int(raw["pid"]),
                           version=str(raw["version"]), started_at=float(raw["started_at"]),
                           operation=str(raw.get("operation", "deploy")))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def read_holder(path: str) -> LockHolder | None:
+def _read(fd: int) -> tuple[int, LockHolder | None]:
+    """The record: (slot, holder or ``None``). A torn or foreign file reads as slot 0, free."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            return _parse(fh.read())
-    except FileNotFoundError:
-        return None
+        raw = json.loads(os.pread(fd, 1 << 16, 0) or b"{}")
+        slot = int(raw.get("slot", 0)) if isinstance(raw, dict) else 0
+    except (ValueError, TypeError):
+        return 0, None
+    return max(slot, 0), _parse(raw)
+
+
+def _write(fd: int, slot: int, holder: LockHolder | None) -> None:
+    data = json.dumps({"slot": slot, **(asdict(holder) if holder else {})}, sort_keys=True).encode()
+    os.pwrite(fd, data + b"\n", 0)
+    os.ftruncate(fd, len(data) + 1)  # no fsync: the record matters only while processes live
 
 
 def inspect(state_dir: str, stack: str, *, now: float) -> LockState:
-    """Who holds the lock, without taking it (a shared probe, released at once)."""
+    """Who holds the lock, without taking it (the mutex shared for an instant)."""
     path = lock_path(state_dir, stack)
-    holder = read_holder(path)
-    held = False
-    with contextlib.suppress(FileNotFoundError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise
-            held = True
-        finally:
-            os.close(fd)
-    return LockState(path=path, held=held, holder=holder if held or holder else None,
+    try:
+        fd = host_paths.open_file(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return LockState(path=path, held=False, holder=None, stale=False)
+    try:
+        with slots.mutex(fd, path, shared=True):
+            slot, holder = _read(fd)
+            held = slots.held_elsewhere(fd, slot)
+    finally:
+        os.close(fd)
+    return LockState(path=path, held=held, holder=holder,
                      stale=bool(held and holder and holder.stale(now)))
 
 
-def _flock_soon(fd: int) -> bool:
-    """``LOCK_EX`` without waiting for a holder, but past a ``status`` probe's instant ``LOCK_SH``."""
-    for attempt in range(_PROBE_RETRIES + 1):
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise
-        if attempt < _PROBE_RETRIES:
-            time.sleep(_PROBE_PAUSE_S)
-    return False
+def _open(path: str, flags: int = 0) -> int:
+    return host_paths.open_file(path, os.O_RDWR | flags, 0o600)
 
 
-def _open_locked(path: str) -> int | None:
-    """Open ``path`` and take the flock; ``None`` when someone else holds it."""
+def _acquire(path: str, stack: str, take_over_stale: bool, clock: Callable[[], float],
+             make: Callable[[], LockHolder]) -> tuple[int, int, LockHolder]:
+    """Under the mutex: hold the record's slot, or (stale, asked) the next one; write our record."""
     for _ in range(_ATTEMPTS):
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        if not _flock_soon(fd):
-            os.close(fd)
-            return None
+        fd = _open(path, os.O_CREAT)
         try:
-            same = os.stat(path).st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            return fd
-        os.close(fd)  # the lock was broken between open and flock: try the new file
+            with slots.mutex(fd, path):
+                if slots.same_file(fd, path):
+                    slot, holder = _read(fd)
+                    if not slots.hold(fd, slot):
+                        now = clock()
+                        stale = holder is not None and holder.stale(now)
+                        if not (stale and take_over_stale):
+                            raise _locked_error(stack, path, holder, now, stale)
+                        slot = slots.next_free(fd, path, slot)  # the hung holder keeps its own
+                    me = make()
+                    _write(fd, slot, me)
+                    return fd, slot, me
+        except BaseException:
+            os.close(fd)  # drops any slot we held
+            raise
+        os.close(fd)  # removed by hand while we opened it: open the new file
     raise LockError(f"could not take {path}: it keeps being replaced", file=path)
-
-
-def _write_holder(fd: int, holder: LockHolder) -> None:
-    data = json.dumps(asdict(holder), sort_keys=True).encode()
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, data + b"\n", 0)
-    os.fsync(fd)
 
 
 @contextlib.contextmanager
@@ -176,37 +176,49 @@ def stack_lock(state_dir: str, stack: str, *, version: str, operation: str = "de
                clock: Callable[[], float] = time.time) -> Iterator[LockHolder]:
     """Hold the stack's lock for the ``with`` block; raise ``LockError`` if it is taken."""
     path = lock_path(state_dir, stack)
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    fd = _open_locked(path)
-    if fd is None:
-        holder = read_holder(path)
-        now = clock()
-        stale = holder is not None and holder.stale(now)
-        if not (stale and take_over_stale):
-            raise _locked_error(stack, path, holder, now, stale)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)  # the hung holder keeps its flock on an inode nobody opens again
-        fd = _open_locked(path)
-        if fd is None:
-            raise _locked_error(stack, path, read_holder(path), clock(), False)
-    me = LockHolder(who=current_user(), host=socket.gethostname(), pid=os.getpid(),
-                    version=version, started_at=clock(), operation=operation)
+    for directory in (state_dir, os.path.dirname(path)):
+        host_paths.ensure_dir(directory, 0o700)  # the tool's own, or a clear error
+    fd, slot, me = _acquire(path, stack, take_over_stale, clock, lambda: LockHolder(
+        who=current_user(), host=socket.gethostname(), pid=os.getpid(), version=version,
+        started_at=clock(), operation=operation))
     try:
-        _write_holder(fd, me)
         yield me
     finally:
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-        os.close(fd)  # closing the descriptor drops the flock
+        try:
+            with slots.mutex(fd, path):
+                if _read(fd)[0] == slot:  # still ours: not taken over or broken meanwhile
+                    _write(fd, slot, None)
+                slots.release(fd, slot)  # inside the mutex: nobody sees the slot held without a record
+        except (OSError, LockError):
+            pass  # closing the descriptor drops the byte lock anyway
+        finally:
+            os.close(fd)
 
 
-def break_lock(state_dir: str, stack: str) -> bool:
-    """Remove the lock file (operator-confirmed). Returns whether there was one."""
+def break_lock(state_dir: str, stack: str, *, confirmed: LockHolder | None = None) -> bool:
+    """Free the lock for the next acquirer without unlinking anything; ``True`` if there was a
+    holder. A live holder's slot is moved on, only if the record still names ``confirmed``."""
+    path = lock_path(state_dir, stack)
     try:
-        os.unlink(lock_path(state_dir, stack))
-        return True
+        fd = _open(path)
     except FileNotFoundError:
         return False
+    try:
+        with slots.mutex(fd, path):
+            slot, holder = _read(fd)
+            if slots.hold(fd, slot):  # nobody holds it: clear a dead holder's record
+                _write(fd, slot, None)
+                slots.release(fd, slot)
+                return holder is not None
+            if holder != confirmed:
+                raise LockError(f"the lock on stack {stack} changed hands since it was shown",
+                                file=path, fix=f"scripts/lock status {stack}, then decide again")
+            new = slots.next_free(fd, path, slot)
+            _write(fd, new, None)
+            slots.release(fd, new)
+            return True
+    finally:
+        os.close(fd)
 
 
 def _locked_error(stack: str, path: str, holder: LockHolder | None, now: float,

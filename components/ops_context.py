@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from components import runner
+from components import host_paths, runner
 from components.audit import redact_text
 from components.errors import (
     EXIT_CONFIG,
@@ -184,10 +184,10 @@ def save_output(ctx: OpsContext, argv: Sequence[str], output: str) -> str | None
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(ctx.clock()))
     path = os.path.join(ctx.log_dir, f"pulumi-{ctx.stack}-{stamp}.log")
     try:
-        os.makedirs(ctx.log_dir, mode=0o700, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        host_paths.ensure_dir(ctx.log_dir, 0o700)
+        fd = host_paths.open_file(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(f"$ {' '.join(argv)}\n{redact_text(output)}\n")
-    except OSError:
+    except (OSError, DeployError):
         return None  # the short reason is still shown; a full disk must not hide the failure
     return path

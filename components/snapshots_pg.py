@@ -1,7 +1,8 @@
 """Taking snapshots: ``pg_dump``/``psql`` argv as data, and ``create_snapshot``.
 
 ``create_snapshot`` guarantees: the dump is written under a hidden partial name
-(0600, in a 0700 directory), fsynced, then read back and verified (gzip intact,
+(0600, in a 0700 directory when it creates it; an existing one must be the tool's
+own and is never chmod-ed), fsynced, then read back and verified (gzip intact,
 completion trailer present); only then is it renamed to its final name (never
 overwriting one), followed by its ``.meta.json``. On any failure (pg_dump
 missing or failing, killed, disk full, directory not writable) the partial
@@ -22,6 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from components import host_paths
 from components.errors import DeployError, SnapshotError
 from components.migrate_db import DbUrl, VersionState, connect, parse_url, read_version, redact
 from components.runner import Argv, docker_exec, run, spawn
@@ -77,10 +79,10 @@ def version_argv(target: Target) -> Argv:
 
 
 def ensure_directory(directory: str) -> None:
-    """Create the snapshot directory 0700 (tighten it if it exists) and check it is writable."""
+    """Create the snapshot directory 0700, or check the existing one is the tool's own (never
+    chmod it: ``components.host_paths``), and check it is writable."""
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        os.chmod(directory, 0o700)
+        host_paths.ensure_dir(directory, 0o700)
     except OSError as exc:
         raise SnapshotError("snapshot directory cannot be created or secured", file=directory, cause=exc,
                             fix="create it, owned by the deploying user, mode 0700") from None

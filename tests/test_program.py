@@ -72,7 +72,7 @@ def test_release_order_is_declared_as_dependencies(run) -> None:
     for name in ("db-snapshot", "router-config", "router-container"):
         assert any(d.endswith("::host-dirs-create") for d in result.named(name).dependencies), name
     create = result.named("host-dirs-create")
-    assert "install -d -m 0700" in create.inputs["create"] and "delete" not in create.inputs
+    assert "-m components.host_paths 0700:" in create.inputs["create"] and "delete" not in create.inputs
     switch = result.named("traffic-switch")
     assert any(d.endswith(f"::traffic-gate-{cfg_active(result)}") for d in switch.dependencies)
     assert any(d.endswith("::router-container") for d in switch.dependencies)

@@ -70,11 +70,16 @@ def test_release_asks_and_no_keeps_the_lock(project, holder):
 
 
 def test_release_confirmed_lets_the_next_deploy_in(project, holder):
+    path = lock.lock_path(os.path.join(project, "state"), STACK)
+    inode = os.stat(path).st_ino
     proc = run_lock(project, "release", stdin="yes\n")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "released" in proc.stdout and f"pid {holder.pid}" in proc.stdout
+    assert os.stat(path).st_ino == inode  # freed in place: nothing unlinked under the holder
     with lock.stack_lock(os.path.join(project, "state"), STACK, version="v8"):
-        pass
+        holder.kill()  # the released holder exiting late does not free or clear our lock
+        holder.wait(timeout=10)
+        assert lock.inspect(os.path.join(project, "state"), STACK, now=time.time()).held
 
 
 def test_release_yes_does_not_ask(project, holder):
@@ -105,4 +110,4 @@ def test_deploy_takes_over_a_stale_lock_only_when_asked(project, holder, tmp_pat
     assert fake.calls() == []
     taken = run_script(fake, "deploy", STACK, "v2", "--take-over-stale", "--project-dir", project)
     assert taken.returncode == 0, taken.stdout + taken.stderr
-    assert holder.poll() is None  # the hung holder was not touched, only its lock file replaced
+    assert holder.poll() is None  # the hung holder was not touched; it keeps a slot nobody checks

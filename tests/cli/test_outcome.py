@@ -14,7 +14,7 @@ from cli import deploy as deploy_cli
 from cli.outcome import SwitchRestored, restore_active_on_failure
 from cli.render import Stages
 from components import audit, lock, runner
-from components.errors import EXIT_HEALTH, DeployError, HealthError
+from components.errors import EXIT_CONFIG, EXIT_HEALTH, DeployError, HealthError
 from components.ops_context import OpsContext
 from tests.support.fake_pulumi import install_fake_pulumi, write_stack
 
@@ -123,3 +123,40 @@ def test_applied_migrations_are_named_like_their_files(item, name) -> None:
     from cli.outcome import _migration_name
 
     assert _migration_name(item) == name
+
+
+def test_a_deploy_that_cannot_audit_safely_changes_nothing(project, tmp_path):
+    """A symlink planted at audit.log: refused (exit 10) before any pulumi command runs."""
+    state = os.path.join(project, "state")
+    os.makedirs(state, mode=0o700)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    os.symlink(victim, os.path.join(state, "audit.log"))
+    pulumi = Pulumi()
+    with pytest.raises(DeployError) as info:
+        deploy_cli.deploy(_ctx(project, pulumi), "v1.1.0")
+    assert info.value.exit_code == EXIT_CONFIG and "is a symlink" in str(info.value)
+    assert pulumi.calls == [] and victim.read_text() == "precious\n"
+    assert not lock.inspect(state, STACK, now=time.time()).held
+
+
+def test_an_audit_log_symlinked_mid_deploy_is_reported_not_raised(project, tmp_path):
+    """``finish`` never raises: the deploy's outcome stands, the refusal is a note."""
+    state = os.path.join(project, "state")
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+
+    class Planting(Pulumi):
+        def __call__(self, argv):
+            if not self.calls:
+                os.replace(os.path.join(state, "audit.log"), str(tmp_path / "moved.log"))
+                os.symlink(victim, os.path.join(state, "audit.log"))
+            return super().__call__(argv)
+
+    out = io.StringIO()
+    ctx = OpsContext(project_dir=project, stack=STACK, pulumi=Planting(), out=out,
+                     err=io.StringIO(), sleep=lambda s: None)
+    result = deploy_cli.deploy(ctx, "v1.1.0")
+    assert result.outcome == "completed" and result.exit_code == 0
+    assert "audit log not written" in out.getvalue() and "is a symlink" in out.getvalue()
+    assert victim.read_text() == "precious\n"

@@ -54,6 +54,9 @@ def test_usage_and_config_errors(tmp_path: str) -> None:
     missing = snapshot("create", "--dir", os.path.join(tmp_path, "s"))
     assert missing.returncode == 10 and "DATABASE_URL" in missing.stderr
     assert not os.path.exists(os.path.join(tmp_path, "s"))
+    for bad in ("/", "/etc", "../../.."):  # the operator's --dir gets the config's rules
+        refused = snapshot("list", "--dir", bad)
+        assert refused.returncode == 10 and "--dir: must be" in refused.stderr, refused.stderr
 
 
 @pytest.mark.postgres
@@ -90,7 +93,9 @@ def test_pg_dump_missing_is_exit_1(database_url: str, tmp_path: str, monkeypatch
 def test_unwritable_directory_is_exit_1(database_url: str, tmp_path: str) -> None:
     ro = os.path.join(tmp_path, "ro")
     os.makedirs(ro)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", ro], capture_output=True).returncode:
+    # mode=0700: a tmpfs root is 1777 by default, which is refused (exit 10) before writability
+    mount = ["mount", "-t", "tmpfs", "-o", "ro,mode=0700", "tmpfs", ro]
+    if subprocess.run(mount, capture_output=True).returncode:
         pytest.skip("cannot mount a read-only tmpfs here (needs root/CAP_SYS_ADMIN)")
     try:
         proc = snapshot("create", "--dir", ro, url=database_url)

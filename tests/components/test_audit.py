@@ -10,6 +10,7 @@ import pytest
 
 from components import audit
 from components.config import load_config
+from components.errors import ConfigError
 
 JWT = "j" * 20 + "-jwt-secret-value-0123456789"
 APP_SECRET = "smtp-pass-Zq81"
@@ -91,3 +92,26 @@ def test_redact_leaves_plain_urls_and_short_values_alone():
         "http://127.0.0.1:8080/health ok"
     assert audit.redact({"version": "v1", "url": "https://ntfy.sh/topic"}) == \
         {"version": "v1", "url": "https://ntfy.sh/topic"}
+
+
+def test_a_planted_audit_log_symlink_is_refused_and_its_target_untouched(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    (state / "audit.log").symlink_to(victim)
+    event = audit.make_event("deployment.started", stack="prod", version="v1", from_color="blue",
+                             to_color="green")
+    with pytest.raises(ConfigError, match="is a symlink"):
+        audit.append(str(state), event)
+    assert victim.read_text() == "precious\n"
+
+
+def test_a_state_dir_writable_by_others_is_refused(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chmod(state, 0o777)
+    with pytest.raises(ConfigError, match="writable by group or others"):
+        audit.append(str(state), audit.make_event("deployment.started", stack="prod", version="v1",
+                                                  from_color="blue", to_color="green"))
+    assert stat.S_IMODE(os.stat(state).st_mode) == 0o777 and os.listdir(state) == []

@@ -12,6 +12,7 @@ import pytest
 
 from components import audit, deploy_metrics, snapshots
 from components.config import load_config
+from components.errors import ConfigError
 
 pytestmark = pytest.mark.monitoring
 
@@ -119,3 +120,16 @@ def test_a_failed_last_deploy_reads_as_failure(tmp_path):
     m = deploy_metrics.gather(cfg)
     assert m.last_success is False and m.events == {"deployment.completed": 1,
                                                     "deployment.rolled_back": 1}
+
+
+def test_a_metrics_directory_symlinked_elsewhere_by_another_user_is_refused(tmp_path):
+    cfg = _cfg(tmp_path)
+    os.makedirs(cfg.state_dir, mode=0o700)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = os.path.join(cfg.state_dir, "metrics")
+    os.symlink(elsewhere, link)
+    os.lchown(link, 65534, 65534)
+    with pytest.raises(ConfigError, match="is a symlink owned by uid 65534"):
+        deploy_metrics.publish(cfg)
+    assert os.listdir(elsewhere) == []

@@ -9,11 +9,12 @@ import stat
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 
 from components import lock
-from components.errors import EXIT_LOCKED, LockError
+from components.errors import EXIT_CONFIG, EXIT_LOCKED, ConfigError, LockError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -117,12 +118,23 @@ def test_fresh_lock_is_not_taken_over_even_when_asked(tmp_path, holder):
         pass
 
 
-def test_break_lock_removes_the_file(tmp_path, holder):
-    holder()
-    assert lock.break_lock(str(tmp_path), "prod")
+def test_break_lock_frees_it_without_unlinking_and_only_for_the_confirmed_holder(tmp_path, holder):
+    proc = holder()
+    path = lock.lock_path(str(tmp_path), "prod")
+    inode = os.stat(path).st_ino
+    shown = lock.inspect(str(tmp_path), "prod", now=time.time()).holder
+    assert shown is not None and shown.pid == proc.pid
+    with pytest.raises(LockError, match="changed hands"):  # the operator confirmed someone else
+        lock.break_lock(str(tmp_path), "prod", confirmed=replace(shown, pid=1))
+    assert lock.inspect(str(tmp_path), "prod", now=time.time()).held
+    assert lock.break_lock(str(tmp_path), "prod", confirmed=shown)
     assert not lock.inspect(str(tmp_path), "prod", now=time.time()).held
-    with lock.stack_lock(str(tmp_path), "prod", version="v6"):
-        pass
+    with lock.stack_lock(str(tmp_path), "prod", version="v6") as me:
+        assert os.stat(path).st_ino == inode  # nothing was unlinked: the same file, rewritten
+        proc.kill()  # the broken holder dying now must not free (or clear) our lock
+        proc.wait(timeout=10)
+        now = lock.inspect(str(tmp_path), "prod", now=time.time())
+        assert now.held and now.holder == me
     assert not lock.break_lock(str(tmp_path), "nothing")
 
 
@@ -154,3 +166,25 @@ def test_status_probes_never_make_an_acquirer_fail(tmp_path):
     finally:
         prober.kill()
         prober.wait(timeout=10)
+
+
+def test_a_planted_lock_symlink_is_refused_and_its_target_untouched(tmp_path):
+    """root once wrote the lock JSON into the victim, and truncated it on release."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    os.makedirs(tmp_path / "locks", mode=0o700)
+    os.symlink(victim, lock.lock_path(str(tmp_path), "prod"))
+    with pytest.raises(ConfigError) as info, lock.stack_lock(str(tmp_path), "prod", version="v1"):
+        pass
+    assert "is a symlink" in str(info.value) and info.value.exit_code == EXIT_CONFIG
+    with pytest.raises(ConfigError):
+        lock.break_lock(str(tmp_path), "prod")
+    assert victim.read_text() == "precious\n"
+
+
+def test_a_state_dir_that_is_not_the_tools_own_is_refused(tmp_path):
+    os.chmod(tmp_path, 0o777)
+    with pytest.raises(ConfigError, match="writable by group or others"), \
+            lock.stack_lock(str(tmp_path), "prod", version="v1"):
+        pass
+    assert not os.path.exists(tmp_path / "locks")  # refused before anything was created

@@ -28,6 +28,7 @@ from components.ops_context import (
     config_set_argv,
     failure_reason,
     pulumi_checked,
+    save_output,
     stack_output_argv,
     streaming_pulumi,
     up_argv,
@@ -133,3 +134,18 @@ def test_ctrl_c_is_forwarded_to_pulumi_as_one_sigint(tmp_path):
     out, _ = proc.communicate(timeout=60)
     assert "interrupted" in out
     assert [c["verb"] for c in fake.calls()] == ["up", "<SIGINT>"]
+
+
+def test_a_failed_commands_log_never_follows_a_planted_symlink(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir(mode=0o700)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    ctx = OpsContext(project_dir="/p", stack="s", clock=lambda: 1_800_000_000.0, log_dir=str(logs))
+    (logs / "pulumi-s-20270115T080000Z.log").symlink_to(victim)
+    assert save_output(ctx, ("pulumi", "up"), "boom") is None  # not kept, and not followed
+    assert victim.read_text() == "precious\n"
+    os.chmod(logs, 0o777)
+    (logs / "pulumi-s-20270115T080000Z.log").unlink()
+    assert save_output(ctx, ("pulumi", "up"), "boom") is None  # a directory others can write
+    assert os.listdir(logs) == []
