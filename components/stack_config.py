@@ -44,8 +44,9 @@ def from_pulumi_runtime() -> DeployConfig:
 
 
 def read_stack_file(project_dir: str, stack: str) -> tuple[dict[str, Any], set[str]]:
-    """The ``togather:`` keys of ``Pulumi.<stack>.yaml``; encrypted values are left out
-    (operator scripts never need them) but reported in the second element."""
+    """The ``togather:`` keys of ``Pulumi.<stack>.yaml``; encrypted values, at any
+    depth, are left out (operator scripts read them from the engine when they need them) and
+    their dotted paths reported in the second element."""
     path = os.path.join(project_dir, f"Pulumi.{stack}.yaml")
     try:
         with open(path, encoding="utf-8") as fh:
@@ -64,18 +65,47 @@ def read_stack_file(project_dir: str, stack: str) -> tuple[dict[str, Any], set[s
         key = _strip(str(full))
         if key is None:
             continue
-        if isinstance(value, dict) and set(value) == {"secure"}:
+        if _is_secure(value):
             encrypted.add(key)
             continue
+        value = _without_secure(key, value, encrypted)
         raw[key] = json.dumps(value) if isinstance(value, (dict, list)) else value
     return raw, encrypted
 
 
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def _without_secure(path: str, value: Any, encrypted: set[str]) -> Any:
+    """``value`` with every ``{secure: ...}`` leaf (``pulumi config set --secret --path``) left
+    out, at any depth; their dotted paths are added to ``encrypted``."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            sub = f"{path}.{k}"
+            if _is_secure(v):
+                encrypted.add(sub)
+            else:
+                out[k] = _without_secure(sub, v, encrypted)
+        return out
+    if isinstance(value, list):
+        kept = []
+        for i, v in enumerate(value):
+            if _is_secure(v):
+                encrypted.add(f"{path}[{i}]")
+            else:
+                kept.append(_without_secure(f"{path}[{i}]", v, encrypted))
+        return kept
+    return value
+
+
 def from_stack_file(project_dir: str, stack: str) -> DeployConfig:
     """For the operator scripts: the stack's plain config, validated the same way."""
-    raw, _encrypted = read_stack_file(project_dir, stack)
+    raw, encrypted = read_stack_file(project_dir, stack)
     try:
-        return load_config(raw, project=PROJECT, stack=stack, project_dir=project_dir)
+        return load_config(raw, project=PROJECT, stack=stack, project_dir=project_dir,
+                           secret_keys=encrypted)
     except ConfigError as exc:
         exc.file = exc.file or os.path.join(project_dir, f"Pulumi.{stack}.yaml")
         raise
