@@ -22,8 +22,9 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from components.db_url import DbUrl, parse_url, redact
 from components.errors import DeployError, SnapshotError
-from components.migrate_db import DbUrl, VersionState, connect, parse_url, read_version, redact
+from components.migrate_db import VersionState, connect, read_version
 from components.runner import Argv, docker_exec, run, spawn
 from components.snapshots import (
     SnapshotInfo,
