@@ -22,7 +22,8 @@ from collections.abc import Collection, Mapping
 from components.runner import Argv
 from components.specs import ContainerSpec, HealthSpec, MountSpec
 
-SECRET_ENV = frozenset({"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "POSTGRES_PASSWORD"})
+SECRET_ENV = frozenset({"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "POSTGRES_PASSWORD",
+                        "GF_SECURITY_ADMIN_PASSWORD", "DATA_SOURCE_NAME"})
 """Variables the specs fill with secrets; callers add ``appSecrets`` names."""
 # The docker CLI reads these itself: a container variable by that name must not
 # be smuggled through the CLI's own environment.

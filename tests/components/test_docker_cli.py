@@ -163,3 +163,16 @@ def test_cli_and_pulumi_mappings_agree_on_every_setting(cfg) -> None:
         cli_view = _from_cli(cli.run_argv(spec, {"SMTP_PASSWORD"}))
         assert cli_view == _from_pulumi(container_args(spec)), spec.name
         assert cli_view["name"] == spec.name and cli_view["memory"] == f"{spec.memory_mb}m"
+
+
+def test_monitoring_secrets_never_reach_argv(cfg) -> None:
+    from components.monitoring_pgexporter import exporter_dsn
+    from components.monitoring_specs import grafana_spec, postgres_exporter_spec
+
+    dsn = exporter_dsn("togather_exporter", "exp:@/#?%-pw", host="db", port=5432, database="togather")
+    for spec, value in ((grafana_spec(cfg, "graf-admin-s3cret"), "graf-admin-s3cret"),
+                        (postgres_exporter_spec(cfg, dsn), "exp%3A%40")):
+        argv = cli.run_argv(spec)
+        assert value not in " ".join(argv), spec.name
+        assert set(cli.run_env(spec)) & {"GF_SECURITY_ADMIN_PASSWORD", "DATA_SOURCE_NAME"}
+    assert "exp%3A%40%2F%23%3F%25-pw@db:5432" in dsn
