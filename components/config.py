@@ -39,6 +39,7 @@ from components.config_sections import (
     read_snapshots,
 )
 from components.errors import ConfigError
+from components.image_ref import check_repository
 
 COLORS = ("blue", "green")
 ENVIRONMENTS = ("development", "test", "staging", "production")
@@ -156,8 +157,7 @@ def _load(raw: Mapping[str, Any], project: str, stack: str, project_dir: str,
         stack=stack,
         environment=environment,
         active_color=active,
-        image=f.string("image", top.get("image"), pattern=r"[a-z0-9][a-z0-9._/:-]*",
-                       allowed="an image repository without a tag, like ghcr.io/org/server"),
+        image=check_repository("image", f.string("image", top.get("image"))),
         build_context=_path(project_dir, build_context) if build_context else None,
         blue=blue,
         green=green,
