@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import dataclasses
 import os
-import re
 import sys
 from collections.abc import Sequence
 
@@ -36,8 +35,8 @@ from cli.outcome import (
 from cli.render import Stages, refuse, report
 from components import audit, lock
 from components.config import other_color
-from components.config_sections import VERSION_PATTERN
 from components.errors import DeployError
+from components.image_ref import RELEASE_ALLOWED, release_version_pinned
 from components.ops_context import (
     OpsContext,
     config_set_argv,
@@ -86,8 +85,10 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
 
 
 def _version(value: str) -> str:
-    if not re.fullmatch(VERSION_PATTERN, value):
-        raise argparse.ArgumentTypeError(f"{value!r} is not an image tag like v1.4.0")
+    """The policy pack's rule for the app's image tag (``components.image_ref``), checked here
+    so a moving tag is refused before anything changes."""
+    if not release_version_pinned(value):
+        raise argparse.ArgumentTypeError(f"{value!r}: VERSION must be {RELEASE_ALLOWED}")
     return value
 
 
@@ -96,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Release VERSION on the idle colour of STACK, then switch traffic to it "
         "(restoring the old colour if the switch fails)."))
     args.add_stack(p)
-    p.add_argument("version", metavar="VERSION", type=_version, help="image tag to release, e.g. v1.5.0")
+    p.add_argument("version", metavar="VERSION", type=_version,
+                   help="exact image tag to release, e.g. v1.5.0 (not latest, not 1.5)")
     args.add_output(p, "print the result as JSON (no progress lines)")
     args.add_release_flags(p)
     return p

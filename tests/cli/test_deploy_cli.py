@@ -76,6 +76,9 @@ def test_deploy_releases_on_idle_then_switches(project, fake, hook):
     assert all(c["argv"][c["argv"].index("--cwd") + 1] == project for c in fake.calls())
     up = fake.calls()[1]["argv"]
     assert up[:3] == ["up", "--yes", "--skip-preview"]
+    # the safety policies run on the release path too, from the tool's own directory
+    assert all(c["argv"][c["argv"].index("--policy-pack") + 1] == os.path.join(ROOT, "policy")
+               for c in fake.calls() if c["verb"] == "up")
     stack = read_stack(project, STACK)
     assert stack["activeColor"] == "green" and stack["green"]["version"] == "v1.1.0"
     for stage in ("lock", "set-version", "release-idle", "set-active", "switch"):
@@ -157,6 +160,9 @@ def test_concurrent_deploy_exits_3_naming_the_holder(project, fake):
 
 def test_bad_config_and_usage(project, fake, tmp_path):
     assert run_deploy(fake, project, "not a tag!").returncode == 2
+    for moving in ("latest", "1.5", "v1"):  # the policy pack's rule, applied before anything
+        refused = run_deploy(fake, project, moving)
+        assert refused.returncode == 2 and "exact release" in refused.stderr, moving
     missing = run_deploy(fake, str(tmp_path / "nowhere"), "v1.1.0")
     assert missing.returncode == EXIT_CONFIG and "Pulumi.test.yaml" in missing.stderr
     with open(os.path.join(project, f"Pulumi.{STACK}.yaml"), "a") as fh:
@@ -187,7 +193,7 @@ def test_failed_notification_never_fails_the_deploy(tmp_path, fake):
         "environment": "development", "image": "togather-demo-app", "blue": {"version": "v1"},
         "stateDir": "state", "notify": {"ntfyUrl": f"http://127.0.0.1:{free_port()}/t", "retries": 1,
                                         "timeoutSeconds": 1}})
-    proc = run_deploy(fake, project, "v2")
+    proc = run_deploy(fake, project, "v2.0.0")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ntfy notification failed after 2 attempts" in proc.stdout
 
