@@ -207,11 +207,17 @@ def _cross_checks(cfg: DeployConfig) -> None:
             "appEnv.CORS_ALLOWED_ORIGINS: the server requires it outside development/test",
             key="appEnv.CORS_ALLOWED_ORIGINS",
             fix="pulumi config set --path togather:appEnv.CORS_ALLOWED_ORIGINS https://your.domain")
+    # Every host port the stack binds: a clash found here beats a bind failure mid-`pulumi up`.
     ports = {"publicPort": cfg.public_port, "router.previewPort": cfg.router.preview_port,
              "database.hostPort": cfg.database.host_port, "blue.hostPort": cfg.blue.host_port,
              "green.hostPort": cfg.green.host_port}
+    if cfg.monitoring.enabled:
+        ports.update({"monitoring.prometheusPort": cfg.monitoring.prometheus_port,
+                      "monitoring.alertmanagerPort": cfg.monitoring.alertmanager_port,
+                      "monitoring.grafanaPort": cfg.monitoring.grafana_port})
     seen: dict[int, str] = {}
     for key, value in ports.items():
         if value in seen:
-            raise ConfigError(f"{key}: port {value} is already used by {seen[value]}", key=key)
+            raise ConfigError(f"{key}: port {value} is already used by {seen[value]}", key=key,
+                              fix=f"pulumi config set --path togather:{key} ANOTHER_PORT")
         seen[value] = key
