@@ -26,6 +26,7 @@ from cli import args
 from cli.outcome import (
     OperationResult,
     Outcome,
+    engine_config,
     finish,
     interrupted,
     migrations_and_snapshot,
@@ -55,9 +56,9 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
         with stages.stage("lock", f"{ctx.stack}"):
             held.enter_context(lock.stack_lock(cfg.state_dir, ctx.stack, version=version,
                                                take_over_stale=take_over_stale, clock=ctx.clock))
-        cfg = from_stack_file(ctx.project_dir, ctx.stack)  # the colours as they are under the lock
+        cfg = engine_config(ctx, stages)  # the colours as they are under the lock; secrets known
         ctx = dataclasses.replace(ctx, log_dir=os.path.join(cfg.state_dir, "logs"))
-        secrets = audit.secret_values(cfg)
+        secrets = stages.secrets
         previous, idle = cfg.active_color, other_color(cfg.active_color)
         outcome = Outcome(ctx=ctx, cfg=cfg, stages=stages, secrets=secrets, kind="deployment",
                           version=version, from_color=previous, to_color=idle)

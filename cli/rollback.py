@@ -25,6 +25,7 @@ from cli import args
 from cli.outcome import (
     OperationResult,
     Outcome,
+    engine_config,
     finish,
     interrupted,
     restore_active_on_failure,
@@ -83,9 +84,9 @@ def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = Fa
             held.enter_context(lock.stack_lock(cfg.state_dir, ctx.stack, version=planned,
                                                operation="rollback",
                                                take_over_stale=take_over_stale, clock=ctx.clock))
-        cfg = from_stack_file(ctx.project_dir, ctx.stack)  # the colours as they are under the lock
+        cfg = engine_config(ctx, stages)  # the colours as they are under the lock; secrets known
         ctx = dataclasses.replace(ctx, log_dir=os.path.join(cfg.state_dir, "logs"))
-        secrets = audit.secret_values(cfg)
+        secrets = stages.secrets
         previous = cfg.active_color
         target, version = _target(cfg, ctx.stack)
         outcome = Outcome(ctx=ctx, cfg=cfg, stages=stages, secrets=secrets, kind="rollback",

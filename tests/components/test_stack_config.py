@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.errors import ConfigError
@@ -32,3 +34,23 @@ def test_a_plain_value_next_to_an_encrypted_one_is_still_refused(tmp_path) -> No
     write_stack(str(tmp_path), "t", {**BASE, "appSecrets": {"A": CIPHER, "B": "plain-text"}})
     with pytest.raises(ConfigError, match="appSecrets: values must be stored as secrets"):
         from_stack_file(str(tmp_path), "t")
+
+
+def test_the_engine_supplies_the_secret_values(tmp_path) -> None:
+    from components.stack_config import with_engine_secrets
+
+    write_stack(str(tmp_path), "t", {**BASE, "appSecrets": {"SMTP_PASSWORD": CIPHER},
+                                     "notify": {"ntfyUrl": CIPHER, "retries": 1}})
+    engine = json.dumps({  # what `pulumi config --show-secrets --json` prints
+        "togather:appSecrets": {"value": '{"SMTP_PASSWORD":"smtp-pw-1234"}', "secret": True,
+                                "objectValue": {"SMTP_PASSWORD": "smtp-pw-1234"}},
+        "togather:notify": {"value": '{"ntfyUrl":"https://ntfy.sh/t0p1c-secret","retries":1}',
+                            "secret": True},
+        "togather:image": {"value": "ignored-plain-values-come-from-the-file", "secret": False}})
+    cfg, values = with_engine_secrets(str(tmp_path), "t", engine)
+    assert cfg.secrets.app_secrets == {"SMTP_PASSWORD": "smtp-pw-1234"}
+    assert cfg.notify.ntfy_url == "https://ntfy.sh/t0p1c-secret" and cfg.notify.retries == 1
+    assert cfg.image == BASE["image"]
+    assert {"smtp-pw-1234", "https://ntfy.sh/t0p1c-secret"} <= set(values)
+    with pytest.raises(ConfigError, match="did not print a JSON object"):
+        with_engine_secrets(str(tmp_path), "t", "")
