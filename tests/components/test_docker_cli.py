@@ -101,11 +101,12 @@ def test_object_argv() -> None:
     labels = {"togather.stack": "dev", "togather.project": "p"}
     assert cli.network_create_argv("n", labels) == (
         "docker", "network", "create", "--driver", "bridge",
-        "--label", "togather.project=p", "--label", "togather.stack=dev", "n")
-    assert cli.volume_create_argv("v") == ("docker", "volume", "create", "v")
-    assert cli.rm_argv("c") == ("docker", "rm", "--force", "c")
-    assert cli.state_argv("c") == ("docker", "container", "inspect", "--format", "{{json .State}}", "c")
-    assert cli.stop_argv("c", 15) == ("docker", "stop", "--time", "15", "c")
+        "--label", "togather.project=p", "--label", "togather.stack=dev", "--", "n")
+    assert cli.volume_create_argv("v") == ("docker", "volume", "create", "--", "v")
+    assert cli.rm_argv("c") == ("docker", "rm", "--force", "--", "c")
+    assert cli.state_argv("c") == ("docker", "container", "inspect", "--format", "{{json .State}}",
+                                   "--", "c")
+    assert cli.stop_argv("c", 15) == ("docker", "stop", "--time", "15", "--", "c")
     assert cli.ps_argv({"togather.stack": "dev"})[-4:] == (
         "--filter", "label=togather.stack=dev", "--format", "{{.Names}}")
     with pytest.raises(ValueError, match="kind"):
