@@ -52,3 +52,34 @@ def release_context(args: argparse.Namespace) -> OpsContext:
     echo = (sys.stderr if args.json else sys.stdout) if args.verbose else None
     return OpsContext(project_dir=os.path.abspath(args.project_dir), stack=args.stack,
                       pulumi=streaming_pulumi(echo))
+
+
+URL_HELP = ("the database URL; visible to every local user in `ps`, so prefer $DATABASE_URL "
+            "or --database-url-file (default: $DATABASE_URL)")
+
+
+def add_database_url(p: argparse.ArgumentParser, default: object) -> None:
+    """``--database-url-file FILE`` (preferred) and ``--database-url URL`` (shows in ``ps``)."""
+    p.add_argument("--database-url-file", default=default, metavar="FILE",
+                   help="read the database URL from FILE (first line; keep it mode 0600)")
+    p.add_argument("--database-url", default=default, metavar="URL", help=URL_HELP)
+
+
+def resolve_database_url(ns: argparse.Namespace, env: dict[str, str]) -> str | None:
+    """The URL from ``--database-url-file``, ``--database-url`` or ``$DATABASE_URL``, in that order."""
+    from components.errors import ConfigError
+
+    path = getattr(ns, "database_url_file", None)
+    if path:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                url = fh.readline().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"--database-url-file: cannot read {path} ({type(exc).__name__})",
+                              key="--database-url-file", file=path,
+                              fix="write the URL on the file's first line (chmod 600 FILE)") from None
+        if not url:
+            raise ConfigError(f"--database-url-file: {path} is empty", key="--database-url-file",
+                              file=path, fix="write the URL on the file's first line")
+        return url
+    return getattr(ns, "database_url", None) or env.get("DATABASE_URL") or None

@@ -23,7 +23,6 @@ import argparse
 import contextlib
 import dataclasses
 import os
-import re
 import sys
 from collections.abc import Sequence
 
@@ -31,6 +30,7 @@ from cli import args, entry
 from cli.outcome import (
     OperationResult,
     Outcome,
+    engine_config,
     finish,
     interrupted,
     migrations_and_snapshot,
@@ -40,8 +40,8 @@ from cli.outcome import (
 from cli.render import Stages, refuse, report
 from components import audit, lock, migration_release, preflight, release_state
 from components.config import other_color
-from components.config_sections import VERSION_PATTERN
 from components.errors import DeployError
+from components.image_ref import RELEASE_ALLOWED, release_version_pinned
 from components.ops_context import OpsContext
 from components.stack_config import from_stack_file
 from components.stack_watch import StackWatch
@@ -59,10 +59,12 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
             held.enter_context(lock.stack_lock(cfg.state_dir, ctx.stack, version=version,
                                                take_over_stale=take_over_stale, clock=ctx.clock))
         watch = StackWatch.start(ctx)  # the manual flow takes no lock: notice its edits
-        cfg = from_stack_file(ctx.project_dir, ctx.stack)  # the colours as they are under the lock
+        cfg = engine_config(ctx, stages)  # the colours as they are under the lock; secrets known
         ctx = dataclasses.replace(ctx, log_dir=os.path.join(cfg.state_dir, "logs"))
-        cfg = release_state.sync(ctx, cfg, stages.note)  # a CI checkout lags the backend
-        secrets = audit.secret_values(cfg)
+        if release_state.sync(ctx, cfg, stages.note) is not cfg:  # a CI checkout lags the backend
+            watch = StackWatch.start(ctx)  # those edits were ours
+            cfg = engine_config(ctx, stages)
+        secrets = stages.secrets
         previous, idle = cfg.active_color, other_color(cfg.active_color)
         outcome = Outcome(ctx=ctx, cfg=cfg, stages=stages, secrets=secrets, kind="deployment",
                           version=version, from_color=previous, to_color=idle)
@@ -88,8 +90,10 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
 
 
 def _version(value: str) -> str:
-    if not re.fullmatch(VERSION_PATTERN, value):
-        raise argparse.ArgumentTypeError(f"{value!r} is not an image tag like v1.4.0")
+    """The policy pack's rule for the app's image tag (``components.image_ref``), checked here
+    so a moving tag is refused before anything changes."""
+    if not release_version_pinned(value):
+        raise argparse.ArgumentTypeError(f"{value!r}: VERSION must be {RELEASE_ALLOWED}")
     return value
 
 
@@ -98,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Release VERSION on the idle colour of STACK, then switch traffic to it "
         "(restoring the old colour if the switch fails)."))
     args.add_stack(p)
-    p.add_argument("version", metavar="VERSION", type=_version, help="image tag to release, e.g. v1.5.0")
+    p.add_argument("version", metavar="VERSION", type=_version,
+                   help="exact image tag to release, e.g. v1.5.0 (not latest, not 1.5)")
     args.add_output(p, "print the result as JSON (no progress lines)")
     args.add_release_flags(p)
     return p

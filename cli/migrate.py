@@ -5,7 +5,8 @@
     scripts/migrate lint [--all]           blue/green safety of pending (or all) files
     scripts/migrate force VERSION          set the version, clear dirty (-1: none)
 
-Common options: ``--database-url URL`` (default ``$DATABASE_URL``), ``--dir DIR``
+Common options: ``--database-url-file FILE`` or ``$DATABASE_URL`` (``--database-url URL``
+works too, but shows the password in ``ps``), ``--dir DIR``
 (the migrations directory), ``--stack STACK`` (dir and snapshot dir from
 ``Pulumi.STACK.yaml``), ``--snapshot-dir DIR`` (named in dirty-recovery steps),
 ``--lock-timeout SECONDS``, ``--json``.
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
 from cli import entry
+from cli.args import add_database_url, resolve_database_url
 from cli.render import print_json, verb_failed
 from components.errors import EXIT_FAILURE, ConfigError, DeployError
 from components.migrate import DEFAULT_LOCK_TIMEOUT_S, force, migrate_up, pending, status
@@ -57,7 +59,8 @@ class MigrateResult:
 
 def _url(st: Settings) -> str:
     if not st.url:
-        raise ConfigError("no database URL: pass --database-url or set DATABASE_URL", key="--database-url")
+        raise ConfigError("no database URL: set DATABASE_URL or pass --database-url-file FILE",
+                          key="--database-url")
     return st.url
 
 
@@ -143,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _common(p: argparse.ArgumentParser, default: Any) -> None:
-    p.add_argument("--database-url", default=default, help="default: $DATABASE_URL")
+    add_database_url(p, default)
     p.add_argument("--dir", default=default, help="migrations directory (default: from --stack)")
     p.add_argument("--stack", default=default, help="read dirs from Pulumi.STACK.yaml")
     p.add_argument("--snapshot-dir", default=default, help="named in dirty-recovery steps")
@@ -158,7 +161,7 @@ def settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
 
         cfg = from_stack_file(ROOT, args.stack)
         directory, snapshot_dir = directory or cfg.migrations.dir, snapshot_dir or cfg.snapshots.dir
-    return Settings(url=args.database_url or env.get("DATABASE_URL") or None,
+    return Settings(url=resolve_database_url(args, env),
                     dir=os.path.abspath(directory) if directory else None, snapshot_dir=snapshot_dir,
                     lock_timeout_s=args.lock_timeout if args.lock_timeout is not None
                     else DEFAULT_LOCK_TIMEOUT_S)

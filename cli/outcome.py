@@ -32,7 +32,7 @@ from components.ops_context import (
     stack_output_argv,
     up_argv,
 )
-from components.stack_config import from_stack_file
+from components.stack_config import engine_config_argv, from_stack_file, with_engine_secrets
 from components.stack_watch import StackWatch
 
 
@@ -223,8 +223,22 @@ def _notification(o: Outcome) -> notify.Notification:
 
 
 def result_of(o: Outcome) -> OperationResult:
+    """The result, every known secret value already redacted (it is printed, maybe as JSON)."""
     return OperationResult(
         operation=o.kind, stack=o.ctx.stack, version=o.version, from_color=o.from_color,
         to_color=o.to_color, outcome=o.status, exit_code=o.exit_code, stages=tuple(o.stages.done),
-        error=error_data(o.error) if o.error else None, migrations_applied=tuple(o.migrations),
-        snapshot=o.snapshot, notifications=tuple(o.notifications), metrics_file=o.metrics_file)
+        error=audit.redact(error_data(o.error), o.secrets) if o.error else None,
+        migrations_applied=tuple(o.migrations), snapshot=o.snapshot,
+        notifications=tuple(audit.redact(list(o.notifications), o.secrets)),
+        metrics_file=o.metrics_file)
+
+
+def engine_config(ctx: OpsContext, stages: Stages) -> DeployConfig:
+    """The stack's config with its secrets, as the engine decrypts them (a release verb runs
+    ``pulumi up`` anyway, so it holds the passphrase). From here on every secret value is
+    redacted by value (``stages``, audit, notifications), not only by pattern."""
+    result = pulumi_checked(ctx, engine_config_argv(ctx.project_dir, ctx.stack),
+                            "reading the stack's secrets (pulumi config --show-secrets)")
+    cfg, values = with_engine_secrets(ctx.project_dir, ctx.stack, result.stdout)
+    stages.secrets = tuple(dict.fromkeys((*audit.secret_values(cfg), *values)))
+    return cfg

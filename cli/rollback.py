@@ -26,6 +26,7 @@ from cli import args, entry
 from cli.outcome import (
     OperationResult,
     Outcome,
+    engine_config,
     finish,
     interrupted,
     restore_active_on_failure,
@@ -82,10 +83,12 @@ def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = Fa
                                                operation="rollback",
                                                take_over_stale=take_over_stale, clock=ctx.clock))
         watch = StackWatch.start(ctx)  # the manual flow takes no lock: notice its edits
-        cfg = from_stack_file(ctx.project_dir, ctx.stack)  # the colours as they are under the lock
+        cfg = engine_config(ctx, stages)  # the colours as they are under the lock; secrets known
         ctx = dataclasses.replace(ctx, log_dir=os.path.join(cfg.state_dir, "logs"))
-        cfg = release_state.sync(ctx, cfg, stages.note)  # a CI checkout lags the backend
-        secrets = audit.secret_values(cfg)
+        if release_state.sync(ctx, cfg, stages.note) is not cfg:  # a CI checkout lags the backend
+            watch = StackWatch.start(ctx)  # those edits were ours
+            cfg = engine_config(ctx, stages)
+        secrets = stages.secrets
         previous = cfg.active_color
         target, version = _target(cfg, ctx.stack)
         outcome = Outcome(ctx=ctx, cfg=cfg, stages=stages, secrets=secrets, kind="rollback",

@@ -6,7 +6,8 @@
     scripts/snapshot restore NAME [--into DB] [--yes]
     scripts/snapshot prune   [--retention-days N] [--keep-min N] [--dry-run]
 
-Common options: ``--database-url URL`` (default ``$DATABASE_URL``), ``--dir DIR``
+Common options: ``--database-url-file FILE`` or ``$DATABASE_URL`` (``--database-url URL``
+works too, but shows the password in ``ps``), ``--dir DIR``
 (the snapshot directory), ``--stack STACK`` (dir, mode, retention and the
 database container from ``Pulumi.STACK.yaml``), ``--mode host|container``,
 ``--container NAME``, ``--json``.
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
 from cli import entry
+from cli.args import add_database_url, resolve_database_url
 from cli.render import print_json, verb_failed
 from components import config_paths, deploy_metrics
 from components.config import DeployConfig
@@ -74,7 +76,8 @@ def _row(s: SnapshotInfo) -> SnapshotRow:
 
 def _need_url(st: Settings) -> str:
     if not st.url:
-        raise ConfigError("no database URL: pass --database-url or set DATABASE_URL", key="--database-url")
+        raise ConfigError("no database URL: set DATABASE_URL or pass --database-url-file FILE",
+                          key="--database-url")
     return st.url
 
 
@@ -140,7 +143,7 @@ def render(out: TextIO, result: SnapshotsResult, *, as_json: bool) -> None:
 
 def _common(p: argparse.ArgumentParser, default: Any) -> None:
     """The shared options, accepted before or after the verb."""
-    p.add_argument("--database-url", default=default, help="default: $DATABASE_URL")
+    add_database_url(p, default)
     p.add_argument("--dir", default=default, help="snapshot directory (default: from --stack)")
     p.add_argument("--stack", default=default,
                    help="read dir/mode/retention/container from Pulumi.STACK.yaml")
@@ -194,7 +197,7 @@ def settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
     target = Target(mode=mode or ("container" if container else "host"), container=container)
     directory = config_paths.host_dir("--dir", directory, os.getcwd(), fix=(
         "pass --dir a directory of its own (e.g. /var/lib/togather-deploy/snapshots), or --stack"))
-    return Settings(url=args.database_url or env.get("DATABASE_URL") or None,
+    return Settings(url=resolve_database_url(args, env),
                     dir=directory, target=target, retention_days=days, keep_min=keep,
                     stack=cfg)
 

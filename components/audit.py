@@ -7,9 +7,11 @@ durations, migrations applied and snapshot path. Guarantees:
 - The directory is 0700 and the file 0600, created that way (never widened later); a state
   directory that is not the tool's own, or a symlink at ``audit.log``, is refused
   (``components.host_paths``).
-- Every event passes through ``redact`` first: passwords in URLs, values under
-  keys that look secret (``*password*``, ``*secret*``, ``*token*``, ``*key*``) and
-  every known secret value (the stack's secret config) are replaced.
+- Every event passes through ``redact`` first: passwords in URLs, webhook URLs'
+  credential path segments, ``NAME=value`` and ``?name=value`` with a secret-looking
+  name, values under keys that look secret (``*password*``, ``*secret*``,
+  ``*token*``, the word ``key``/``auth``: ``csrfKey`` but not ``monkey``) and every
+  known secret value (the stack's secret config) are replaced.
 - One ``write`` of one line with ``O_APPEND``: concurrent writers never interleave
   within a line; a reader skips a torn or foreign line instead of failing.
 """
@@ -30,9 +32,22 @@ REDACTED = "[redacted]"
 EVENTS = ("deployment.started", "deployment.completed", "deployment.failed",
           "deployment.rolled_back", "rollback.started", "rollback.completed", "rollback.failed",
           "rollback.rolled_back")
-_SECRET_KEY = re.compile(r"password|passwd|secret|token|key|credential", re.IGNORECASE)
-# scheme://user:password@host  -> the password part only
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)(?P<pw>[^@\s/]+)(?=@)")
+# A name is secret when it contains one of these (``PGPASSWORD``, ``api_token``)...
+_SECRET_FRAGMENT = re.compile(r"passw(?:or)?d|passphrase|secret|token|credential|apikey|privatekey"
+                              r"|authorization", re.IGNORECASE)
+# ...or has one of these as a whole word (``csrfKey``, ``CSRF_KEY``, ``?auth=``; not ``monkey``).
+_SECRET_WORDS = frozenset({"key", "keys", "auth", "dsn", "pass", "pw", "pwd", "sig", "signature"})
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.-]*://"
+# scheme://user:password@host -> the password part only; it may hold "/" or "@" (up to the last "@")
+_URL_PASSWORD = re.compile(rf"(?P<head>{_SCHEME}[^\s/:@\"'<>]*:)(?P<pw>[^\s\"'<>]+)(?=@)")
+# NAME=value in text (PGPASSWORD=..., libpq's password='...', ?auth=..., --env JWT_SECRET=...)
+_ASSIGNMENT = re.compile(r"(?P<head>(?<![\w.-])(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)=)"
+                         r"(?P<value>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&#'\"<>]+)")
+_HTTP_URL = re.compile(r"https?://[^\s\"'<>]+")
+_URL_PARTS = re.compile(r"(?P<base>https?://[^/?#]*)(?P<path>[^?#]*)(?P<tail>.*)", re.DOTALL)
+# a path segment that is a credential by its looks (Slack/Discord webhook tokens)
+_TOKEN_SEGMENT = re.compile(r"(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{20,}")
 _MIN_SECRET_LEN = 4  # shorter "secrets" would shred ordinary text; config demands >= 32 anyway
 
 
@@ -48,18 +63,46 @@ def secret_values(cfg: DeployConfig) -> tuple[str, ...]:
     return tuple(v for v in values if v and len(v) >= _MIN_SECRET_LEN)
 
 
+def secret_name(name: str) -> bool:
+    """Does a key or variable named ``name`` hold a secret?"""
+    if _SECRET_FRAGMENT.search(name.replace("_", "").replace("-", "")):
+        return True
+    return any(w.lower() in _SECRET_WORDS for w in _WORD.findall(name))
+
+
+def _assignment(m: re.Match[str]) -> str:
+    return m.group("head") + REDACTED if secret_name(m.group("name")) else m.group(0)
+
+
+def _webhook_path(m: re.Match[str]) -> str:
+    """A webhook URL's path segments after the ``*hook*`` one (Slack: after ``/services``) are
+    its credential; elsewhere, token-looking segments are."""
+    parts = _URL_PARTS.match(m.group(0))
+    if parts is None:
+        return m.group(0)
+    base, path, tail = parts.group("base", "path", "tail")
+    segments = path.split("/")
+    hooks = [i for i, seg in enumerate(segments) if "hook" in seg.lower()]
+    start = hooks[0] + 1 if hooks else (2 if "hook" in base.lower() else len(segments))
+    segments = [REDACTED if (i >= start and seg) or _TOKEN_SEGMENT.fullmatch(seg) else seg
+                for i, seg in enumerate(segments)]
+    return base + "/".join(segments) + tail
+
+
 def redact_text(text: str, secrets: Sequence[str] = ()) -> str:
-    out = _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, text)
+    out = text
     for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= _MIN_SECRET_LEN:
             out = out.replace(secret, REDACTED)
-    return out
+    out = _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, out)
+    out = _ASSIGNMENT.sub(_assignment, out)
+    return _HTTP_URL.sub(_webhook_path, out)
 
 
 def redact(value: Any, secrets: Sequence[str] = ()) -> Any:
     """A copy of ``value`` that is safe to write anywhere."""
     if isinstance(value, Mapping):
-        return {str(k): (REDACTED if _SECRET_KEY.search(str(k)) and v not in (None, "")
+        return {str(k): (REDACTED if secret_name(str(k)) and v not in (None, "")
                          else redact(v, secrets)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(v, secrets) for v in value]

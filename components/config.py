@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from components import config_fields as f
 from components import config_paths
+from components.config_secrets import Secrets, concealing, read_secrets
 from components.config_sections import (
     DatabaseConfig,
     HealthConfig,
@@ -39,26 +40,15 @@ from components.config_sections import (
     read_snapshots,
 )
 from components.errors import ConfigError
+from components.image_ref import check_repository
 
 COLORS = ("blue", "green")
 ENVIRONMENTS = ("development", "test", "staging", "production")
-SECRET_KEYS = ("jwtSecret", "csrfKey", "databasePassword", "grafanaAdminPassword")
 # Variables the deployment sets itself; an operator overriding them would break the slot.
 RESERVED_ENV = frozenset({"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "SLOT", "DEPLOYMENT_SLOT",
                           "ENVIRONMENT", "SERVER_HOST", "SERVER_PORT", "VERSION"})
 
 DEFAULT_APP_HEALTHCHECK = ("CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz")
-
-
-@dataclass(frozen=True)
-class Secrets:
-    """Operator-provided secrets; ``None`` means "generate one with pulumi_random"."""
-
-    jwt_secret: str | None = field(default=None, repr=False)
-    csrf_key: str | None = field(default=None, repr=False)
-    database_password: str | None = field(default=None, repr=False)
-    grafana_admin_password: str | None = field(default=None, repr=False)
-    app_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -144,8 +134,15 @@ def load_config(
 
     ``secret_keys`` are the keys Pulumi holds encrypted; a secret given in plain
     text is refused so it never lands unencrypted in ``Pulumi.<stack>.yaml``.
-    Relative paths are resolved against ``project_dir``.
+    Relative paths are resolved against ``project_dir``. A value under a secret key
+    is never shown in a complaint (``components.config_secrets``).
     """
+    with concealing(secret_keys):
+        return _load(raw, project, stack, project_dir, secret_keys)
+
+
+def _load(raw: Mapping[str, Any], project: str, stack: str, project_dir: str,
+          secret_keys: Collection[str]) -> DeployConfig:
     top = f.Section("", raw)
     environment = f.choice("environment", top.get("environment"), ENVIRONMENTS, "production")
     blue = read_slot(top.section("blue"), "blue", 18081)
@@ -161,8 +158,7 @@ def load_config(
         stack=stack,
         environment=environment,
         active_color=active,
-        image=f.string("image", top.get("image"), pattern=r"[a-z0-9][a-z0-9._/:-]*",
-                       allowed="an image repository without a tag, like ghcr.io/org/server"),
+        image=check_repository("image", f.string("image", top.get("image"))),
         build_context=_path(project_dir, build_context) if build_context else None,
         blue=blue,
         green=green,
@@ -182,7 +178,7 @@ def load_config(
         stop_idle_slot=f.boolean("stopIdleSlot", top.get("stopIdleSlot"), True),
         allow_live_replace=f.boolean("allowLiveReplace", top.get("allowLiveReplace"), False),
         state_dir=state_dir,
-        secrets=_read_secrets(top, secret_keys),
+        secrets=read_secrets(top, secret_keys, RESERVED_ENV),
     )
     top.done()
     _cross_checks(cfg)
@@ -191,32 +187,6 @@ def load_config(
 
 def _path(project_dir: str, value: str) -> str:
     return os.path.abspath(os.path.join(project_dir, os.path.expanduser(value)))
-
-
-def _read_secrets(top: f.Section, secret_keys: Collection[str]) -> Secrets:
-    values: dict[str, str | None] = {}
-    for key in SECRET_KEYS:
-        value = f.optional_string(key, top.get(key))
-        if value is not None and key not in secret_keys:
-            raise ConfigError(f"{key}: is a secret but was stored in plain text", key=key,
-                              fix=f"pulumi config set --secret togather:{key} VALUE")
-        values[key] = value
-    for key in ("jwtSecret", "csrfKey"):
-        value = values[key]
-        if value is not None and len(value) < 32:
-            raise ConfigError(f"{key}: must be at least 32 characters, got {len(value)}", key=key,
-                              fix=f"pulumi config set --secret togather:{key} \"$(openssl rand -hex 32)\"")
-    app_secrets = f.env_map("appSecrets", top.get("appSecrets"), reserved=RESERVED_ENV)
-    if app_secrets and "appSecrets" not in secret_keys:
-        raise ConfigError("appSecrets: values must be stored as secrets", key="appSecrets",
-                          fix="pulumi config set --secret --path togather:appSecrets.NAME VALUE")
-    return Secrets(
-        jwt_secret=values["jwtSecret"],
-        csrf_key=values["csrfKey"],
-        database_password=values["databasePassword"],
-        grafana_admin_password=values["grafanaAdminPassword"],
-        app_secrets=app_secrets,
-    )
 
 
 def _cross_checks(cfg: DeployConfig) -> None:
@@ -238,11 +208,17 @@ def _cross_checks(cfg: DeployConfig) -> None:
             "appEnv.CORS_ALLOWED_ORIGINS: the server requires it outside development/test",
             key="appEnv.CORS_ALLOWED_ORIGINS",
             fix="pulumi config set --path togather:appEnv.CORS_ALLOWED_ORIGINS https://your.domain")
+    # Every host port the stack binds: a clash found here beats a bind failure mid-`pulumi up`.
     ports = {"publicPort": cfg.public_port, "router.previewPort": cfg.router.preview_port,
              "database.hostPort": cfg.database.host_port, "blue.hostPort": cfg.blue.host_port,
              "green.hostPort": cfg.green.host_port}
+    if cfg.monitoring.enabled:
+        ports.update({"monitoring.prometheusPort": cfg.monitoring.prometheus_port,
+                      "monitoring.alertmanagerPort": cfg.monitoring.alertmanager_port,
+                      "monitoring.grafanaPort": cfg.monitoring.grafana_port})
     seen: dict[int, str] = {}
     for key, value in ports.items():
         if value in seen:
-            raise ConfigError(f"{key}: port {value} is already used by {seen[value]}", key=key)
+            raise ConfigError(f"{key}: port {value} is already used by {seen[value]}", key=key,
+                              fix=f"pulumi config set --path togather:{key} ANOTHER_PORT")
         seen[value] = key

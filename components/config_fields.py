@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.errors import ConfigError, invalid
+from components.image_ref import check_image
 
 _MISSING: Any = object()
 
@@ -153,14 +154,9 @@ def env_map(key: str, value: Any, *, reserved: frozenset[str] = frozenset()) -> 
 
 
 def pinned_image(key: str, value: Any, default: str) -> str:
-    """``repo:tag`` (or ``@sha256:``), never ``latest`` and never untagged."""
+    """A registry reference pinned by tag or digest (``components.image_ref``), never ``latest``."""
     image = string(key, value, default, allowed="an image pinned by tag, like postgis/postgis:16-3.4")
-    if "@sha256:" in image:
-        return image
-    name, _, tag = image.rpartition(":")
-    if not name or "/" in tag or not tag or tag == "latest":
-        raise invalid(key, image, "an image pinned by tag, like postgis/postgis:16-3.4 (not latest)")
-    return image
+    return check_image(key, image)
 
 
 def argv(key: str, value: Any, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from components import config_fields as f
 from components import config_paths
+from components.image_ref import TAG
 
 # Docker's tag grammar: the version doubles as the image tag.
-VERSION_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+VERSION_PATTERN = TAG
 _RESERVED_SLOT_ENV = frozenset({"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "SLOT",
                                 "DEPLOYMENT_SLOT", "ENVIRONMENT"})
 

@@ -12,6 +12,11 @@ words (same argv, but the image needs ``/bin/sh``; the rehearsal's images have i
 Secrets never reach a command line: an env variable named in ``secret_names``
 is passed as ``--env NAME`` and its value travels in the runner's environment
 (``run_env``), exactly like ``runner.docker_exec``.
+
+Every positional (image, container, network, volume) follows ``--``, so a name can
+never be read as a flag; the image is checked against the registry grammar too.
+Mounts use ``--mount type=...,source=...,target=...``: a ``:`` in a host path (a
+``stateDir`` like ``/srv/a:b``) would split ``-v``'s colon form.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from __future__ import annotations
 import shlex
 from collections.abc import Collection, Mapping
 
+from components.image_ref import check_image
 from components.runner import Argv
 from components.specs import ContainerSpec, HealthSpec, MountSpec
 
-SECRET_ENV = frozenset({"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "POSTGRES_PASSWORD"})
+SECRET_ENV = frozenset({"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "POSTGRES_PASSWORD",
+                        "GF_SECURITY_ADMIN_PASSWORD", "DATA_SOURCE_NAME"})
 """Variables the specs fill with secrets; callers add ``appSecrets`` names."""
 # The docker CLI reads these itself: a container variable by that name must not
 # be smuggled through the CLI's own environment.
@@ -109,7 +116,8 @@ def run_argv(spec: ContainerSpec, secret_names: Collection[str] = ()) -> Argv:
         argv += ["--stop-signal", spec.stop_signal]
     for key in sorted(spec.labels):
         argv += ["--label", f"{key}={spec.labels[key]}"]
-    return (*argv, spec.image, *spec.command)
+    check_image("image", spec.image)
+    return (*argv, "--", spec.image, *spec.command)
 
 
 def _labels(labels: Mapping[str, str] | None) -> list[str]:
@@ -121,18 +129,18 @@ def _labels(labels: Mapping[str, str] | None) -> list[str]:
 
 def network_create_argv(name: str, labels: Mapping[str, str] | None = None) -> Argv:
     """A private bridge network: containers resolve each other by alias."""
-    return ("docker", "network", "create", "--driver", "bridge", *_labels(labels), name)
+    return ("docker", "network", "create", "--driver", "bridge", *_labels(labels), "--", name)
 
 
 def volume_create_argv(name: str, labels: Mapping[str, str] | None = None) -> Argv:
-    return ("docker", "volume", "create", *_labels(labels), name)
+    return ("docker", "volume", "create", *_labels(labels), "--", name)
 
 
 def inspect_argv(kind: str, name: str, fmt: str = "{{json .}}") -> Argv:
     """``docker <container|network|volume|image> inspect``: exit 1 when ``name`` does not exist."""
     if kind not in ("container", "network", "volume", "image"):
         raise ValueError(f"inspect: unknown object kind {kind!r}")
-    return ("docker", kind, "inspect", "--format", fmt, name)
+    return ("docker", kind, "inspect", "--format", fmt, "--", name)
 
 
 def state_argv(name: str) -> Argv:
@@ -142,33 +150,33 @@ def state_argv(name: str) -> Argv:
 
 def kill_argv(name: str, signal: str) -> Argv:
     """Send ``signal`` (``HUP``...) to the container's main process."""
-    return ("docker", "kill", "--signal", signal, name)
+    return ("docker", "kill", "--signal", signal, "--", name)
 
 
 def stop_argv(name: str, timeout_s: int) -> Argv:
-    return ("docker", "stop", "--time", str(timeout_s), name)
+    return ("docker", "stop", "--time", str(timeout_s), "--", name)
 
 
 def start_argv(name: str) -> Argv:
-    return ("docker", "start", name)
+    return ("docker", "start", "--", name)
 
 
 def restart_argv(name: str, timeout_s: int) -> Argv:
-    return ("docker", "restart", "--time", str(timeout_s), name)
+    return ("docker", "restart", "--time", str(timeout_s), "--", name)
 
 
 def rm_argv(name: str) -> Argv:
     """Remove a container (force: stop first). Never ``-v``: volumes hold data."""
-    return ("docker", "rm", "--force", name)
+    return ("docker", "rm", "--force", "--", name)
 
 
 def network_rm_argv(name: str) -> Argv:
-    return ("docker", "network", "rm", name)
+    return ("docker", "network", "rm", "--", name)
 
 
 def volume_rm_argv(name: str) -> Argv:
     """Only for throwaway test volumes: the program itself never deletes a volume."""
-    return ("docker", "volume", "rm", name)
+    return ("docker", "volume", "rm", "--", name)
 
 
 def ps_argv(labels: Mapping[str, str], all_states: bool = True) -> Argv:

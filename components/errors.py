@@ -90,9 +90,25 @@ class LockError(DeployError):
     exit_code: int = EXIT_LOCKED
 
 
+SECRET_SHOWN = "<secret>"
+
+
+@dataclass
+class InvalidValue(ConfigError):
+    """``key: must be <allowed>, got <value>``; ``concealed`` says the same without the value."""
+
+    allowed: str = ""
+
+    def concealed(self, fix: str) -> ConfigError:
+        return ConfigError(f"{self.key}: must be {self.allowed}, got {SECRET_SHOWN}", key=self.key,
+                           fix=self.fix or fix)
+
+
 def invalid(key: str, got: Any, allowed: str) -> ConfigError:
-    """The one shape of a config complaint: ``key: must be <allowed>, got <value>``."""
-    return ConfigError(f"{key}: must be {allowed}, got {got!r}", key=key)
+    """The one shape of a config complaint: ``key: must be <allowed>, got <value>``.
+
+    ``components.config`` conceals the value when ``key`` holds a secret."""
+    return InvalidValue(f"{key}: must be {allowed}, got {got!r}", key=key, allowed=allowed)
 
 
 @dataclass

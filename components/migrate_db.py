@@ -7,7 +7,8 @@
   number, so this runner and the ``migrate`` CLI never run at the same time.
 - We wait for the lock a bounded time (golang-migrate waits forever) and say who holds it.
 
-The database URL carries a password: every message goes through ``redact``.
+The database URL carries a password: every message goes through ``redact``; URLs are
+parsed and built by ``components.db_url`` (``parse_url``, ``redact`` re-exported here).
 """
 
 from __future__ import annotations
@@ -18,70 +19,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
-from components.errors import ConfigError, DeployError, LockError
+from components.db_url import parse_url, redact
+from components.errors import DeployError, LockError
 
 TABLE = "schema_migrations"
 LOCK_SALT = 1486364155
 APPLICATION_NAME = "togather-migrate"
-
-
-@dataclass(frozen=True)
-class DbUrl:
-    """The parts of a ``postgresql://`` URL the tools need (password kept out of repr)."""
-
-    user: str
-    host: str
-    port: int
-    dbname: str
-    password: str | None = None
-
-    def __repr__(self) -> str:
-        return f"DbUrl({self.safe})"
-
-    @property
-    def safe(self) -> str:
-        """The URL with the password replaced by ``***``: safe for messages."""
-        auth = self.user + (":***" if self.password else "")
-        return f"postgresql://{auth}@{self.host}:{self.port}/{self.dbname}"
-
-    @property
-    def without_password(self) -> str:
-        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
-
-    def with_dbname(self, dbname: str) -> DbUrl:
-        return DbUrl(self.user, self.host, self.port, dbname, self.password)
-
-
-def parse_url(url: str) -> DbUrl:
-    """Parse a database URL; a bad one is a ``ConfigError`` that never echoes the password."""
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("postgres", "postgresql") or not parts.hostname or not parts.path.strip("/"):
-        raise ConfigError("database URL must look like postgresql://USER:PASSWORD@HOST:PORT/DBNAME",
-                          key="--database-url",
-                          fix="pass --database-url or set DATABASE_URL")
-    try:
-        port = parts.port or 5432
-    except ValueError:
-        raise ConfigError("database URL has an invalid port", key="--database-url") from None
-    return DbUrl(user=unquote(parts.username or "postgres"), host=parts.hostname, port=port,
-                 dbname=unquote(parts.path.strip("/")),
-                 password=unquote(parts.password) if parts.password is not None else None)
-
-
-def redact(text: str, url: str | None) -> str:
-    """``text`` with the URL's password (raw and decoded) and the full URL removed."""
-    if not url:
-        return text
-    parts = urlsplit(url)
-    if parts.password:
-        safe = urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
-        text = text.replace(url, safe)
-        for secret in {parts.password, unquote(parts.password)}:
-            if len(secret) >= 3:
-                text = text.replace(secret, "***")
-    return text
 
 
 def lock_id(schema: str, table: str, database: str) -> int:
@@ -95,10 +39,10 @@ def connect(url: str, *, connect_timeout: int = 10) -> Any:
     import psycopg
 
     db = parse_url(url)
-    try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout,
-                               application_name=APPLICATION_NAME)
-    except psycopg.OperationalError as exc:
+    try:  # from the parsed parts: no value can be re-read as a libpq keyword
+        return psycopg.connect(autocommit=True, connect_timeout=connect_timeout,
+                               application_name=APPLICATION_NAME, **db.connect_kwargs())
+    except psycopg.Error as exc:
         text = redact(str(exc), url)
         if "password authentication failed" in text or "no password supplied" in text:
             fix = "check the password in the database URL (DATABASE_URL / --database-url)"

@@ -13,6 +13,7 @@ import re
 import yaml
 from psycopg import sql
 
+from components.db_url import build_url
 from components.errors import ConfigError
 
 ROLE = "togather_exporter"
@@ -42,7 +43,8 @@ def render_queries() -> str:
 
 
 def exporter_dsn(role: str, password: str, *, host: str, port: int, database: str) -> str:
-    return f"postgresql://{role}:{password}@{host}:{port}/{database}?sslmode=disable"
+    """The exporter's ``DATA_SOURCE_NAME``, percent-encoded like every URL here."""
+    return build_url(role, password, host, port, database, params={"sslmode": "disable"})
 
 
 def check_role_name(role: str) -> str:

@@ -138,9 +138,13 @@ def config_set_argv(ctx: OpsContext, key: str, value: str, *, path: bool = False
             "--stack", ctx.stack, "--cwd", ctx.project_dir, "--non-interactive")
 
 
+POLICY_PACK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "policy")
+"""The tool's own safety policies: applied on every ``pulumi up`` the verbs run."""
+
+
 def up_argv(ctx: OpsContext) -> tuple[str, ...]:
     return ("pulumi", "up", "--yes", "--skip-preview", "--stack", ctx.stack,
-            "--cwd", ctx.project_dir, "--non-interactive")
+            "--cwd", ctx.project_dir, "--policy-pack", POLICY_PACK, "--non-interactive")
 
 
 def stack_output_argv(ctx: OpsContext) -> tuple[str, ...]:

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from components import host_paths
-from components.errors import DeployError, SnapshotError
-from components.migrate_db import DbUrl, VersionState, connect, parse_url, read_version, redact
+from components.db_url import DbUrl, parse_url, redact
+from components.errors import ConfigError, DeployError, SnapshotError
+from components.migrate_db import VersionState, connect, read_version
 from components.runner import Argv, docker_exec, run, spawn
 from components.snapshots import (
     SnapshotInfo,
@@ -35,6 +37,8 @@ from components.snapshots import (
     verify_file,
 )
 
+CONTAINER_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}"
+"""Docker's container-name grammar."""
 DEFAULT_COMPRESS_LEVEL = 1
 """gzip level 1: pg_dump compresses in-process far faster than ``pg_dump | gzip`` (level 6)."""
 
@@ -54,6 +58,9 @@ def _wrap(target: Target, argv: list[str], db: DbUrl, *, stdin: bool = False) ->
     if not target.container:
         raise SnapshotError("snapshots.mode is container but no database container was given",
                             key="snapshots.mode", exit_code=10)
+    if not re.fullmatch(CONTAINER_NAME, target.container):  # never read as a docker flag
+        raise ConfigError(f"--container: {target.container!r} is not a container name", key="--container",
+                          fix="pass the database container's name, e.g. togather-deploy-production-db")
     # Inside the container: the local socket, as the database user.
     return docker_exec(target.container, [*argv, f"--username={db.user}", f"--dbname={db.dbname}"],
                        env=env, interactive=stdin), env

@@ -17,8 +17,9 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from components.db_url import parse_url, redact
 from components.errors import SnapshotError
-from components.migrate_db import connect, parse_url, redact
+from components.migrate_db import connect
 from components.runner import spawn
 from components.snapshots import find_snapshot, verify_snapshot
 from components.snapshots_pg import Target, psql_restore_argv

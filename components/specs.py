@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.config import DeployConfig
+from components.db_url import build_url
 
 APP_PORT = 8080
 """The server's listen port inside its container (``SERVER_PORT``)."""
@@ -100,7 +101,9 @@ DB_ALIAS = "db"
 
 def database_url(cfg: DeployConfig, password: str, *, host: str = DB_ALIAS,
                  port: int = 5432) -> str:
-    return f"postgres://{cfg.database.user}:{password}@{host}:{port}/{cfg.database.name}?sslmode=disable"
+    """The app's ``DATABASE_URL``: the password percent-encoded, so any character is safe."""
+    return build_url(cfg.database.user, password, host, port, cfg.database.name, scheme="postgres",
+                     params={"sslmode": "disable"})
 
 
 def database_spec(cfg: DeployConfig, password: Any) -> ContainerSpec:

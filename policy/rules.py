@@ -17,6 +17,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+from components.image_ref import RELEASE_ALLOWED, reference_pinned, release_version_pinned
 from policy.props import env, is_loopback, known, known_items, labels, reveal
 
 CONTAINER = "docker:index/container:Container"
@@ -24,6 +25,8 @@ VOLUME = "docker:index/volume:Volume"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 IMAGE = "docker:index/image:Image"
 ROUTER_ROLE = "router"
+APP_ROLE = "app"
+APP_SLOT_TYPE = "togather:deploy:AppSlot"
 """``togather.role`` label of the one container allowed to listen publicly (components/specs.py)."""
 DATABASE_VOLUME_ROLE = "database-data"
 SECRET_NAME = re.compile(r"^(DATABASE_URL|DATA_SOURCE_NAME|.*_(PASSWORD|SECRET|KEY|TOKEN|DSN))$")
@@ -46,24 +49,33 @@ def loopback_ports_only(args: ResourceValidationArgs, report_violation: ReportVi
 
 
 def image_reference_pinned(ref: str) -> bool:
-    """A tag other than ``latest``, a digest, or an image id (``sha256:...``)."""
-    if ref.startswith("sha256:") or "@sha256:" in ref:
-        return True
-    last = ref.rsplit("/", 1)[-1]
-    if ":" not in last:
-        return False
-    return last.rsplit(":", 1)[1] not in ("", "latest")
+    """A valid reference with a digest or a non-moving tag, or an image id (``sha256:...``)."""
+    return reference_pinned(ref)
 
 
 def pinned_images(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    """Every image names a version: no ``latest``, no missing tag."""
+    """Every image names a version: no ``latest``, no missing tag; the app runs an exact release."""
     key = {CONTAINER: "image", REMOTE_IMAGE: "name", IMAGE: "imageName"}.get(args.resource_type)
     if key is None:
         return
     ref = reveal(known(args.props, key))
-    if isinstance(ref, str) and ref and not image_reference_pinned(ref):
+    if not isinstance(ref, str) or not ref:
+        return
+    if not image_reference_pinned(ref):
         report_violation(f"{args.name}: image {ref!r} is not pinned; use a version tag like "
                          "postgis/postgis:16-3.4 (never latest) or a digest.", None)
+    elif _is_app(args) and not ref.startswith("sha256:"):  # an image id says nothing of a tag
+        tag = "" if "@" in ref else ref.rpartition("/")[2].partition(":")[2]
+        if not release_version_pinned(tag):
+            report_violation(f"{args.name}: image {ref!r}: the app's version must be "
+                             f"{RELEASE_ALLOWED}.", None)
+
+
+def _is_app(args: ResourceValidationArgs) -> bool:
+    """The app's image or container: a child of an ``AppSlot``, or labelled ``togather.role=app``."""
+    if f"{APP_SLOT_TYPE}$" in args.urn:
+        return True
+    return args.resource_type == CONTAINER and labels(args.props).get("togather.role") == APP_ROLE
 
 
 def protected_database_volume(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:

@@ -69,13 +69,16 @@ def test_deploy_releases_on_idle_then_switches(project, fake, hook):
                       "snapshotPath": "/snap/1.dump"})
     proc = run_deploy(fake, project, "v1.1.0")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert fake.verbs() == ["stack output", "config set togather:green.version=v1.1.0", "up", "stack output",
-                            "config set togather:activeColor=green", "up"]
+    assert fake.verbs() == ["config", "stack output", "config set togather:green.version=v1.1.0", "up",
+                            "stack output", "config set togather:activeColor=green", "up"]
     first = fake.calls()[1]["argv"]
     assert "--path" in first and first[first.index("--stack") + 1] == STACK
     assert all(c["argv"][c["argv"].index("--cwd") + 1] == project for c in fake.calls())
     up = fake.calls()[2]["argv"]
     assert up[:3] == ["up", "--yes", "--skip-preview"]
+    # the safety policies run on the release path too, from the tool's own directory
+    assert all(c["argv"][c["argv"].index("--policy-pack") + 1] == os.path.join(ROOT, "policy")
+               for c in fake.calls() if c["verb"] == "up")
     stack = read_stack(project, STACK)
     assert stack["activeColor"] == "green" and stack["green"]["version"] == "v1.1.0"
     for stage in ("lock", "set-version", "release-idle", "set-active", "switch"):
@@ -102,7 +105,7 @@ def test_release_failure_maps_to_exit_code_and_never_switches(project, fake, mar
     fake.rule("up", nth=1, exit=255, stdout=f"error: Exception: {marker}\n")
     proc = run_deploy(fake, project, "v1.1.0")
     assert proc.returncode == code, proc.stdout + proc.stderr
-    assert fake.verbs() == ["stack output", "config set togather:green.version=v1.1.0", "up"]
+    assert fake.verbs() == ["config", "stack output", "config set togather:green.version=v1.1.0", "up"]
     assert read_stack(project, STACK)["activeColor"] == "blue"
     assert events(project) == ["deployment.started", "deployment.failed"]
     assert marker in proc.stderr and "traffic stays on blue" in proc.stdout
@@ -157,6 +160,9 @@ def test_concurrent_deploy_exits_3_naming_the_holder(project, fake):
 
 def test_bad_config_and_usage(project, fake, tmp_path):
     assert run_deploy(fake, project, "not a tag!").returncode == 2
+    for moving in ("latest", "1.5", "v1"):  # the policy pack's rule, applied before anything
+        refused = run_deploy(fake, project, moving)
+        assert refused.returncode == 2 and "exact release" in refused.stderr, moving
     missing = run_deploy(fake, str(tmp_path / "nowhere"), "v1.1.0")
     assert missing.returncode == EXIT_CONFIG and "Pulumi.test.yaml" in missing.stderr
     with open(os.path.join(project, f"Pulumi.{STACK}.yaml"), "a") as fh:
@@ -187,7 +193,7 @@ def test_failed_notification_never_fails_the_deploy(tmp_path, fake):
         "environment": "development", "image": "togather-demo-app", "blue": {"version": "v1"},
         "stateDir": "state", "notify": {"ntfyUrl": f"http://127.0.0.1:{free_port()}/t", "retries": 1,
                                         "timeoutSeconds": 1}})
-    proc = run_deploy(fake, project, "v2")
+    proc = run_deploy(fake, project, "v2.0.0")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ntfy notification failed after 2 attempts" in proc.stdout
 
@@ -199,7 +205,7 @@ def test_verb_is_a_function_of_its_context(project):
 
     def pulumi(argv):
         calls.append(tuple(argv))
-        return runner.Result(tuple(argv), 0, "{}" if "output" in argv else "", "")
+        return runner.Result(tuple(argv), 0, "{}" if "--json" in argv else "", "")
 
     out = io.StringIO()
     ctx = OpsContext(project_dir=project, stack=STACK, pulumi=pulumi, clock=lambda: 1_800_000_000.0,
@@ -210,7 +216,7 @@ def test_verb_is_a_function_of_its_context(project):
     assert [s.name for s in result.stages] == ["lock", "set-version", "release-idle", "set-active",
                                                "switch"]
     assert all(s.seconds == 5.0 for s in result.stages)
-    assert [c[1] for c in calls] == ["stack", "config", "up", "stack", "config", "up"]
+    assert [c[1] for c in calls] == ["config", "stack", "config", "up", "stack", "config", "up"]
     started = audit.read_events(os.path.join(project, "state"))[0]
     assert started["ts"] == "2027-01-15T08:00:00Z"
 
@@ -231,3 +237,31 @@ def test_sigkilled_deploy_frees_the_lock_for_the_next(project, fake):
     again = run_deploy(fake, project, "v1.1.0")
     assert again.returncode == 0, again.stdout + again.stderr
     assert events(project) == ["deployment.started", "deployment.started", "deployment.completed"]
+
+
+def test_secrets_set_with_path_work_and_are_redacted_by_value(tmp_path, fake, hook):
+    """`pulumi config set --secret --path` values: the scripts read them from the engine, use a
+    secret webhook URL, and never show a secret value (stdout, stderr, --json, audit.log)."""
+    smtp, jwt, hook_path = "smtp-S3cret-Qz81", "jwt-" + "Zx9" * 12, "/hook/T0SECRETPATH"
+    project = str(tmp_path / "project")
+    write_stack(project, STACK, {
+        "environment": "development", "activeColor": "blue", "image": "togather-demo-app",
+        "blue": {"version": "v1.0.0", "hostPort": free_port()}, "green": {"hostPort": free_port()},
+        "stateDir": "state", "jwtSecret": {"secure": jwt},
+        "appSecrets": {"SMTP_PASSWORD": {"secure": smtp}},
+        "notify": {"webhookUrl": {"secure": hook.url + hook_path}, "retries": 0, "timeoutSeconds": 2}})
+    # a provider that echoes secrets (plain text, no URL around them) in its failure
+    fake.rule("up", nth=1, exit=255, stdout=f"error: [togather:health] login {smtp} / {jwt} refused\n")
+    proc = run_deploy(fake, project, "v1.1.0", "--json")
+    assert proc.returncode == EXIT_HEALTH, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["outcome"] == "failed"
+    (note,) = hook.requests  # the secret webhook URL was learned from the engine, and used
+    assert note["path"] == hook_path
+    with open(os.path.join(project, "state", "audit.log")) as fh:
+        audit_text = fh.read()
+    for secret in (smtp, jwt, "T0SECRETPATH"):
+        for where, text in (("stdout", proc.stdout), ("stderr", proc.stderr), ("audit", audit_text)):
+            assert secret not in text, (secret, where)
+    status = subprocess.run([os.path.join(ROOT, "scripts", "status"), STACK, "--project-dir", project,
+                             "--json"], env=fake.env(), capture_output=True, text=True, timeout=60)
+    assert status.returncode != EXIT_CONFIG and "must be a string" not in status.stderr

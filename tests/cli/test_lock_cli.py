@@ -105,9 +105,9 @@ def test_usage_errors(project):
 
 def test_deploy_takes_over_a_stale_lock_only_when_asked(project, holder, tmp_path):
     fake = install_fake_pulumi(str(tmp_path / "fake"))
-    refused = run_script(fake, "deploy", STACK, "v2", "--project-dir", project)
+    refused = run_script(fake, "deploy", STACK, "v2.0.0", "--project-dir", project)
     assert refused.returncode == 3 and "STALE" in refused.stderr and "--take-over-stale" in refused.stderr
     assert fake.calls() == []
-    taken = run_script(fake, "deploy", STACK, "v2", "--take-over-stale", "--project-dir", project)
+    taken = run_script(fake, "deploy", STACK, "v2.0.0", "--take-over-stale", "--project-dir", project)
     assert taken.returncode == 0, taken.stdout + taken.stderr
     assert holder.poll() is None  # the hung holder was not touched; it keeps a slot nobody checks

@@ -122,3 +122,18 @@ def test_lint_with_a_database_lints_only_pending_files(database_url: str) -> Non
     result = json.loads(proc.stdout)
     assert proc.returncode == 1 and result["pending"] == ["000005_drop_events_description"]
     assert result["version"] == 4 and len(result["findings"]) == 2
+
+
+@pytest.mark.postgres
+def test_the_url_can_come_from_a_file_so_it_stays_out_of_ps(database_url: str, tmp_path) -> None:
+    url_file = tmp_path / "db-url"
+    url_file.write_text(database_url + "\n")
+    url_file.chmod(0o600)
+    status = migrate("status", "--dir", os.path.join(DATA, "safe"), "--database-url-file", str(url_file))
+    assert status.returncode == 0, status.stderr
+    missing = migrate("status", "--database-url-file", str(tmp_path / "nope"))
+    assert missing.returncode == 10 and "--database-url-file" in missing.stderr
+    for script in ("migrate", "snapshot"):
+        text = " ".join(subprocess.run([os.path.join(ROOT, "scripts", script), "--help"],
+                                       capture_output=True, text=True, timeout=60).stdout.split())
+        assert "--database-url-file" in text and "`ps`" in text and "$DATABASE_URL" in text

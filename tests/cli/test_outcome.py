@@ -34,7 +34,8 @@ class Pulumi:
         what = self.fail.get(len(self.calls))
         if isinstance(what, BaseException):
             raise what
-        return runner.Result(tuple(argv), what or 0, "", "error: boom\n" if what else "")
+        stdout = "{}" if "--show-secrets" in argv else ""  # the engine's config: no secrets here
+        return runner.Result(tuple(argv), what or 0, stdout, "error: boom\n" if what else "")
 
 
 def _ctx(project: str, pulumi: Pulumi) -> OpsContext:
@@ -85,7 +86,8 @@ def test_interrupt_is_recorded_as_failed_without_restoring(project):
     result = deploy_cli.deploy(_ctx(project, pulumi), "v1.1.0")
     assert result.outcome == "failed" and result.exit_code == 1
     assert result.error is not None and "interrupted" in result.error["message"]
-    assert [c[1] for c in pulumi.calls] == ["stack", "config", "up", "stack", "config", "up"]  # no restore
+    # no restore
+    assert [c[1] for c in pulumi.calls] == ["config", "stack", "config", "up", "stack", "config", "up"]
     state = os.path.join(project, "state")
     assert [e["event"] for e in audit.read_events(state)] == ["deployment.started",
                                                                "deployment.failed"]
@@ -108,7 +110,8 @@ def test_ctrl_c_or_sigterm_during_deploy_cancels_pulumi_cleanly_and_is_audited(p
     out, err = proc.communicate(timeout=90)
     assert proc.returncode == 1, out + err
     assert "interrupted" in err and f"scripts/status {STACK}" in err
-    assert fake.verbs() == ["stack output", "config set togather:green.version=v1.1.0", "up", "<SIGINT>"]
+    assert fake.verbs() == ["config", "stack output", "config set togather:green.version=v1.1.0", "up",
+                            "<SIGINT>"]
     state = os.path.join(project, "state")
     assert [e["event"] for e in audit.read_events(state)][-1] == "deployment.failed"
     assert not lock.inspect(state, STACK, now=time.time()).held

@@ -55,7 +55,7 @@ def test_rollback_to_a_healthy_previous_colour(tmp_path, fake, green):
     project = make_project(tmp_path, green_port=green.port)
     proc = run_rollback(fake, project)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert fake.verbs() == ["stack output", "config set togather:activeColor=green", "up"]
+    assert fake.verbs() == ["config", "stack output", "config set togather:activeColor=green", "up"]
     assert read_stack(project, STACK)["activeColor"] == "green"
     assert "✓ gate" in proc.stdout and "healthy" in proc.stdout and "version v1.0.0" in proc.stdout
     assert events(project) == ["rollback.started", "rollback.completed"]
@@ -69,7 +69,7 @@ def test_unhealthy_or_wrong_version_is_never_switched_to(tmp_path, fake, green, 
     proc = run_rollback(fake, project)
     assert proc.returncode == EXIT_HEALTH, proc.stdout + proc.stderr
     assert why in proc.stderr
-    assert fake.verbs() == ["stack output"]  # only read the deployed state
+    assert fake.verbs() == ["config", "stack output"]  # only read the deployed state
     assert read_stack(project, STACK)["activeColor"] == "blue"
     assert events(project) == ["rollback.started", "rollback.failed"]
 
@@ -78,7 +78,7 @@ def test_not_listening_without_stop_idle_fails_the_gate(tmp_path, fake):
     project = make_project(tmp_path, green_port=free_port())
     proc = run_rollback(fake, project)
     assert proc.returncode == EXIT_HEALTH
-    assert fake.verbs() == ["stack output"]  # only read the deployed state
+    assert fake.verbs() == ["config", "stack output"]  # only read the deployed state
 
 
 def test_stopped_idle_slot_is_gated_by_pulumi_up_and_restored_on_failure(tmp_path, fake):
@@ -87,7 +87,7 @@ def test_stopped_idle_slot_is_gated_by_pulumi_up_and_restored_on_failure(tmp_pat
     proc = run_rollback(fake, project)
     assert proc.returncode == EXIT_HEALTH, proc.stdout + proc.stderr
     assert "stopIdleSlot" in proc.stdout
-    assert fake.verbs() == ["stack output", "config set togather:activeColor=green", "up",
+    assert fake.verbs() == ["config", "stack output", "config set togather:activeColor=green", "up",
                             "config set togather:activeColor=blue", "up"]
     assert read_stack(project, STACK)["activeColor"] == "blue"
     assert events(project) == ["rollback.started", "rollback.rolled_back"]

@@ -115,3 +115,47 @@ def test_a_state_dir_writable_by_others_is_refused(tmp_path):
         audit.append(str(state), audit.make_event("deployment.started", stack="prod", version="v1",
                                                   from_color="blue", to_color="green"))
     assert stat.S_IMODE(os.stat(state).st_mode) == 0o777 and os.listdir(state) == []
+
+
+SLACK = "https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/abcdEFGHijklMNOPqrstUVWX"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("https://ntfy.sh/alerts?auth=tk_AbC123xyz", "https://ntfy.sh/alerts?auth=[redacted]"),
+    ("https://x.org/p?a=1&access_token=abc&sslmode=disable",
+     "https://x.org/p?a=1&access_token=[redacted]&sslmode=disable"),
+    ("PGPASSWORD=s3cr3t-pw pg_dump --dbname=x", "PGPASSWORD=[redacted] pg_dump --dbname=x"),
+    ("host=db password=s3cr3t-pw user=u", "host=db password=[redacted] user=u"),
+    ("host=db password='two words' user=u", "host=db password=[redacted] user=u"),
+    ("--env SMTP_PASSWORD=hunter2 --env LOG_LEVEL=debug",
+     "--env SMTP_PASSWORD=[redacted] --env LOG_LEVEL=debug"),
+    (SLACK, "https://hooks.slack.com/services/[redacted]/[redacted]/[redacted]"),
+    ("POST https://discord.com/api/webhooks/1234567/tok-ABC?wait=true failed",
+     "POST https://discord.com/api/webhooks/[redacted]/[redacted]?wait=true failed"),
+    ("https://hooks.example/x/a1b2c3d4e5f6g7h8i9j0k1l2", "https://hooks.example/x/[redacted]"),
+    ("postgresql://u:pa/ss@db:5432/x", "postgresql://u:[redacted]@db:5432/x"),
+    ("postgresql://u:p@ss@db:5432/x down", "postgresql://u:[redacted]@db:5432/x down"),
+    ("monkey=banana keyboard=qwerty", "monkey=banana keyboard=qwerty"),
+    ("http://127.0.0.1:8080/health ok", "http://127.0.0.1:8080/health ok"),
+    ("https://ntfy.sh/my-topic", "https://ntfy.sh/my-topic"),
+    ("http://127.0.0.1:9/hook", "http://127.0.0.1:9/hook"),
+])
+def test_redact_text_table(text, expected):
+    assert audit.redact_text(text) == expected
+
+
+@pytest.mark.parametrize(("key", "secret"), [
+    ("monkey", False), ("keyboard", False), ("keepalive", False), ("author", False),
+    ("passed", False), ("csrfKey", True), ("CSRF_KEY", True), ("api_key", True),
+    ("PGPASSWORD", True), ("GF_SECURITY_ADMIN_PASSWORD", True), ("auth", True),
+    ("Authorization", True), ("jwtSecret", True), ("access_token", True), ("DSN", True),
+])
+def test_secret_looking_keys(key, secret):
+    assert (audit.redact({key: "value"})[key] == audit.REDACTED) is secret
+
+
+def test_json_results_hide_a_webhook_url_credential():
+    from components.notify import public_url
+
+    shown = audit.redact({"deliveries": [{"url": public_url(SLACK + "?x=1")}]})
+    assert "abcdEFGH" not in json.dumps(shown) and "T0ABCDEF1" not in json.dumps(shown)

@@ -135,3 +135,20 @@ def test_random_health_sections(section: dict) -> None:
         assert str(exc).startswith("health")
     else:
         assert cfg.health.timeout_seconds >= 1
+
+
+@pytest.mark.parametrize(("raw", "key", "other"), [
+    ({"publicPort": 3000}, "monitoring.grafanaPort", "publicPort"),
+    ({"database": {"hostPort": 9090}}, "monitoring.prometheusPort", "database.hostPort"),
+    ({"monitoring": {"enabled": True, "alertmanagerPort": 9090}}, "monitoring.alertmanagerPort",
+     "monitoring.prometheusPort"),
+    ({"blue": {"version": "v1.0.0", "hostPort": 9093}}, "monitoring.alertmanagerPort", "blue.hostPort"),
+])
+def test_monitoring_ports_are_in_the_duplicate_port_check(raw, key, other) -> None:
+    e = error({**MINIMAL, **raw, "monitoring": {"enabled": True, **raw.get("monitoring", {})}})
+    assert str(e).startswith(f"{key}: port ") and f"already used by {other}" in str(e)
+    assert e.key == key and f"togather:{key}" in str(e)
+
+
+def test_monitoring_ports_are_free_while_monitoring_is_off() -> None:
+    assert load({**MINIMAL, "publicPort": 3000}).public_port == 3000

@@ -111,12 +111,13 @@ def test_object_argv() -> None:
     labels = {"togather.stack": "dev", "togather.project": "p"}
     assert cli.network_create_argv("n", labels) == (
         "docker", "network", "create", "--driver", "bridge",
-        "--label", "togather.project=p", "--label", "togather.stack=dev", "n")
-    assert cli.volume_create_argv("v") == ("docker", "volume", "create", "v")
-    assert cli.rm_argv("c") == ("docker", "rm", "--force", "c")
-    assert cli.state_argv("c") == ("docker", "container", "inspect", "--format", "{{json .State}}", "c")
-    assert cli.stop_argv("c", 15) == ("docker", "stop", "--time", "15", "c")
-    assert cli.kill_argv("c", "HUP") == ("docker", "kill", "--signal", "HUP", "c")
+        "--label", "togather.project=p", "--label", "togather.stack=dev", "--", "n")
+    assert cli.volume_create_argv("v") == ("docker", "volume", "create", "--", "v")
+    assert cli.rm_argv("c") == ("docker", "rm", "--force", "--", "c")
+    assert cli.state_argv("c") == ("docker", "container", "inspect", "--format", "{{json .State}}",
+                                   "--", "c")
+    assert cli.stop_argv("c", 15) == ("docker", "stop", "--time", "15", "--", "c")
+    assert cli.kill_argv("c", "HUP") == ("docker", "kill", "--signal", "HUP", "--", "c")
     assert cli.ps_argv({"togather.stack": "dev"})[-4:] == (
         "--filter", "label=togather.stack=dev", "--format", "{{.Names}}")
     with pytest.raises(ValueError, match="kind"):
@@ -178,3 +179,16 @@ def test_cli_and_pulumi_mappings_agree_on_every_setting(cfg) -> None:
         cli_view = _from_cli(cli.run_argv(spec, {"SMTP_PASSWORD"}))
         assert cli_view == _from_pulumi(container_args(spec)), spec.name
         assert cli_view["name"] == spec.name and cli_view["memory"] == f"{spec.memory_mb}m"
+
+
+def test_monitoring_secrets_never_reach_argv(cfg) -> None:
+    from components.monitoring_pgexporter import exporter_dsn
+    from components.monitoring_specs import grafana_spec, postgres_exporter_spec
+
+    dsn = exporter_dsn("togather_exporter", "exp:@/#?%-pw", host="db", port=5432, database="togather")
+    for spec, value in ((grafana_spec(cfg, "graf-admin-s3cret"), "graf-admin-s3cret"),
+                        (postgres_exporter_spec(cfg, dsn), "exp%3A%40")):
+        argv = cli.run_argv(spec)
+        assert value not in " ".join(argv), spec.name
+        assert set(cli.run_env(spec)) & {"GF_SECURITY_ADMIN_PASSWORD", "DATA_SOURCE_NAME"}
+    assert "exp%3A%40%2F%23%3F%25-pw@db:5432" in dsn

@@ -231,3 +231,12 @@ def test_retention_never_drops_below_keep_min(tmp_path: str) -> None:
     assert plan_prune(snaps, T0, retention_days=7, keep_min=5) == []
     latest = latest_snapshot(str(tmp_path))
     assert latest is not None and latest.created_at == T0 - timedelta(days=50)
+
+
+def test_a_container_name_is_never_read_as_a_docker_flag() -> None:
+    from components.errors import ConfigError
+    from components.migrate_db import parse_url
+
+    db = parse_url("postgresql://u:pw@h:5432/d")
+    with pytest.raises(ConfigError, match="--container"):
+        pg_dump_argv(Target(mode="container", container="--privileged"), db)

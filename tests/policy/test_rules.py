@@ -15,10 +15,11 @@ Validator = Callable[[ResourceValidationArgs, Any], None]
 
 
 def check(validator: Validator, props: dict[str, Any], *, typ: str = rules.CONTAINER,
-          protect: bool = False) -> list[str]:
+          protect: bool = False, parent_type: str = "") -> list[str]:
     """Run one validator the way the analyzer does (unknown-checking proxy); return messages."""
     opts = PolicyResourceOptions(protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
-    args = ResourceValidationArgs(typ, unknown_checking_proxy(props), f"urn:pulumi:s::p::{typ}::r", "r",
+    chain = f"{parent_type}${typ}" if parent_type else typ
+    args = ResourceValidationArgs(typ, unknown_checking_proxy(props), f"urn:pulumi:s::p::{chain}::r", "r",
                                   opts, None)
     messages: list[str] = []
     validator(args, lambda message, urn=None: messages.append(message))
@@ -68,7 +69,7 @@ def test_router_may_listen_publicly() -> None:
                                  "registry:5000/team/app:1.2", "nginx@sha256:" + "a" * 64,
                                  "sha256:" + "b" * 64])
 def test_pinned_images_pass(ref: str) -> None:
-    assert check(rules.pinned_images, container(image=ref)) == []
+    assert check(rules.pinned_images, container(image=ref, labels=[])) == []
     assert check(rules.pinned_images, {"name": ref}, typ=rules.REMOTE_IMAGE) == []
 
 
@@ -78,6 +79,26 @@ def test_unpinned_images_fail(ref: str) -> None:
     assert "not pinned" in message
     assert len(check(rules.pinned_images, {"name": ref}, typ=rules.REMOTE_IMAGE)) == 1
     assert len(check(rules.pinned_images, {"imageName": ref}, typ=rules.IMAGE)) == 1
+
+
+@pytest.mark.parametrize(("tag", "ok"), [("v1.4.0", True), ("1.4.0-rc.1", True), ("1e6e0af", True),
+                                       ("1.5", False), ("v1", False), ("latest", False),
+                                       ("stable", False), ("main", False)])
+def test_the_app_runs_an_exact_release(tag: str, ok: bool) -> None:
+    ref = f"ghcr.io/org/server:{tag}"
+    found = check(rules.pinned_images, container(image=ref))
+    assert (found == []) is ok, found
+    under_slot = check(rules.pinned_images, {"name": ref}, typ=rules.REMOTE_IMAGE,
+                       parent_type=rules.APP_SLOT_TYPE)
+    assert (under_slot == []) is ok
+    if tag in ("1.5", "v1"):  # only the app must name an exact release; postgis:16-3.4 is fine
+        assert check(rules.pinned_images, {"name": f"postgis/postgis:{tag}"}, typ=rules.REMOTE_IMAGE) == []
+
+
+@pytest.mark.parametrize("ref", ["-v=/:/host:rw", "nginx:1.27\n--privileged", "nginx:1.27 --privileged",
+                                 "-v=/:/host@sha256:" + "a" * 64, "Nginx:1.27", "nginx:-x"])
+def test_malformed_references_are_not_pinned(ref: str) -> None:
+    assert len(check(rules.pinned_images, container(image=ref, labels=[]))) == 1
 
 
 def test_unknown_image_during_preview_is_not_a_violation() -> None:

@@ -64,7 +64,7 @@ def test_dev_stack_logs_in_locally_selects_and_runs_up(tmp_path: Path) -> None:
     calls = (tmp_path / "calls.log").read_text().splitlines()
     assert f"pulumi login file://{project}/.pulumi" in calls
     assert "pulumi stack select --create dev" in calls
-    assert calls[-1] == "pulumi up --stack dev"
+    assert calls[-1] == f"pulumi up --stack dev --policy-pack {project}/policy"
     passphrase = project / ".pulumi" / "dev-passphrase"
     assert stat.S_IMODE(passphrase.stat().st_mode) == 0o600
 

@@ -10,6 +10,9 @@ The real CLI cannot run here. ``install_fake_pulumi`` writes an executable
   ``DIR/Pulumi.S.yaml`` like the real CLI, so the next read sees the change;
 - for ``stack output --json`` prints the outputs: those the test set, and, like the program's
   exports, ``activeColor`` and ``versions`` as the last successful ``up`` left them;
+- for ``config --show-secrets --json`` prints the stack file's config the way the real CLI
+  does (``{"togather:key": {"value", "secret"}}``); a ``secure:`` value's text stands for
+  its decrypted value;
 - follows the first matching rule of the plan: fail the n-th call of a verb
   with an exit code and output, sleep (to hold a lock), write a file, or run a
   command standing in for the engine (the real gate and switch code).
@@ -96,6 +99,27 @@ if verb == "config set":
     os.replace(path + ".tmp", path)
 elif verb == "stack output":
     print(json.dumps(plan.get("outputs", {})))
+elif verb == "config" and "--json" in argv:  # `pulumi config --show-secrets --json`
+    with open(os.path.join(cwd, "Pulumi.%s.yaml" % opt("--stack"))) as fh:
+        config = (yaml.safe_load(fh) or {}).get("config") or {}
+
+    def reveal(value):  # this fake's "decryption": a secure value's text is the secret itself
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            return value["secure"], True
+        if isinstance(value, dict):
+            pairs = {k: reveal(v) for k, v in value.items()}
+            return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+        return value, False
+
+    shown = {}
+    for key, value in config.items():
+        plain, secret = reveal(value)
+        text = json.dumps(plain) if isinstance(plain, (dict, list)) else (
+            str(plain).lower() if isinstance(plain, bool) else str(plain))
+        shown[key] = {"value": text, "secret": secret}
+        if isinstance(plain, (dict, list)):
+            shown[key]["objectValue"] = plain
+    print(json.dumps(shown))
 elif verb == "up":
     stack = opt("--stack")
     print("Updating (%s):\n    pulumi:pulumi:Stack togather-deploy-%s running" % (stack, stack))
