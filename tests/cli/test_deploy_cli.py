@@ -71,10 +71,10 @@ def test_deploy_releases_on_idle_then_switches(project, fake, hook):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert fake.verbs() == ["config", "stack output", "config set togather:green.version=v1.1.0", "up",
                             "stack output", "config set togather:activeColor=green", "up"]
-    first = fake.calls()[1]["argv"]
+    first = fake.calls()[2]["argv"]
     assert "--path" in first and first[first.index("--stack") + 1] == STACK
     assert all(c["argv"][c["argv"].index("--cwd") + 1] == project for c in fake.calls())
-    up = fake.calls()[2]["argv"]
+    up = fake.calls()[3]["argv"]
     assert up[:3] == ["up", "--yes", "--skip-preview"]
     # the safety policies run on the release path too, from the tool's own directory
     assert all(c["argv"][c["argv"].index("--policy-pack") + 1] == os.path.join(ROOT, "policy")

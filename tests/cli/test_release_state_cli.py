@@ -43,8 +43,9 @@ def test_second_ci_deploy_in_a_row_starts_from_the_deployed_state(project, tmp_p
     second = run_script(fake, "deploy", STACK, "v1.2.0", "--project-dir", project)
     assert second.returncode == 0, second.stdout + second.stderr
     assert fake.verbs()[calls_before:] == [
-        "stack output",
+        "config", "stack output",
         "config set togather:green.version=v1.1.0", "config set togather:activeColor=green",
+        "config",  # the synced stack file, read again with its secrets
         "config set togather:blue.version=v1.2.0", "up", "stack output",  # the idle colour: blue
         "config set togather:activeColor=blue", "up"]
     assert "stack file said activeColor = blue, the deployed stack green: using green" in second.stdout
@@ -76,7 +77,7 @@ def test_a_backend_that_cannot_be_read_is_refused_not_guessed(project, tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "reading the deployed release state failed" in proc.stderr
     assert "pulumi login" in proc.stderr
-    assert fake.verbs() == ["stack output"]
+    assert fake.verbs() == ["config", "stack output"]
 
 
 def test_outputs_and_drift():

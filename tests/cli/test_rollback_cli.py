@@ -98,7 +98,7 @@ def test_nothing_to_roll_back_to(tmp_path, fake):
     proc = run_rollback(fake, project)
     assert proc.returncode == 1 and "green has no version" in proc.stderr
     # decided from the deployed state (read first), before anything changed
-    assert fake.verbs() == ["stack output"] and events(project) == []
+    assert fake.verbs() == ["config", "stack output"] and events(project) == []
 
 
 def test_rollback_respects_the_lock(tmp_path, fake):

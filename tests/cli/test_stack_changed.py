@@ -49,7 +49,8 @@ def test_an_edit_during_the_release_stops_the_deploy_before_the_switch(project, 
     fake.rule("up", nth=1, run=someone_edits(project))
     proc = run_script(fake, "deploy", STACK, "v1.1.0", "--project-dir", project)
     assert proc.returncode == EXIT_LOCKED, proc.stdout + proc.stderr
-    assert fake.verbs() == ["config set togather:green.version=v1.1.0", "up", "stack output"]
+    assert fake.verbs() == ["config", "stack output", "config set togather:green.version=v1.1.0", "up",
+                            "stack output"]
     assert "the stack config changed during this operation, not by it" in proc.stderr
     assert "noticed before setting activeColor" in proc.stderr
     assert "this operation's own edits: green.version = v1.1.0" in proc.stderr
@@ -64,8 +65,8 @@ def test_an_edit_during_a_failing_switch_is_not_overwritten_by_the_restore(proje
               stdout="error: [togather:switch] /version answered blue\n")
     proc = run_script(fake, "deploy", STACK, "v1.1.0", "--project-dir", project)
     assert proc.returncode == EXIT_LOCKED, proc.stdout + proc.stderr
-    assert fake.verbs() == ["config set togather:green.version=v1.1.0", "up", "stack output",
-                            "config set togather:activeColor=green", "up"]  # no restore
+    assert fake.verbs() == ["config", "stack output", "config set togather:green.version=v1.1.0", "up",
+                            "stack output", "config set togather:activeColor=green", "up"]  # no restore
     assert "switch failed" in proc.stderr and "serves traffic is unknown" in proc.stderr
     assert "activeColor = green" in proc.stderr  # which of the file's values are ours
     with open(os.path.join(project, f"Pulumi.{STACK}.yaml")) as fh:
@@ -78,7 +79,7 @@ def test_a_rollback_does_not_restore_over_an_edit_either(project, fake):
               stdout="error: [togather:health] green did not become healthy\n")
     proc = run_script(fake, "rollback", STACK, "--project-dir", project, "--json")
     assert proc.returncode == EXIT_LOCKED, proc.stdout + proc.stderr
-    assert fake.verbs() == ["config set togather:activeColor=green", "up"]
+    assert fake.verbs() == ["config", "stack output", "config set togather:activeColor=green", "up"]
     result = json.loads(proc.stdout)
     assert result["outcome"] == "failed" and result["exit_code"] == EXIT_LOCKED
     assert read_stack(project, STACK)["domain"] == "events.example.org"
