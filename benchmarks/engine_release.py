@@ -28,7 +28,7 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests.engine.test_program import STACK, Node  # noqa: E402
+from tests.engine.test_program import IMAGES, STACK, V2, Node  # noqa: E402
 from tests.rehearsal.app_images import ensure_images  # noqa: E402
 from tests.rehearsal.load import Load  # noqa: E402
 from tests.rehearsal.rehearsal_config import copy_migrations  # noqa: E402
@@ -66,7 +66,7 @@ def main() -> int:
     if reason or isinstance(engine, str):
         print(json.dumps({"error": reason}))
         return 1
-    images = ensure_images({"v1": "v1", "v2": "v2"})
+    images = ensure_images(IMAGES)
     node = Node(engine, images, tempfile.mkdtemp(prefix="togather-engine-bench-"))
     node.start()
     try:
@@ -75,7 +75,7 @@ def main() -> int:
         first_up = round(time.monotonic() - started, 2)
         baseline = _under_load(node, None)
         copy_migrations(node.migrations, 4)
-        release = _under_load(node, {"green": {**node.raw["green"], "version": "v2"}})
+        release = _under_load(node, {"green": {**node.raw["green"], "version": V2}})
         flip = _under_load(node, {"activeColor": "green"})
         back = _under_load(node, {"activeColor": "blue"})
     finally:

@@ -26,6 +26,10 @@ from tests.support.engine import Engine, Workspace
 pytestmark = [pytest.mark.engine, pytest.mark.docker, pytest.mark.slow]
 
 STACK = "enginetest"
+V1, V2 = "v1.0.0", "v2.0.0"
+"""Exact releases: the policy pack refuses a moving tag like ``v1`` for the app."""
+IMAGES = {V1: V1, V2: V2}
+"""Image tag → the version that image answers with."""
 SECRETS = ("databasePassword", "jwtSecret", "csrfKey")
 DOCUMENTED_OUTPUTS = {"activeColor", "versions", "publicUrl", "previewUrl", "slotUrls",
                       "databaseHostUrl", "stateDir", "snapshotDir", "snapshotPath",
@@ -43,6 +47,7 @@ class Node:
         copy_migrations(self.migrations, 3)
         raw = initial_raw(images, state_dir=self.state_dir, migrations_dir=self.migrations,
                           password=os.urandom(12).hex())
+        raw["blue"] = {**raw["blue"], "version": V1}
         raw["stopIdleSlot"] = True
         # the demo app has no river_job table, so it answers "degraded" (as the dev stack allows)
         raw["health"] = {**raw["health"], "allowDegraded": True}
@@ -84,7 +89,7 @@ def node(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     reason = engine.missing("docker", "random", "command") or docker.engine_unavailable()
     if reason:
         pytest.skip(reason)
-    images = ensure_images({"v1": "v1", "v2": "v2"})
+    images = ensure_images(IMAGES)
     n = Node(engine, images, str(tmp_path_factory.mktemp("engine-node")))
     n.start()
     yield n
@@ -97,11 +102,11 @@ def test_preview_from_empty_then_up_creates_every_resource(node: Node) -> None:
     assert "to create" in preview.stdout and "error" not in preview.stdout.lower(), preview.stdout
     up = node.up()
     assert "created" in up.stdout, up.stdout
-    assert node.served() == ("blue", "v1")
+    assert node.served() == ("blue", V1)
     outputs = node.ws.outputs(STACK)
     assert set(outputs) >= DOCUMENTED_OUTPUTS, sorted(outputs)
     assert outputs["databaseHostUrl"] == "[secret]" and outputs["activeColor"] == "blue"
-    assert outputs["stateDir"] == node.state_dir and outputs["versions"] == {"blue": "v1"}
+    assert outputs["stateDir"] == node.state_dir and outputs["versions"] == {"blue": V1}
 
 
 def test_a_second_up_changes_nothing(node: Node) -> None:
@@ -113,7 +118,7 @@ def test_release_by_two_config_edits_under_load_fails_no_request(node: Node) -> 
     snapshots_before = len(list_snapshots(os.path.join(node.state_dir, "snapshots")))
     copy_migrations(node.migrations, 4)
     with Load(node.public_url + "/api/v1/events") as load:
-        node.raw["green"] = {**node.raw["green"], "version": "v2"}
+        node.raw["green"] = {**node.raw["green"], "version": V2}
         node.write()
         node.up()                                   # step 1: green next to blue
         released = len(list_snapshots(os.path.join(node.state_dir, "snapshots")))
@@ -124,7 +129,7 @@ def test_release_by_two_config_edits_under_load_fails_no_request(node: Node) -> 
     # the flip alone changes no database and takes no snapshot
     assert len(list_snapshots(os.path.join(node.state_dir, "snapshots"))) == released
     assert result.failures == 0 and result.requests > 0, result
-    assert node.served() == ("green", "v2")
+    assert node.served() == ("green", V2)
     snaps = list_snapshots(os.path.join(node.state_dir, "snapshots"))
     newest = max(snaps, key=lambda snap: snap.name)          # names sort by their UTC time
     assert len(snaps) == snapshots_before + 1 and newest.meta and newest.meta["schema_version"] == 3
@@ -142,24 +147,24 @@ def test_a_colour_that_never_gets_healthy_is_never_switched_to(node: Node) -> No
     assert failed.returncode != 0 and "unhealthy" in failed.stdout + failed.stderr, failed.stdout[-3000:]
     result = load.result()
     assert result.failures == 0 and set(result.slots) == {"green"}, result
-    assert node.served() == ("green", "v2")
+    assert node.served() == ("green", V2)
 
     node.raw.update(blue=healthy_blue, activeColor="green", health=health)
     node.write()
     node.up()
-    assert node.served() == ("green", "v2")
+    assert node.served() == ("green", V2)
     node.ws.pulumi("preview", "--stack", STACK, "--expect-no-changes")
 
 
 def test_guard_refuses_changing_the_live_colour_at_preview(node: Node) -> None:
-    node.raw["green"] = {**node.raw["green"], "version": "v1"}
+    node.raw["green"] = {**node.raw["green"], "version": V1}
     node.write()
     try:
         refused = node.ws.pulumi("preview", "--stack", STACK, check=False)
         assert refused.returncode != 0
         assert "live" in refused.stdout + refused.stderr
     finally:
-        node.raw["green"] = {**node.raw["green"], "version": "v2"}
+        node.raw["green"] = {**node.raw["green"], "version": V2}
         node.write()
 
 
