@@ -18,7 +18,8 @@ Contract
   an idle, stopped colour is never woken up for nothing. A gate that times out
   fails the update with ``HealthError`` (last HTTP status, failing checks,
   version seen); the traffic switch depends on the gate, so an unproven colour
-  is never switched to.
+  is never switched to. With ``stop_on_failure`` (``stopIdleSlot``, and the colour
+  does not serve) the failed colour is stopped first: after any outcome one colour runs.
 - ``delete``: nothing (the gate owns no real object).
 """
 
@@ -44,6 +45,7 @@ from components import provider_inputs, runner
 from components.config import COLORS
 from components.errors import HealthError
 from components.health import wait_healthy
+from components.traffic_verify import stop_failed
 
 TRIGGER_KEYS = ("color", "base_url", "version", "container", "container_id")
 
@@ -68,10 +70,17 @@ class GateInputs:
     timeout_seconds: float = 120.0
     consecutive: int = 2
     allow_degraded: bool = False
+    stop_on_failure: bool = False
+    """``stopIdleSlot`` and this colour does not serve now: a failed gate stops it (one colour
+    runs). Observed by the program from the router's ``active_color``: never a change alone."""
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> GateInputs:
         return provider_inputs.parse(cls, props)
+
+
+OBSERVED = frozenset({"stop_on_failure"})
+"""Inputs the program observes rather than sets: never a reason to update by themselves."""
 
 
 def needs_run(olds: Mapping[str, Any] | None, news: Mapping[str, Any]) -> bool:
@@ -109,6 +118,8 @@ def _run_gate(i: GateInputs) -> dict[str, Any]:
                          interval_s=i.interval_seconds, health_path=i.path)
     except HealthError as exc:
         exc.slot = exc.slot or i.color
+        if i.stop_on_failure and i.container:
+            exc.context["stopIdleSlot"] = stop_failed(i.container)
         raise
     return {"status": p.status, "version_seen": p.version, "started": started,
             "checked_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -129,7 +140,7 @@ class HealthGateProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         new = provider_inputs.props(GateInputs.from_props(news))
         old = provider_inputs.problems(GateInputs, olds)[0]  # recorded outputs; absent = default
-        changed = [k for k in new if old.get(k) != new[k]]
+        changed = [k for k in new if k not in OBSERVED and old.get(k) != new[k]]
         return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:

@@ -21,6 +21,7 @@ from typing import Any
 import pulumi
 from pulumi import ResourceOptions
 
+from components import router_files
 from components.config import DeployConfig, other_color
 from components.health_gate import HealthGate
 from components.nginx_conf import router_params
@@ -42,16 +43,19 @@ def _attr(slot: Any, name: str) -> Any:
 
 def gate_props(cfg: DeployConfig, color: str, *, container_name: Any, container_id: Any) -> dict[str, Any]:
     h = cfg.health
+    serving = router_files.read_active_color(cfg.router_dir)  # what serves now (observed)
     return {
         "color": color, "base_url": local_url(cfg.slot(color).host_port),
         "version": cfg.slot(color).version, "container": container_name, "container_id": container_id,
         "active": color == cfg.active_color, "path": h.path, "interval_seconds": h.interval_seconds,
         "timeout_seconds": h.timeout_seconds, "consecutive": h.consecutive,
         "allow_degraded": h.allow_degraded,
+        "stop_on_failure": cfg.stop_idle_slot and serving is not None and color != serving,
     }
 
 
-def switch_props(cfg: DeployConfig, *, idle_container: Any, gate_checked_at: Any) -> dict[str, Any]:
+def switch_props(cfg: DeployConfig, *, idle_container: Any, gate_checked_at: Any,
+                 target_container: Any = "") -> dict[str, Any]:
     active, idle = cfg.active_color, cfg.idle_color
     version = cfg.slot(active).version or ""
     return {
@@ -60,7 +64,8 @@ def switch_props(cfg: DeployConfig, *, idle_container: Any, gate_checked_at: Any
         "target_url": local_url(cfg.slot(active).host_port), "health_path": cfg.health.path,
         "allow_degraded": cfg.health.allow_degraded, "verify_path": "/version",
         "verify_timeout": VERIFY_TIMEOUT_SECONDS, "stop_idle_slot": cfg.stop_idle_slot,
-        "idle_container": idle_container or "", "drain_seconds": DRAIN_SECONDS,
+        "idle_container": idle_container or "", "target_container": target_container or "",
+        "drain_seconds": DRAIN_SECONDS,
         "gate_checked_at": gate_checked_at,
         "change": switch_summary(idle, cfg.slot(idle).version, active, version),
     }
@@ -86,7 +91,8 @@ def declare_traffic(name: str, cfg: DeployConfig, *, slots: Mapping[str, Any], r
     active_gate = gates[cfg.active_color]
     idle_slot = slots.get(other_color(cfg.active_color))
     props = switch_props(cfg, idle_container=_attr(idle_slot, "container_name") if idle_slot else "",
-                         gate_checked_at=active_gate.checked_at)
+                         gate_checked_at=active_gate.checked_at,
+                         target_container=_attr(slots[cfg.active_color], "container_name"))
     switch = TrafficSwitch(f"{name}-switch", props,
                            base.merge(ResourceOptions(depends_on=[active_gate, router])))
     return gates, switch

@@ -60,7 +60,7 @@ from components import provider_inputs, router_files
 from components.config import COLORS
 from components.errors import SwitchError
 from components.health import probe, verdict
-from components.traffic_verify import stop_idle, verify
+from components.traffic_verify import stop_failed, stop_idle, verify
 
 TRIGGER_KEYS = ("active_color", "version", "router_dir", "public_url")
 
@@ -101,6 +101,8 @@ class SwitchInputs:
     verify_timeout: float = 10.0
     stop_idle_slot: bool = False
     idle_container: str = ""
+    target_container: str = ""
+    """The colour switched to: stopped again when the switch fails (``stopIdleSlot``)."""
     drain_seconds: float = 0.0
     gate_checked_at: Any = None
     """Only orders the switch after the gate (any value; never read, never a trigger)."""
@@ -117,25 +119,37 @@ def switch(props: Mapping[str, Any]) -> dict[str, Any]:
     d, color, version = i.router_dir, i.active_color, i.version
     target = probe(i.target_url, path=i.health_path, timeout=5)
     why = verdict(target, version=version, allow_degraded=i.allow_degraded)
+    previous = router_files.read_active_color(d)
+    # stopIdleSlot: a colour that fails its switch is stopped again, so one colour runs
+    stop_target = i.stop_idle_slot and previous not in (None, color) and bool(i.target_container)
     if why is not None:
         raise SwitchError(f"not switching to {color}: its slot is not healthy at {version}: {why}",
-                          slot=color, context={"slot": target.describe()},
+                          slot=color, context=_stopped({"slot": target.describe()}, stop_target, i),
                           fix=f"scripts/health-check {i.target_url} --version {version}")
-    previous = router_files.read_active_color(d)
     started = time.monotonic()
-    with restored_on_failure(d, previous):
-        router_files.write_active_color(d, color)
-        why = verify(i.public_url, i.verify_path, color, version, i.verify_timeout)
-        if why is not None:
-            raise SwitchError(f"switch to {color} ({version}) not verified through "
-                              f"{i.public_url}: {why}; restored {previous or 'nothing'}",
-                              slot=color, fix="check the router (docker logs) and the slot, then pulumi up")
+    try:
+        with restored_on_failure(d, previous):
+            router_files.write_active_color(d, color)
+            why = verify(i.public_url, i.verify_path, color, version, i.verify_timeout)
+            if why is not None:
+                raise SwitchError(f"switch to {color} ({version}) not verified through "
+                                  f"{i.public_url}: {why}; restored {previous or 'nothing'}",
+                                  slot=color,
+                                  fix="check the router (docker logs) and the slot, then pulumi up")
+    except SwitchError as exc:
+        if stop_target:  # the old colour is back: drain what was routed here, then stop
+            exc.context["stopIdleSlot"] = stop_failed(i.target_container, drain_s=i.drain_seconds)
+        raise
     latency_ms = round((time.monotonic() - started) * 1000, 2)
     stopped, stop_error = False, None
     if i.stop_idle_slot and previous not in (None, color):
         stopped, stop_error = stop_idle(i.idle_container, i.drain_seconds, 15)
     return {**provider_inputs.props(i), "previous_color": previous, "latency_ms": latency_ms,
             "idle_stopped": stopped, "idle_stop_error": stop_error}
+
+
+def _stopped(context: dict[str, Any], stop: bool, i: SwitchInputs) -> dict[str, Any]:
+    return {**context, "stopIdleSlot": stop_failed(i.target_container)} if stop else context
 
 
 class TrafficSwitchProvider(ResourceProvider):

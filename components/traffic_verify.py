@@ -72,3 +72,12 @@ def stop_idle(container: str, drain_s: float, grace_s: int) -> tuple[bool, str |
     if result.ok:
         return True, None
     return False, f"docker stop exited {result.returncode}: {result.stderr.strip()[-500:]}"
+
+
+def stop_failed(container: str, grace_s: int = 15, drain_s: float = 0) -> str:
+    """Stop a colour that failed its gate or its switch (``stopIdleSlot``: one colour runs, so
+    two job workers never run different code); the sentence to add to the error."""
+    stopped, error = stop_idle(container, drain_s, grace_s)
+    if stopped:
+        return f"stopped {container} (stopIdleSlot: only the serving colour runs)"
+    return f"could not stop {container}: {error}" if error else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,3 +112,35 @@ def test_the_engine_s_float_settings_are_ints_again(wire: ProviderWire) -> None:
     assert checked.failures == [] and checked.inputs["consecutive"] == 3
     bad = wire.check(HealthGateProvider(), {}, _props("http://x", consecutive=2.5))
     assert [(f.property, "2.5" in f.reason) for f in bad.failures] == [("consecutive", True)]
+
+
+def _recording_docker(tmp: str) -> tuple[dict[str, str], str]:
+    """A ``docker`` on PATH that records its argv and says the container runs."""
+    bindir, log = os.path.join(tmp, "bin"), os.path.join(tmp, "docker.log")
+    os.makedirs(bindir, exist_ok=True)
+    with open(os.path.join(bindir, "docker"), "w") as fh:
+        fh.write(f'#!/bin/sh\necho "$*" >> {log}\ncase "$1" in inspect) echo true;; esac\nexit 0\n')
+    os.chmod(os.path.join(bindir, "docker"), 0o755)
+    return {"PATH": f"{bindir}:{os.environ['PATH']}"}, log
+
+
+@pytest.mark.parametrize("stop", [True, False])
+def test_a_failed_gate_stops_a_colour_that_does_not_serve(app: StubApp, tmp_path: Any, stop: bool,
+                                                          wire: ProviderWire) -> None:
+    """stopIdleSlot holds after a failed release too: the new-version colour that never became
+    healthy is stopped, so two job workers never run different code (hardening item 16)."""
+    env, log = _recording_docker(str(tmp_path))
+    app.state.status = "unhealthy"
+    with pytest.raises(ProviderCallError) as info:
+        wire.create(HealthGateProvider(), _props(app.url, container="dev-app-green", timeout_seconds=1,
+                                                 stop_on_failure=stop), env=env)
+    lines = Path(log).read_text().splitlines() if os.path.exists(log) else []
+    stops = [ln for ln in lines if ln.startswith("stop")]
+    assert stops == (["stop --time 15 dev-app-green"] if stop else [])
+    assert ("stopped dev-app-green" in info.value.message) is stop
+
+
+def test_what_serves_now_is_no_change_by_itself(app: StubApp, wire: ProviderWire) -> None:
+    first = wire.create(HealthGateProvider(), _props(app.url)).outs
+    assert wire.diff(HealthGateProvider(), "gate-green", first,
+                     _props(app.url, stop_on_failure=True)).changes is False

@@ -256,3 +256,20 @@ def test_preview_with_an_unknown_gate_time_is_no_flip(preview_wire: ProviderWire
     flip = preview_wire.diff(p, "traffic-switch", olds, {**news, "active_color": UNKNOWN})
     assert flip.changes is True
     assert not os.path.exists("/nonexistent")
+
+
+def test_a_failed_switch_stops_the_colour_it_tried(world: World, workdir: str, wire: ProviderWire) -> None:
+    """stopIdleSlot after a failed flip: the old colour is back and the new one is stopped, so one
+    colour runs (hardening item 16); without a previous colour nothing is stopped."""
+    env, log = _fake_docker(workdir)
+    wire.create(TrafficSwitchProvider(), world.props("blue", "v1.4.0"))
+    world.green.set_control(health="unhealthy")
+    props = world.props("green", "v1.5.0", stop_idle_slot=True, idle_container="dev-app-blue",
+                        target_container="dev-app-green")
+    with pytest.raises(ProviderCallError) as info:
+        wire.update(TrafficSwitchProvider(), "traffic-switch", {}, props, env=env)
+    with open(log) as fh:
+        assert [ln for ln in fh.read().splitlines() if ln.startswith("stop")] == [
+            "stop --time 15 dev-app-green"]
+    assert "stopped dev-app-green" in info.value.message
+    assert world.public() == (200, "blue", "v1.4.0")

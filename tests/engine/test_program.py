@@ -148,6 +148,7 @@ def test_a_colour_that_never_gets_healthy_is_never_switched_to(node: Node) -> No
     result = load.result()
     assert result.failures == 0 and set(result.slots) == {"green"}, result
     assert node.served() == ("green", V2)
+    assert docker.state(node.name("app-blue"))["Running"] is False   # stopIdleSlot: one colour runs
 
     node.raw.update(blue=healthy_blue, activeColor="green", health=health)
     node.write()
