@@ -10,6 +10,7 @@ leaving the database volume and every snapshot. The resource plugins are whateve
 from __future__ import annotations
 
 import os
+import subprocess
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +22,7 @@ from tests.rehearsal.app_images import RehearsalImages, ensure_images
 from tests.rehearsal.load import Load
 from tests.rehearsal.rehearsal_config import copy_migrations, initial_raw
 from tests.support import docker
-from tests.support.engine import Engine, Workspace
+from tests.support.engine import ROOT, Engine, Workspace
 
 pytestmark = [pytest.mark.engine, pytest.mark.docker, pytest.mark.slow]
 
@@ -155,6 +156,25 @@ def test_a_colour_that_never_gets_healthy_is_never_switched_to(node: Node) -> No
     node.up()
     assert node.served() == ("green", V2)
     node.ws.pulumi("preview", "--stack", STACK, "--expect-no-changes")
+
+
+def test_scripts_deploy_and_rollback_drive_the_real_cli_under_load(node: Node) -> None:
+    """The operator scripts with the real CLI on PATH: a release onto the idle colour, then back."""
+    def script(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([os.path.join(ROOT, "scripts", argv[0]), STACK, *argv[1:], "--project-dir",
+                               node.ws.project], env=node.ws.env, capture_output=True, text=True,
+                              timeout=900, check=False)
+
+    with Load(node.public_url + "/api/v1/events") as load:
+        deployed = script("deploy", V1)
+        assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
+        assert node.served() == ("blue", V1)
+        rolled = script("rollback")
+        assert rolled.returncode == 0, rolled.stdout[-3000:] + rolled.stderr[-3000:]
+    result = load.result()
+    assert result.failures == 0 and {"blue", "green"} <= set(result.slots), result
+    assert node.served() == ("green", V2)
+    assert docker.state(node.name("app-blue"))["Running"] is False
 
 
 def test_guard_refuses_changing_the_live_colour_at_preview(node: Node) -> None:
