@@ -39,8 +39,12 @@ def from_pulumi_runtime() -> DeployConfig:
         raw[key] = value
         if full in secret_full or rc.is_config_secret(full):
             secret.add(key)
-    return load_config(raw, project=pulumi.get_project(), stack=pulumi.get_stack(),
-                       project_dir=os.getcwd(), secret_keys=secret)
+    try:
+        return load_config(raw, project=pulumi.get_project(), stack=pulumi.get_stack(),
+                           project_dir=os.getcwd(), secret_keys=secret)
+    except ConfigError as exc:
+        # RunError: the engine shows the message (key, value or <secret>, fix) and no traceback
+        raise pulumi.RunError(str(exc)) from None
 
 
 def read_stack_file(project_dir: str, stack: str) -> tuple[dict[str, Any], set[str]]:

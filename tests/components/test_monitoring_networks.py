@@ -113,7 +113,7 @@ def test_prometheus_reloads_by_sighup_when_its_files_change(result: ProgramRun) 
     reload = result.named("monitoring-prometheus-reload")
     assert reload.inputs["create"] == (
         "if [ \"$(docker inspect --format '{{.State.Running}}' togather-deploy-production-prometheus "
-        "2>/dev/null)\" = true ]; then docker kill --signal HUP togather-deploy-production-prometheus; fi")
+        "2>/dev/null)\" = true ]; then docker kill --signal HUP -- togather-deploy-production-prometheus; fi")
     assert any(d.endswith("::monitoring-prometheus") for d in reload.dependencies)
     assert any(d.endswith("::monitoring-prometheus-config") for d in reload.dependencies)
     assert "triggers" in reload.inputs  # replaced, so run again, whenever the files' digests change

@@ -102,7 +102,8 @@ def test_sighup_reloads_changed_rules_and_a_bad_file_shows_in_the_reload_metric(
     mp.wait_for("the first rules", lambda: _rules(prometheus) == ["before"], timeout=30)
     (tmp_path / "rules.yml").write_text(RULE.format(name="after"))
     calls = _hup(tmp_path, prometheus, "true")
-    assert calls == [f"inspect --format {{{{.State.Running}}}} {CONTAINER}", f"kill --signal HUP {CONTAINER}"]
+    assert calls == [f"inspect --format {{{{.State.Running}}}} {CONTAINER}",
+                     f"kill --signal HUP -- {CONTAINER}"]
     mp.wait_for("the new rules", lambda: _rules(prometheus) == ["after"], timeout=30)
     assert _reload_ok(prometheus) == "1"
     (tmp_path / "rules.yml").write_text("groups: [oops")

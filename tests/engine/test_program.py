@@ -189,17 +189,32 @@ def test_guard_refuses_changing_the_live_colour_at_preview(node: Node) -> None:
         node.write()
 
 
-def test_policy_pack_passes_the_stack_and_refuses_an_unpinned_image(node: Node) -> None:
+def test_policy_pack_passes_the_stack_and_refuses_a_moving_app_tag(node: Node) -> None:
     pack = os.path.join(node.ws.project, "policy")
     passed = node.ws.pulumi("preview", "--stack", STACK, "--policy-pack", pack)
     assert "togather-safety" in passed.stdout, passed.stdout[-3000:]
-    router = node.raw["router"]
-    node.raw["router"] = {**router, "image": router["image"].rsplit(":", 1)[0]}   # no tag
+    blue = node.raw["blue"]
+    node.raw["blue"] = {**blue, "version": "v1"}   # a valid tag, but not an exact release
     node.write()
     try:
         refused = node.ws.pulumi("preview", "--stack", STACK, "--policy-pack", pack, check=False)
         assert refused.returncode != 0
-        assert "is not pinned" in refused.stdout + refused.stderr, refused.stdout[-3000:]
+        assert "pinned-images" in refused.stdout and "the app's version must be" in refused.stdout, \
+            refused.stdout[-3000:]
+    finally:
+        node.raw["blue"] = blue
+        node.write()
+
+
+def test_bad_config_is_one_clear_error_at_preview_never_a_traceback(node: Node) -> None:
+    router = node.raw["router"]
+    node.raw["router"] = {**router, "image": router["image"].rsplit(":", 1)[0]}   # no tag
+    node.write()
+    try:
+        refused = node.ws.pulumi("preview", "--stack", STACK, check=False)
+        out = refused.stdout + refused.stderr
+        assert refused.returncode != 0 and "router.image: must be an image pinned" in out, out[-3000:]
+        assert "Traceback" not in out, out[-3000:]
     finally:
         node.raw["router"] = router
         node.write()

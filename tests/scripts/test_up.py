@@ -116,4 +116,4 @@ def test_production_with_a_backend_goes_ahead(tmp_path: Path, whoami_rc: int, ba
     assert result.returncode == 0, result.stderr
     calls = (tmp_path / "calls.log").read_text().splitlines()
     assert not any(c.startswith("pulumi login") for c in calls)
-    assert calls[-1] == "pulumi up --stack production"
+    assert calls[-1] == f"pulumi up --stack production --policy-pack {project}/policy"
