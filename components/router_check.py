@@ -46,9 +46,10 @@ def validate_argv(i: RouterConfigInputs, *, running: bool, host_nginx: str | Non
         return (host_nginx, "-t", "-q", "-p", i.router_dir.rstrip("/") + "/", "-e", "stderr",
                 "-c", os.path.join(check_dir, HOSTCHECK_CONF))
     # `--` ends docker's options: an image value starting with "-" stays an image name
-    return ("docker", "run", "--rm", "--network", "none", "-v",
-            f"{i.router_dir}:{i.params.conf_dir}:ro", "--", i.image, "nginx", "-t", "-q",
-            "-c", in_router)
+    # --mount, not -v: a ":" in the state dir cannot split the bind
+    return ("docker", "run", "--rm", "--network", "none", "--mount",
+            f"type=bind,source={i.router_dir},target={i.params.conf_dir},readonly", "--", i.image,
+            "nginx", "-t", "-q", "-c", in_router)
 
 
 def host_check_conf(i: RouterConfigInputs, check_dir: str) -> str:

@@ -26,6 +26,8 @@ def test_argv_builders_and_the_image_is_never_an_option(workdir: str) -> None:
     image = validate_argv(i, running=False, host_nginx=None)
     assert image[:3] == ("docker", "run", "--rm")
     assert image.index("--") == image.index("--privileged") - 1  # after `--`: a positional
+    # --mount, not -v: a ":" in the state dir cannot split the bind (hardening item 11)
+    assert image[image.index("--mount") + 1].startswith(f"type=bind,source={i.router_dir},")
     conf = host_check_conf(i, "/private/x")
     assert "router.candidate.js" in conf and "pid /private/x/nginx.pid;" in conf
     assert "client_body_temp_path /private/x/nginx-client-body;" in conf
