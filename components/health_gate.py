@@ -11,8 +11,9 @@ Contract
 - ``diff``: pure; an update (never a replace) when anything recorded changes.
 - ``create``/``update``: the gate runs (``components.health.wait_healthy``) when
   the colour is new, its container was replaced, its version or URL changed, or
-  it is about to serve (``active`` became true, as in a rollback to a stopped
-  colour). A stopped container is started first (``docker start``): that is the
+  it is about to serve while stopped (``active`` became true, as in a rollback to a
+  stopped colour; a running colour already proven here is probed by the switch).
+  A stopped container is started first (``docker start``): that is the
   "start → gate → switch" of a rollback. Any other change (health settings, the
   colour going idle) records the new inputs and keeps the previous verdict, so
   an idle, stopped colour is never woken up for nothing. A gate that times out
@@ -90,7 +91,12 @@ def needs_run(olds: Mapping[str, Any] | None, news: Mapping[str, Any]) -> bool:
     new = GateInputs.from_props(news)
     if any(olds.get(k, "") != getattr(new, k) for k in TRIGGER_KEYS):
         return True
-    return new.active and not olds.get("active")
+    if new.active and not olds.get("active"):
+        # About to serve: a stopped colour (a rollback) is started and proven again. One still
+        # running, proven at this version in this container, is probed by the switch itself
+        # just before the flip: the consecutive checks again would only slow the flip (~2 s).
+        return runner.container_running(new.container) is not True
+    return False
 
 
 def start_argv(container: str) -> runner.Argv:

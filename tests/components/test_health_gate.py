@@ -144,3 +144,18 @@ def test_what_serves_now_is_no_change_by_itself(app: StubApp, wire: ProviderWire
     first = wire.create(HealthGateProvider(), _props(app.url)).outs
     assert wire.diff(HealthGateProvider(), "gate-green", first,
                      _props(app.url, stop_on_failure=True)).changes is False
+
+
+@pytest.mark.parametrize(("running", "gate"), [("true", False), ("false", True)])
+def test_becoming_active_re_gates_only_a_stopped_colour(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+                                                        running: str, gate: bool) -> None:
+    """A flip to a running colour proven at this version leaves the probe to the switch (the
+    flip-only ``pulumi up`` was 16 s under load against a 15 s goal); a stopped one (a rollback
+    with stopIdleSlot) is started and gated again."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "docker").write_text(f'#!/bin/sh\necho {running}\n')
+    (bindir / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    old = {**_props("u", container="dev-app-green"), "checked_at": "t"}
+    assert needs_run(old, _props("u", container="dev-app-green", active=True)) is gate
