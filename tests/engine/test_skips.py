@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.support.engine import ROOT, Engine, find_engine
+from tests.support.engine import ROOT, Engine
 
 
 def test_without_an_engine_the_engine_tests_are_skipped_with_the_reason() -> None:
@@ -28,9 +28,11 @@ def test_a_missing_plugin_names_the_plugin_and_why() -> None:
     assert reason is not None and "docker" in reason and "403" in reason and "random" not in reason
 
 
-def test_the_engine_found_here_is_the_one_build_engine_reports() -> None:
-    found = find_engine()
-    if isinstance(found, str):
-        assert "build-engine" in found or "Go" in found
-    else:
-        assert found.version >= "v3.272.0" and os.access(os.path.join(found.bin_dir, "pulumi"), os.X_OK)
+def test_the_engine_found_is_the_one_build_engine_reports(engine: Engine) -> None:
+    """The CLI on the engine's PATH answers with the version the manifest records (>= the SDK's)."""
+    out = subprocess.run([os.path.join(engine.bin_dir, "pulumi"), "version"], capture_output=True,
+                         text=True, timeout=60, check=True).stdout.strip()
+    assert out == engine.version
+    major_minor_patch = tuple(int(x) for x in out.lstrip("v").split("."))
+    assert major_minor_patch >= (3, 272, 0)
+    assert set(engine.plugins) == {"docker", "random", "command"}, engine.plugins
