@@ -13,12 +13,12 @@ from components.app_secrets import AppSecrets, AppSecretsArgs
 from components.app_slot import AppSlot, AppSlotArgs
 from components.database import Database, DatabaseArgs
 from components.db_lifecycle import declare_db_lifecycle
-from components.guard import LiveSlotGuard
 from components.host_dirs import HostDirs, HostDirsArgs
 from components.monitoring import MonitoringStackArgs, declare_monitoring
+from components.providers.guard import LiveSlotGuard
 from components.router import NginxRouter, NginxRouterArgs
-from components.stack_config import from_pulumi_runtime
 from components.traffic import declare_traffic
+from togather_deploy.config.source import from_pulumi_runtime
 
 # 1. Config: validated once, before any resource is declared.
 cfg = from_pulumi_runtime()

@@ -8,7 +8,7 @@ Two ways on identical copies of the same database (``CREATE DATABASE … TEMPLAT
 - ``blue_green_safe``: the column in one file, ``CREATE INDEX CONCURRENTLY`` in the
   next (run outside a transaction with golang-migrate's dirty flag; writes go on).
 
-Both run through the real runner (``components.migrate.migrate_up``). The baseline
+Both run through the real runner (``togather_deploy.db.migrations.apply.migrate_up``). The baseline
 is the same SQL through ``psql -1 -f`` on a third copy. Prints one JSON object.
 Not a test: timing is measured, never asserted.
 
@@ -31,10 +31,10 @@ sys.path.insert(0, ROOT)
 import psycopg  # noqa: E402
 
 from benchmarks.snapshot_create import make_events  # noqa: E402
-from components.migrate import migrate_up  # noqa: E402
-from components.migration_files import parse_migrations  # noqa: E402
-from components.migration_lint import lint_sql  # noqa: E402
 from tests.support.pg import start_postgres  # noqa: E402
+from togather_deploy.db.migrations.apply import migrate_up  # noqa: E402
+from togather_deploy.db.migrations.files import parse_migrations  # noqa: E402
+from togather_deploy.db.migrations.lint import lint_sql  # noqa: E402
 
 ONE_FILE = {"000050_add_events_url.up.sql":
             "ALTER TABLE events ADD COLUMN url text;\n"

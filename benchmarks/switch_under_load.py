@@ -4,7 +4,7 @@ Everything is real and on loopback: PostgreSQL, two demo-app processes (blue,
 green), nginx with the rendered router config, and wrk (keep-alive, no
 retries). While one wrk hammers ``/api/v1/events`` and a second keeps ~1 s
 requests (``/api/v1/slow``) in flight, the ``TrafficSwitch`` code path
-(``components.traffic_switch.switch``: health look, atomic write, verification
+(``components.providers.traffic_switch.switch``: health look, atomic write, verification
 through the public port) flips colours ``--flips`` times, and once replaces the
 idle colour's process with a new version mid-run. The same load is then run
 against the baseline: an upstream include rewritten + ``nginx -s reload`` per
@@ -31,8 +31,8 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from components.providers.traffic_switch import switch  # noqa: E402
 from components.traffic import DRAIN_SECONDS  # noqa: E402
-from components.traffic_switch import switch  # noqa: E402
 from tests.support.demo_app import DemoApp, prepare_database, start_demo_app  # noqa: E402
 from tests.support.nginx import nginx_argv, prepare_dir, start_router  # noqa: E402
 from tests.support.pg import start_postgres  # noqa: E402

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_random as random
 from pulumi import ResourceOptions
 
-from components.config import DeployConfig
+from togather_deploy.config.model import DeployConfig
 
 
 @dataclass

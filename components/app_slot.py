@@ -16,9 +16,9 @@ import pulumi
 import pulumi_docker as docker
 from pulumi import ResourceOptions
 
-from components.config import DeployConfig
 from components.docker_args import container_args, container_options
-from components.specs import app_image, app_spec
+from togather_deploy.config.model import DeployConfig
+from togather_deploy.render.containers import app_image, app_spec
 
 
 @dataclass

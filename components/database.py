@@ -17,9 +17,9 @@ import pulumi_docker as docker
 from pulumi import ResourceOptions
 
 from components.app_secrets import secret_or_random
-from components.config import DeployConfig
 from components.docker_args import container_args, container_options, wait_healthy_args
-from components.specs import database_spec, database_url
+from togather_deploy.config.model import DeployConfig
+from togather_deploy.render.containers import database_spec, database_url
 
 
 @dataclass

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import DeployConfig
-from components.db_snapshot import DbSnapshot, DbSnapshotArgs
-from components.migration_files import fingerprint, parse_migrations, read_directory
-from components.migration_lint import lint_sql
-from components.migrations_provider import Migrations, MigrationsArgs
+from components.providers.db_snapshot import DbSnapshot, DbSnapshotArgs
+from components.providers.migrations import Migrations, MigrationsArgs
+from togather_deploy.config.model import DeployConfig
+from togather_deploy.db.migrations.files import fingerprint, parse_migrations, read_directory
+from togather_deploy.db.migrations.lint import lint_sql
 
 
 @dataclass(frozen=True)

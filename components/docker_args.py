@@ -1,7 +1,7 @@
 """``ContainerSpec`` → ``pulumi_docker.Container`` arguments: the only such mapping.
 
 Pure: builds argument objects, creates nothing. The release rehearsal maps the
-same spec to ``docker run`` (``components.docker_cli``), so a setting exists once.
+same spec to ``docker run`` (``togather_deploy.commands.docker``), so a setting exists once.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from components.specs import ContainerSpec, HealthSpec
+from togather_deploy.render.containers import ContainerSpec, HealthSpec
 
 
 def env_list(env: dict[str, Any]) -> list[Any]:

@@ -2,7 +2,7 @@
 
 One ``pulumi_command`` ``local.Command`` (the program runs on the Docker host)
 creates them before anything writes or bind-mounts them, with
-``components.host_paths`` (the code the scripts use): a missing directory is
+``togather_deploy.hostfs.paths`` (the code the scripts use): a missing directory is
 made with its mode; one that exists is only checked (owned by the deploying
 user, not group/other-writable), never chmod-ed, so a mistyped path can not
 change a system directory. It never deletes anything: snapshots, the audit log
@@ -24,10 +24,10 @@ import pulumi
 import pulumi_command as command
 from pulumi import ResourceOptions
 
-from components.config import DeployConfig
+from togather_deploy import ROOT
+from togather_deploy.config.model import DeployConfig
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-"""The project root: ``-m components.host_paths`` is importable from there."""
+"""The project root: ``-m togather_deploy.hostfs.paths`` is importable from there."""
 
 
 def host_dirs(cfg: DeployConfig) -> dict[str, str]:
@@ -44,8 +44,8 @@ def host_dirs(cfg: DeployConfig) -> dict[str, str]:
 
 
 def create_argv(dirs: dict[str, str], python: str = sys.executable) -> tuple[str, ...]:
-    """``python -m components.host_paths MODE:DIR ...``: create missing, check existing."""
-    return (python, "-m", "components.host_paths", *(f"{mode}:{path}" for path, mode in dirs.items()))
+    """``python -m togather_deploy.hostfs.paths MODE:DIR ...``: create missing, check existing."""
+    return (python, "-m", "togather_deploy.hostfs.paths", *(f"{mode}:{path}" for path, mode in dirs.items()))
 
 
 def create_script(dirs: dict[str, str], python: str = sys.executable) -> str:

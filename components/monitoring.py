@@ -9,7 +9,7 @@ in place: Alertmanager by ``POST /-/reload`` on its loopback port, Prometheus by
 SIGHUP (``<name>-prometheus-reload``, run again whenever its files change) because
 its lifecycle endpoints are off. Admin UIs listen on 127.0.0.1 only. The
 containers sit on their own network, away from the app slots
-(``components.monitoring_specs`` says who joins which and why). Grafana's admin
+(``togather_deploy.render.monitoring_containers`` says who joins which and why). Grafana's admin
 password comes from ``grafanaAdminPassword`` or ``pulumi_random`` and is a secret
 output.
 """
@@ -26,17 +26,18 @@ import pulumi_docker as docker
 import pulumi_random as random
 from pulumi import ResourceOptions
 
-from components import docker_cli, runner
-from components.alert_rules import render_alert_rules
-from components.alertmanager_conf import render_alertmanager_config
 from components.app_secrets import secret_or_random
-from components.config import DeployConfig
 from components.docker_args import container_args, container_options
-from components.grafana_provisioning import provisioning_files
-from components.monitoring_files import ConfigFiles
-from components.monitoring_pgexporter import QUERIES_FILE, ROLE, exporter_dsn, render_queries
-from components.monitoring_pgrole import ExporterRole
-from components.monitoring_specs import (
+from components.providers.monitoring_files import ConfigFiles
+from components.providers.monitoring_role import ExporterRole
+from togather_deploy.commands import docker as docker_cli
+from togather_deploy.commands import runner
+from togather_deploy.config.model import DeployConfig
+from togather_deploy.render.alert_rules import render_alert_rules
+from togather_deploy.render.alertmanager import render_alertmanager_config
+from togather_deploy.render.containers import DB_ALIAS, ContainerSpec
+from togather_deploy.render.grafana import provisioning_files
+from togather_deploy.render.monitoring_containers import (
     alertmanager_spec,
     grafana_spec,
     monitoring_dir,
@@ -45,13 +46,13 @@ from components.monitoring_specs import (
     postgres_exporter_spec,
     prometheus_spec,
 )
-from components.prometheus_conf import (
+from togather_deploy.render.pg_exporter import QUERIES_FILE, ROLE, exporter_dsn, render_queries
+from togather_deploy.render.prometheus import (
     PROMETHEUS_ALIAS,
     PROMETHEUS_PORT,
     container_targets,
     render_prometheus_config,
 )
-from components.specs import DB_ALIAS, ContainerSpec
 
 CONTAINER_GID = 65534
 """``nogroup``: the prom/* images run as ``nobody:nobody`` (65534:65534)."""

@@ -16,10 +16,10 @@ import pulumi
 import pulumi_docker as docker
 from pulumi import ResourceOptions
 
-from components.config import DeployConfig
 from components.docker_args import container_args, container_options
-from components.specs import router_spec
 from components.traffic import declare_router_config
+from togather_deploy.config.model import DeployConfig
+from togather_deploy.render.containers import router_spec
 
 
 @dataclass

@@ -21,12 +21,12 @@ from typing import Any
 import pulumi
 from pulumi import ResourceOptions
 
-from components import router_files
-from components.config import DeployConfig, other_color
-from components.health_gate import HealthGate
-from components.nginx_conf import router_params
-from components.router_config import RouterConfig
-from components.traffic_switch import TrafficSwitch, switch_summary
+from components.providers.health_gate import HealthGate
+from components.providers.router_config import RouterConfig
+from components.providers.traffic_switch import TrafficSwitch, switch_summary
+from togather_deploy.config.model import DeployConfig, other_color
+from togather_deploy.ops import router_files
+from togather_deploy.render.nginx import router_params
 
 DRAIN_SECONDS = 2
 """After a verified flip, only requests already routed can reach the old colour: a short wait."""

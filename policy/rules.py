@@ -17,8 +17,8 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from components.image_ref import RELEASE_ALLOWED, reference_pinned, release_version_pinned
 from policy.props import env, is_loopback, known, known_items, labels, reveal
+from togather_deploy.config.image_ref import RELEASE_ALLOWED, reference_pinned, release_version_pinned
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
@@ -27,7 +27,8 @@ IMAGE = "docker:index/image:Image"
 ROUTER_ROLE = "router"
 APP_ROLE = "app"
 APP_SLOT_TYPE = "togather:deploy:AppSlot"
-"""``togather.role`` label of the one container allowed to listen publicly (components/specs.py)."""
+"""``togather.role`` label of the one container allowed to listen publicly
+(``togather_deploy/render/containers.py``)."""
 DATABASE_VOLUME_ROLE = "database-data"
 SECRET_NAME = re.compile(r"^(DATABASE_URL|DATA_SOURCE_NAME|.*_(PASSWORD|SECRET|KEY|TOKEN|DSN))$")
 URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^@\s/]+@")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.stack_config import from_stack_file
 from tests.support.program import ROOT, is_secret, reveal, run_program, stack_config
+from togather_deploy.config.source import from_stack_file
 
 STACKS = ("dev", "staging", "production")
 CONTAINER = "docker:index/container:Container"
@@ -72,7 +72,8 @@ def test_release_order_is_declared_as_dependencies(run) -> None:
     for name in ("db-snapshot", "router-config", "router-container"):
         assert any(d.endswith("::host-dirs-create") for d in result.named(name).dependencies), name
     create = result.named("host-dirs-create")
-    assert "-m components.host_paths 0700:" in create.inputs["create"] and "delete" not in create.inputs
+    assert "-m togather_deploy.hostfs.paths 0700:" in create.inputs["create"]
+    assert "delete" not in create.inputs
     switch = result.named("traffic-switch")
     assert any(d.endswith(f"::traffic-gate-{cfg_active(result)}") for d in switch.dependencies)
     assert any(d.endswith("::router-container") for d in switch.dependencies)

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ResourceProvider
 
-from components.errors import ConfigError
 from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire, Secret, parse_traceback
+from togather_deploy.errors import ConfigError
 
 
 def _types(props: dict[str, Any]) -> dict[str, str]:
@@ -55,7 +55,7 @@ def test_parse_traceback_takes_the_last_exception() -> None:
     text = ("Traceback (most recent call last):\n  File \"a\", line 1\n    x()\nKeyError: 'a'\n\n"
             "During handling of the above exception, another exception occurred:\n\n"
             "Traceback (most recent call last):\n  File \"b\", line 2\n    y()\n"
-            "components.errors.DeployError: top: line\n  detail: more\n")
+            "togather_deploy.errors.DeployError: top: line\n  detail: more\n")
     assert parse_traceback(text) == ("DeployError", "top: line\n  detail: more")
 
 

@@ -107,7 +107,7 @@ class InvalidValue(ConfigError):
 def invalid(key: str, got: Any, allowed: str) -> ConfigError:
     """The one shape of a config complaint: ``key: must be <allowed>, got <value>``.
 
-    ``components.config`` conceals the value when ``key`` holds a secret."""
+    ``togather_deploy.config.model`` conceals the value when ``key`` holds a secret."""
     return InvalidValue(f"{key}: must be {allowed}, got {got!r}", key=key, allowed=allowed)
 
 

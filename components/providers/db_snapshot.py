@@ -6,11 +6,11 @@ Provider guarantees:
   be taken ("app version v1.4.0 → v1.5.0; migration files changed: +000050_add_x").
 - ``diff`` (pure): a new snapshot is due when the target app version or the
   set/content of migration files changed; other setting changes update in place.
-- Inputs: ``SnapshotInputs`` (``components.provider_inputs``), parsed alike by
+- Inputs: ``SnapshotInputs`` (``components.providers.inputs``), parsed alike by
   every method (retention counts arrive as floats and become ints).
-- ``create``/``update``: first wait (bounded, ``waitSeconds``; ``components.db_wait``,
+- ``create``/``update``: first wait (bounded, ``waitSeconds``; ``togather_deploy.db.wait``,
   the same wait as ``ExporterRole``) for a database container that may still be
-  booting; then take the snapshot with ``components.snapshots_pg`` (atomic,
+  booting; then take the snapshot with ``togather_deploy.db.snapshots.dump`` (atomic,
   verified; on failure nothing carries a snapshot name and the step fails, so the
   ``Migrations`` that depend on it never run), then apply retention.
 - ``delete``: nothing. ``pulumi destroy`` never deletes a snapshot.
@@ -29,10 +29,10 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-from components import provider_inputs
-from components.db_wait import DEFAULT_WAIT_SECONDS, wait_until_ready
-from components.errors import SnapshotError
-from components.migration_files import describe_changes
+from components.providers import inputs as provider_inputs
+from togather_deploy.db.migrations.files import describe_changes
+from togather_deploy.db.wait import DEFAULT_WAIT_SECONDS, wait_until_ready
+from togather_deploy.errors import SnapshotError
 
 RETAKE_KEYS = ("appVersion", "migrationFiles")
 SNAPSHOT_OUTPUTS = ("file", "path", "sha256", "size", "createdAt", "schemaVersion")
@@ -60,7 +60,7 @@ class DbSnapshotArgs:
 
 @dataclass(frozen=True)
 class SnapshotInputs:
-    """The provider's inputs as ``check`` validated them (``components.provider_inputs``).
+    """The provider's inputs as ``check`` validated them (``components.providers.inputs``).
 
     Field names are the recorded property names (camelCase, as in the state).
     """
@@ -147,9 +147,9 @@ class DbSnapshotProvider(ResourceProvider):
 
 
 def _take(i: SnapshotInputs) -> dict[str, Any]:
-    from components.migrate_db import parse_url
-    from components.snapshots import prune
-    from components.snapshots_pg import Target, create_snapshot
+    from togather_deploy.db.migrations.database import parse_url
+    from togather_deploy.db.snapshots.dump import Target, create_snapshot
+    from togather_deploy.db.snapshots.store import prune
 
     _wait_for_database(i)
     target = Target(mode=i.mode, container=i.dbContainer or None)
@@ -167,7 +167,7 @@ def _wait_for_database(i: SnapshotInputs) -> None:
     """The first snapshot may run while the database container is still booting: wait (bounded)."""
     import psycopg
 
-    from components.migrate_db import redact
+    from togather_deploy.db.migrations.database import redact
 
     try:
         wait_until_ready(i.databaseUrl, i.waitSeconds)

@@ -17,7 +17,7 @@ Contract
   switch, so after a failed flip it names the new colour while traffic stays
   on the old one. Without the file (a first deployment, a preview on a CI
   runner) the recorded ``active_color`` stands in.
-- Inputs: ``GuardInputs`` (``components.provider_inputs``), parsed alike by
+- Inputs: ``GuardInputs`` (``components.providers.inputs``), parsed alike by
   every method.
 - ``check(olds, news)``: pure. Fails when (a) the live colour would get a
   different version/settings/secrets or lose its container, or (b) the colour
@@ -47,9 +47,10 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from components import provider_inputs, router_files
-from components.config import COLORS, DeployConfig, other_color
-from components.specs import app_spec
+from components.providers import inputs as provider_inputs
+from togather_deploy.config.model import COLORS, DeployConfig, other_color
+from togather_deploy.ops import router_files
+from togather_deploy.render.containers import app_spec
 
 
 def slot_fingerprint(cfg: DeployConfig, color: str) -> str:

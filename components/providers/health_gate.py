@@ -5,11 +5,11 @@ Contract
   version, the slot's container name and id, whether this colour is the one to
   serve (``active``), the health settings, and the verdict of the last run:
   ``status``, ``version_seen``, ``checked_at`` (UTC ISO-8601). Nothing secret.
-- Inputs: ``GateInputs`` (``components.provider_inputs``), parsed alike by
+- Inputs: ``GateInputs`` (``components.providers.inputs``), parsed alike by
   every method (the engine's ``2.0`` consecutive probes become ``2``).
 - ``check``: pure; refuses an unknown colour or an empty version.
 - ``diff``: pure; an update (never a replace) when anything recorded changes.
-- ``create``/``update``: the gate runs (``components.health.wait_healthy``) when
+- ``create``/``update``: the gate runs (``togather_deploy.ops.health.wait_healthy``) when
   the colour is new, its container was replaced, its version or URL changed, or
   it is about to serve while stopped (``active`` became true, as in a rollback to a
   stopped colour; a running colour already proven here is probed by the switch).
@@ -42,18 +42,19 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from components import provider_inputs, runner
-from components.config import COLORS
-from components.errors import HealthError
-from components.health import wait_healthy
-from components.traffic_verify import stop_failed
+from components.providers import inputs as provider_inputs
+from togather_deploy.commands import runner
+from togather_deploy.config.model import COLORS
+from togather_deploy.errors import HealthError
+from togather_deploy.ops.health import wait_healthy
+from togather_deploy.ops.traffic_verify import stop_failed
 
 TRIGGER_KEYS = ("color", "base_url", "version", "container", "container_id")
 
 
 @dataclass(frozen=True)
 class GateInputs:
-    """The gate's inputs as ``check`` validated them (``components.provider_inputs``)."""
+    """The gate's inputs as ``check`` validated them (``components.providers.inputs``)."""
 
     color: str
     base_url: str

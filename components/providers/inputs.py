@@ -32,7 +32,7 @@ from pulumi.dynamic import CheckFailure
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from components.errors import ConfigError
+from togather_deploy.errors import ConfigError
 
 T = TypeVar("T")
 SECRET = {"secret": True}

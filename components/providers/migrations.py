@@ -5,17 +5,17 @@ Provider guarantees:
   names (bad names, duplicate versions, a down without an up → a failure naming
   the file); computes the inputs ``pending`` (up files not recorded by the
   previous run, by name) and ``lintWarnings`` (blue/green lint findings of those
-  files, computed by the program with ``components.migration_lint``), so the
+  files, computed by the program with ``togather_deploy.db.migrations.lint``), so the
   preview lists exactly what will run and what is unsafe (on a first deployment
   no old colour exists, so nothing is linted). With ``lint: error`` any finding
   is a check failure. Warnings are also written with
   ``pulumi.log.warn`` (from the provider process that falls back to stderr).
-- Inputs: ``MigrationsInputs`` (``components.provider_inputs``), parsed alike
+- Inputs: ``MigrationsInputs`` (``components.providers.inputs``), parsed alike
   by every method.
 - ``diff`` (pure): changes when a file has a version above the recorded
   ``schemaVersion``, or the files, app version or snapshot changed.
 - ``create``/``update``: re-read the directory and refuse if it differs from the
-  previewed hashes; then ``components.migrate.migrate_up`` (advisory lock,
+  previewed hashes; then ``togather_deploy.db.migrations.apply.migrate_up`` (advisory lock,
   one transaction per file with its version bump, dirty refusal naming the
   snapshot). Idempotent: nothing pending, nothing runs.
 - ``delete``: nothing; the schema stays with the data.
@@ -33,8 +33,8 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-from components import provider_inputs
-from components.migration_files import pending_names
+from components.providers import inputs as provider_inputs
+from togather_deploy.db.migrations.files import pending_names
 
 CHANGE_KEYS = ("migrationsDir", "migrationFiles", "appVersion", "snapshot", "lint", "databaseUrl")
 
@@ -61,7 +61,7 @@ class MigrationsArgs:
 
 @dataclass(frozen=True)
 class MigrationsInputs:
-    """The provider's inputs as ``check`` validated them (``components.provider_inputs``).
+    """The provider's inputs as ``check`` validated them (``components.providers.inputs``).
 
     Field names are the recorded property names (camelCase, as in the state).
     """
@@ -88,8 +88,8 @@ def _recorded_files(olds: Mapping[str, Any]) -> Mapping[str, str]:
 
 def _lint(olds: Mapping[str, Any], i: MigrationsInputs) -> tuple[list[str], list[str], list[CheckFailure]]:
     """(pending up files, blue/green warnings about them, failures)."""
-    from components.errors import ConfigError
-    from components.migration_files import parse_migrations
+    from togather_deploy.db.migrations.files import parse_migrations
+    from togather_deploy.errors import ConfigError
 
     failures = []
     try:
@@ -142,9 +142,14 @@ class MigrationsProvider(ResourceProvider):
 
 
 def _migrate(i: MigrationsInputs) -> dict[str, Any]:
-    from components.errors import ConfigError
-    from components.migrate import migrate_up
-    from components.migration_files import describe_changes, fingerprint, parse_migrations, read_directory
+    from togather_deploy.db.migrations.apply import migrate_up
+    from togather_deploy.db.migrations.files import (
+        describe_changes,
+        fingerprint,
+        parse_migrations,
+        read_directory,
+    )
+    from togather_deploy.errors import ConfigError
 
     texts = read_directory(i.migrationsDir)
     now = fingerprint(texts)

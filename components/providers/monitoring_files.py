@@ -7,11 +7,11 @@ After writing, the provider asks the running tool to re-read its config
 replaces the container. Grafana re-scans its dashboards by itself.
 
 Guarantees:
-- Inputs: ``ConfigFilesInputs`` (``components.provider_inputs``): the engine's
+- Inputs: ``ConfigFilesInputs`` (``components.providers.inputs``): the engine's
   float ``mode``/``group`` become ints again (``os.chown`` refuses a float gid).
 - ``check``/``diff`` are pure: paths are validated, contents compared by SHA-256.
 - ``create``/``update`` write every file atomically (temp file, fsync, rename;
-  ``components.router_files.atomic_write``); ``update`` also removes the files
+  ``togather_deploy.ops.router_files.atomic_write``); ``update`` also removes the files
   the previous version managed and this one does not. Writing the same files
   again changes nothing.
 - Only ``update`` reloads: on ``create`` the tool's container does not exist yet
@@ -40,8 +40,8 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-from components import provider_inputs
-from components.errors import DeployError
+from components.providers import inputs as provider_inputs
+from togather_deploy.errors import DeployError
 
 RELOAD_TIMEOUT_S = 10
 
@@ -89,7 +89,7 @@ def _owned(path: str, mode: int, group: int | None) -> None:
 def write_files(directory: str, files: Mapping[str, str], mode: int, group: int | None = None,
                 previous: Mapping[str, str] = {}) -> None:  # noqa: B006 (read only)
     """Write ``files`` under ``directory``; with ``group``, directories are 0750 and owned by it."""
-    from components.router_files import atomic_write
+    from togather_deploy.ops.router_files import atomic_write
 
     dir_mode = 0o755 if group is None else 0o750
     os.makedirs(directory, mode=dir_mode, exist_ok=True)

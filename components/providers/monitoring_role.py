@@ -3,8 +3,8 @@
 Guarantees:
 - ``check`` and ``diff`` are pure: they validate the role name and compare a
   SHA-256 of the password with the recorded one; no network, no disk.
-- Inputs: ``RoleInputs`` (``components.provider_inputs``).
-- ``create``/``update`` connect with the admin DSN (``components.db_wait``:
+- Inputs: ``RoleInputs`` (``components.providers.inputs``).
+- ``create``/``update`` connect with the admin DSN (``togather_deploy.db.wait``:
   retrying for up to ``wait_seconds`` while a fresh database container boots), then create the role or, if
   it already exists, reset its password and attributes, and grant ``pg_monitor``:
   running them twice changes nothing. Everything runs in one transaction, so a
@@ -27,9 +27,9 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-from components import provider_inputs
-from components.db_wait import DEFAULT_WAIT_SECONDS, connect_when_ready
-from components.errors import DeployError
+from components.providers import inputs as provider_inputs
+from togather_deploy.db.wait import DEFAULT_WAIT_SECONDS, connect_when_ready
+from togather_deploy.errors import DeployError
 
 
 def _digest(password: str) -> str:
@@ -39,7 +39,7 @@ def _digest(password: str) -> str:
 def _apply(admin_dsn: str, role: str, password: str, wait_seconds: float) -> None:
     import psycopg
 
-    from components.monitoring_pgexporter import quiet_statements, role_exists_query, role_statements
+    from togather_deploy.render.pg_exporter import quiet_statements, role_exists_query, role_statements
 
     try:
         with connect_when_ready(admin_dsn, wait_seconds) as conn, conn.transaction():
@@ -61,7 +61,7 @@ def _apply(admin_dsn: str, role: str, password: str, wait_seconds: float) -> Non
 
 @dataclass(frozen=True)
 class RoleInputs:
-    """The provider's inputs as ``check`` validated them (``components.provider_inputs``)."""
+    """The provider's inputs as ``check`` validated them (``components.providers.inputs``)."""
 
     admin_dsn: str = field(metadata=provider_inputs.SECRET)
     role: str
@@ -80,7 +80,7 @@ class ExporterRoleProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         import re
 
-        from components.monitoring_pgexporter import ROLE_PATTERN
+        from togather_deploy.render.pg_exporter import ROLE_PATTERN
 
         failures = provider_inputs.check_failures(RoleInputs, news)
         if failures:
@@ -115,7 +115,7 @@ class ExporterRoleProvider(ResourceProvider):
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         import psycopg
 
-        from components.monitoring_pgexporter import drop_statements
+        from togather_deploy.render.pg_exporter import drop_statements
 
         try:
             conn = psycopg.connect(props["admin_dsn"], connect_timeout=10, autocommit=True)

@@ -5,13 +5,13 @@ Contract
   directory, the router container's name, the SHA-256 of both files, how they
   were validated (``container`` | ``host`` | ``image``) and whether a reload was
   signalled. Nothing secret is involved.
-- Inputs: ``RouterConfigInputs`` (``components.provider_inputs``): ``check``
+- Inputs: ``RouterConfigInputs`` (``components.providers.inputs``): ``check``
   validates them and turns the engine's floats back into ints (a port arrives
   as ``8080.0``); diff/create/update parse the same way.
 - ``check``/``diff``: pure (no disk, no network). ``diff`` is an update when the
   rendered text or the directory would change; never a replace.
 - ``create``/``update``: render; write a *candidate* pair next to the live files;
-  run the real ``nginx -t`` on it (``components.router_check``) — inside the
+  run the real ``nginx -t`` on it (``togather_deploy.ops.router_check``) — inside the
   running router container
   (``docker exec``), else with the host's nginx when it has the njs module (the
   same text with the host's paths for the directory and the module), else in a
@@ -37,11 +37,13 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
-from components import provider_inputs, router_files, runner
-from components.config import DeployConfig
-from components.errors import DeployError
-from components.nginx_conf import CONF_FILE, JS_FILE, RouterParams, render_nginx_conf, render_router_js
-from components.router_check import is_running, validate
+from components.providers import inputs as provider_inputs
+from togather_deploy.commands import runner
+from togather_deploy.config.model import DeployConfig
+from togather_deploy.errors import DeployError
+from togather_deploy.ops import router_files
+from togather_deploy.ops.router_check import is_running, validate
+from togather_deploy.render.nginx import CONF_FILE, JS_FILE, RouterParams, render_nginx_conf, render_router_js
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ Contract
   colour and version now serving, the target slot's loopback URL, the colour and
   version it replaced, the switch latency, and what happened to the old colour
   (``idle_stopped``, ``idle_stop_error``). Nothing secret.
-- Inputs: ``SwitchInputs`` (``components.provider_inputs``), parsed the same
+- Inputs: ``SwitchInputs`` (``components.providers.inputs``), parsed the same
   way by every method. ``None`` outputs (no previous colour, no stop error) are
   absent from the state, as the engine drops them.
 - ``check``: pure; the colour must be blue/green and have a version.
@@ -56,11 +56,12 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from components import provider_inputs, router_files
-from components.config import COLORS
-from components.errors import SwitchError
-from components.health import probe, verdict
-from components.traffic_verify import stop_failed, stop_idle, verify
+from components.providers import inputs as provider_inputs
+from togather_deploy.config.model import COLORS
+from togather_deploy.errors import SwitchError
+from togather_deploy.ops import router_files
+from togather_deploy.ops.health import probe, verdict
+from togather_deploy.ops.traffic_verify import stop_failed, stop_idle, verify
 
 TRIGGER_KEYS = ("active_color", "version", "router_dir", "public_url")
 
@@ -84,7 +85,7 @@ def restored_on_failure(directory: str, previous: str | None) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class SwitchInputs:
-    """The switch's inputs as ``check`` validated them (``components.provider_inputs``)."""
+    """The switch's inputs as ``check`` validated them (``components.providers.inputs``)."""
 
     router_dir: str
     """Host directory holding ``active_color``."""

@@ -18,15 +18,16 @@ import time
 
 import pytest
 
-from cli import deploy as deploy_cli
-from components import audit, lock, runner
-from components.errors import EXIT_CONFIG, EXIT_HEALTH, EXIT_LOCKED, EXIT_MIGRATION
-from components.ops_context import OpsContext
 from tests.support.fake_pulumi import install_fake_pulumi, read_stack, run_script, write_stack
 from tests.support.ports import free_port
 from tests.support.receiver import Receiver
+from togather_deploy import ROOT
+from togather_deploy.cli import deploy as deploy_cli
+from togather_deploy.commands import runner
+from togather_deploy.errors import EXIT_CONFIG, EXIT_HEALTH, EXIT_LOCKED, EXIT_MIGRATION
+from togather_deploy.ops import audit, lock
+from togather_deploy.ops.context import OpsContext
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STACK = "test"
 
 

@@ -20,19 +20,21 @@ import time
 
 import pytest
 
-from components import audit
 from tests.support.demo_app import get_json, prepare_database, start_demo_app
 from tests.support.fake_pulumi import install_fake_pulumi, read_stack, run_script, write_stack
 from tests.support.nginx import nginx_available, start_router
 from tests.support.ports import free_port
+from togather_deploy.ops import audit
 
 pytestmark = [pytest.mark.nginx, pytest.mark.postgres, pytest.mark.slow]
 STACK = "e2e"
 
 _ENGINE = r"""
 import json, os, traceback
-from components import health, traffic, traffic_switch
-from components.stack_config import from_stack_file
+from togather_deploy.ops import health
+from components import traffic
+from components.providers import traffic_switch
+from togather_deploy.config.source import from_stack_file
 cwd, stack = os.environ["FAKE_PULUMI_CWD"], os.environ["FAKE_PULUMI_STACK"]
 cfg = from_stack_file(cwd, stack)
 state_file = os.path.join(cwd, ".engine-state.json")  # the engine's memory of passed gates

@@ -1,4 +1,4 @@
-"""``cli.entry.run``: whatever escapes a verb is rendered as one error with a fix, never a
+"""``togather_deploy.cli.entry.run``: whatever escapes a verb is rendered as one error with a fix, never a
 traceback; ``TOGATHER_DEBUG=1`` gives the traceback back for a bug report."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from cli import entry
-from components.errors import EXIT_CONFIG, ConfigError
+from togather_deploy.cli import entry
+from togather_deploy.errors import EXIT_CONFIG, ConfigError
 
 
 def _fail(exc: BaseException):

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from cli.health_check import build_parser, main
 from tests.support.ports import free_port
 from tests.support.stub_app import StubApp
+from togather_deploy import ROOT
+from togather_deploy.cli.health_check import build_parser, main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "scripts", "health-check")
 
 

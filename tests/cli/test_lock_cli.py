@@ -10,14 +10,14 @@ import time
 
 import pytest
 
-from components import lock
 from tests.support.fake_pulumi import install_fake_pulumi, run_script, write_stack
+from togather_deploy import ROOT
+from togather_deploy.ops import lock
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STACK = "test"
 _HOLDER = r"""
 import sys, time
-from components import lock
+from togather_deploy.ops import lock
 with lock.stack_lock(sys.argv[1], "test", version="v7.7.7", clock=lambda: time.time() - 3600):
     print("held", flush=True)
     time.sleep(60)

@@ -9,11 +9,11 @@ import subprocess
 import psycopg
 import pytest
 
-from cli.migrate import build_parser
-from components.migrate_db import connect, current_lock_id
 from tests.support.ports import free_port
+from togather_deploy import ROOT
+from togather_deploy.cli.migrate import build_parser
+from togather_deploy.db.migrations.database import connect, current_lock_id
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(ROOT, "tests", "data", "migrations")
 SCRIPT = os.path.join(ROOT, "scripts", "migrate")
 

@@ -10,16 +10,17 @@ import time
 
 import pytest
 
-from cli import deploy as deploy_cli
-from cli.outcome import SwitchRestored, restore_active_on_failure
-from cli.render import Stages
-from components import audit, lock, runner
-from components.errors import EXIT_CONFIG, EXIT_HEALTH, DeployError, HealthError
-from components.ops_context import OpsContext
 from tests.support.fake_pulumi import install_fake_pulumi, write_stack
+from togather_deploy import ROOT
+from togather_deploy.cli import deploy as deploy_cli
+from togather_deploy.cli.outcome import SwitchRestored, restore_active_on_failure
+from togather_deploy.cli.render import Stages
+from togather_deploy.commands import runner
+from togather_deploy.errors import EXIT_CONFIG, EXIT_HEALTH, DeployError, HealthError
+from togather_deploy.ops import audit, lock
+from togather_deploy.ops.context import OpsContext
 
 STACK = "test"
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Pulumi:
@@ -123,7 +124,7 @@ def test_ctrl_c_or_sigterm_during_deploy_cancels_pulumi_cleanly_and_is_audited(p
     ("000007_x", "000007_x"),
 ])
 def test_applied_migrations_are_named_like_their_files(item, name) -> None:
-    from cli.outcome import _migration_name
+    from togather_deploy.cli.outcome import _migration_name
 
     assert _migration_name(item) == name
 

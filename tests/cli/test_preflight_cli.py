@@ -15,8 +15,8 @@ import pytest
 
 from tests.support.fake_pulumi import FakePulumi, install_fake_pulumi, run_script, write_stack
 from tests.support.ports import free_port
+from togather_deploy import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STACK = "test"
 
 

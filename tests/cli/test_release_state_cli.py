@@ -9,10 +9,10 @@ import os
 
 import pytest
 
-from components.config import load_config
-from components.release_state import Deployed, drift, from_outputs
 from tests.support.fake_pulumi import install_fake_pulumi, read_stack, run_script, write_stack
 from tests.support.ports import free_port
+from togather_deploy.config.model import load_config
+from togather_deploy.ops.release_state import Deployed, drift, from_outputs
 
 STACK = "test"
 

@@ -7,14 +7,13 @@ import time
 
 import pytest
 
-from components import audit, lock
-from components.errors import EXIT_HEALTH, EXIT_LOCKED
 from tests.support.demo_app import prepare_database, start_demo_app
 from tests.support.fake_pulumi import install_fake_pulumi, read_stack, run_script, write_stack
 from tests.support.ports import free_port
+from togather_deploy.errors import EXIT_HEALTH, EXIT_LOCKED
+from togather_deploy.ops import audit, lock
 
 pytestmark = pytest.mark.postgres
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STACK = "test"
 
 

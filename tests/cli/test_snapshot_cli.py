@@ -12,10 +12,10 @@ import time
 import psycopg
 import pytest
 
-from cli.snapshot import build_parser, main
-from components.snapshots import PARTIAL_RE, list_snapshots
+from togather_deploy import ROOT
+from togather_deploy.cli.snapshot import build_parser, main
+from togather_deploy.db.snapshots.store import PARTIAL_RE, list_snapshots
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "scripts", "snapshot")
 
 
@@ -147,9 +147,9 @@ def test_killing_the_whole_command_leaves_no_snapshot(database_url: str, tmp_pat
 
 def test_create_for_a_stack_refreshes_the_deploy_metrics(database_url: str, tmp_path) -> None:
     """SnapshotTooOld reads the textfile node-exporter serves: a snapshot taken by hand counts."""
-    from cli.snapshot import Settings, create
-    from components.config import load_config
-    from components.snapshots_pg import Target
+    from togather_deploy.cli.snapshot import Settings, create
+    from togather_deploy.config.model import load_config
+    from togather_deploy.db.snapshots.dump import Target
 
     cfg = load_config({"image": "x/server", "environment": "development", "blue": {"version": "v1"},
                        "stateDir": str(tmp_path / "state")},

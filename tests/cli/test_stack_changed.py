@@ -11,10 +11,10 @@ import os
 
 import pytest
 
-from components import audit
-from components.errors import EXIT_LOCKED
 from tests.support.fake_pulumi import install_fake_pulumi, read_stack, run_script, write_stack
 from tests.support.ports import free_port
+from togather_deploy.errors import EXIT_LOCKED
+from togather_deploy.ops import audit
 
 STACK = "test"
 THEIR_EDIT = "  togather:domain: events.example.org\n"

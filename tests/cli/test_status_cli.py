@@ -11,14 +11,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cli import status as status_cli
-from components import audit, lock, router_files, snapshots
-from components.ops_context import OpsContext
 from tests.support.demo_app import prepare_database, start_demo_app
 from tests.support.fake_pulumi import install_fake_pulumi, write_stack
 from tests.support.ports import free_port
+from togather_deploy import ROOT
+from togather_deploy.cli import status as status_cli
+from togather_deploy.db.snapshots import store as snapshots
+from togather_deploy.ops import audit, lock, router_files
+from togather_deploy.ops.context import OpsContext
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STACK = "test"
 
 

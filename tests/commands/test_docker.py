@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from components import docker_cli as cli
-from components.monitoring_specs import prometheus_spec
-from components.specs import HealthSpec, MountSpec, app_spec, database_spec, router_spec
-from components.stack_config import from_stack_file
 from tests.support.program import ROOT
+from togather_deploy.commands import docker as cli
+from togather_deploy.config.source import from_stack_file
+from togather_deploy.render.containers import HealthSpec, MountSpec, app_spec, database_spec, router_spec
+from togather_deploy.render.monitoring_containers import prometheus_spec
 
 SECRETS = {"DATABASE_URL": "postgres://togather:s3cret-pw@db:5432/togather",
            "JWT_SECRET": "j" * 40, "CSRF_KEY": "c" * 40, "SMTP_PASSWORD": "mail-s3cret"}
@@ -182,8 +182,8 @@ def test_cli_and_pulumi_mappings_agree_on_every_setting(cfg) -> None:
 
 
 def test_monitoring_secrets_never_reach_argv(cfg) -> None:
-    from components.monitoring_pgexporter import exporter_dsn
-    from components.monitoring_specs import grafana_spec, postgres_exporter_spec
+    from togather_deploy.render.monitoring_containers import grafana_spec, postgres_exporter_spec
+    from togather_deploy.render.pg_exporter import exporter_dsn
 
     dsn = exporter_dsn("togather_exporter", "exp:@/#?%-pw", host="db", port=5432, database="togather")
     for spec, value in ((grafana_spec(cfg, "graf-admin-s3cret"), "graf-admin-s3cret"),

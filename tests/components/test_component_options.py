@@ -22,13 +22,13 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.app_secrets import AppSecrets, AppSecretsArgs
 from components.app_slot import AppSlot, AppSlotArgs
-from components.config import DeployConfig
 from components.database import Database, DatabaseArgs
 from components.host_dirs import HostDirs, HostDirsArgs
 from components.monitoring import MonitoringStack, MonitoringStackArgs
 from components.router import NginxRouter, NginxRouterArgs
-from components.stack_config import from_stack_file
 from tests.support.program import ROOT, Registration, _Mocks, _Recorder
+from togather_deploy.config.model import DeployConfig
+from togather_deploy.config.source import from_stack_file
 
 Build = Callable[[DeployConfig, docker.Network, ResourceOptions], pulumi.ComponentResource]
 BUILDERS: dict[str, Build] = {

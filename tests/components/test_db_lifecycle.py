@@ -12,12 +12,13 @@ from pulumi.runtime import mocks as pm
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import DeployConfig, load_config
 from components.db_lifecycle import declare_db_lifecycle, migration_inputs
-from components.errors import ConfigError
 from tests.support.program import Registration, _Mocks, _Recorder, is_secret, reveal
+from togather_deploy import ROOT
+from togather_deploy.config.model import DeployConfig, load_config
+from togather_deploy.errors import ConfigError
 
-DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "migrations")
+DATA = os.path.join(ROOT, "tests", "data", "migrations")
 DSN = "postgresql://togather:pw-secret-123@127.0.0.1:15432/togather"
 
 

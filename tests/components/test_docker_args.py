@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from components.docker_args import wait_healthy_args
-from components.specs import HealthSpec, database_spec, router_spec
-from components.stack_config import from_stack_file
 from tests.support.program import ROOT
+from togather_deploy.config.source import from_stack_file
+from togather_deploy.render.containers import HealthSpec, database_spec, router_spec
 
 
 def test_wait_timeout_outlasts_docker_s_unhealthy_verdict() -> None:

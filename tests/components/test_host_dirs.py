@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from components.config_sections import SnapshotsConfig
-from components.errors import EXIT_CONFIG
 from components.host_dirs import ROOT as DIRS_ROOT
 from components.host_dirs import create_script, host_dirs
-from components.stack_config import from_stack_file
 from tests.support.program import ROOT
+from togather_deploy.config.sections import SnapshotsConfig
+from togather_deploy.config.source import from_stack_file
+from togather_deploy.errors import EXIT_CONFIG
 
 NOBODY = 65534
 

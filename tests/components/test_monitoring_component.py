@@ -11,9 +11,9 @@ from pulumi.runtime import mocks as pm
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import DeployConfig, load_config
 from components.monitoring import MonitoringStack, MonitoringStackArgs, declare_monitoring
 from tests.support.program import Registration, _Mocks, _Recorder, is_secret, reveal
+from togather_deploy.config.model import DeployConfig, load_config
 
 CONTAINER = "docker:index/container:Container"
 

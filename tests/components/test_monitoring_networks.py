@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from components.stack_config import from_stack_file
 from tests.support.program import ROOT, ProgramRun, Registration, reveal, run_program
+from togather_deploy.config.source import from_stack_file
 
 STACK = "production"  # monitoring is enabled there
 

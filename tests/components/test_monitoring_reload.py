@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from components.config import load_config
 from components.monitoring import signal_script
-from components.monitoring_specs import prometheus_spec
 from tests.integration import monitoring_procs as mp
 from tests.support.ports import free_port
+from togather_deploy.config.model import load_config
+from togather_deploy.render.monitoring_containers import prometheus_spec
 
 pytestmark = pytest.mark.monitoring
 

@@ -8,13 +8,13 @@ import uuid
 import psycopg
 import pytest
 
-from components.config import load_config
-from components.db_url import build_url, database_name, parse_url
-from components.errors import EXIT_CONFIG, ConfigError, DeployError
-from components.migrate_db import connect
-from components.snapshots_pg import Target, create_snapshot
-from components.snapshots_restore import restore_snapshot
-from components.specs import database_url
+from togather_deploy.config.db_url import build_url, database_name, parse_url
+from togather_deploy.config.model import load_config
+from togather_deploy.db.migrations.database import connect
+from togather_deploy.db.snapshots.dump import Target, create_snapshot
+from togather_deploy.db.snapshots.restore import restore_snapshot
+from togather_deploy.errors import EXIT_CONFIG, ConfigError, DeployError
+from togather_deploy.render.containers import database_url
 
 NASTY = "p:@/#?%25w0rd&x= y"
 HOST = Target(mode="host")

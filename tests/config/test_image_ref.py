@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from components import docker_cli
-from components.config import load_config
-from components.errors import EXIT_CONFIG, ConfigError
-from components.image_ref import reference_pinned, release_version_pinned
-from components.specs import MountSpec, database_spec
+from togather_deploy.commands import docker as docker_cli
+from togather_deploy.config.image_ref import reference_pinned, release_version_pinned
+from togather_deploy.config.model import load_config
+from togather_deploy.errors import EXIT_CONFIG, ConfigError
+from togather_deploy.render.containers import MountSpec, database_spec
 
 MINIMAL = {"image": "ghcr.io/togather-foundation/server", "blue": {"version": "v1.0.0"},
            "environment": "development"}

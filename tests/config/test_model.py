@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.config import load_config
-from components.errors import EXIT_CONFIG, ConfigError
-from components.stack_config import from_stack_file
 from tests.support.program import ROOT, stack_config
+from togather_deploy.config.model import load_config
+from togather_deploy.config.source import from_stack_file
+from togather_deploy.errors import EXIT_CONFIG, ConfigError
 
 MINIMAL = {"image": "ghcr.io/togather-foundation/server", "blue": {"version": "v1.0.0"},
            "environment": "development"}

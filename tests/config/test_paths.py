@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.config import load_config
-from components.errors import EXIT_CONFIG, ConfigError
+from togather_deploy.config.model import load_config
+from togather_deploy.errors import EXIT_CONFIG, ConfigError
 
 MINIMAL = {"image": "ghcr.io/togather-foundation/server", "blue": {"version": "v1.0.0"},
            "environment": "development"}

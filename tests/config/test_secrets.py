@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from components.config import load_config
-from components.config_secrets import is_secret
-from components.errors import EXIT_CONFIG, ConfigError
+from togather_deploy.config.model import load_config
+from togather_deploy.config.secrets import is_secret
+from togather_deploy.errors import EXIT_CONFIG, ConfigError
 
 MINIMAL = {"image": "ghcr.io/togather-foundation/server", "blue": {"version": "v1.0.0"},
            "environment": "development"}

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from components.errors import ConfigError
-from components.stack_config import from_stack_file, read_stack_file
 from tests.support.fake_pulumi import write_stack
+from togather_deploy.config.source import from_stack_file, read_stack_file
+from togather_deploy.errors import ConfigError
 
 BASE = {"environment": "development", "image": "ghcr.io/togather-foundation/server",
         "blue": {"version": "v1.0.0"}}
@@ -37,7 +37,7 @@ def test_a_plain_value_next_to_an_encrypted_one_is_still_refused(tmp_path) -> No
 
 
 def test_the_engine_supplies_the_secret_values(tmp_path) -> None:
-    from components.stack_config import with_engine_secrets
+    from togather_deploy.config.source import with_engine_secrets
 
     write_stack(str(tmp_path), "t", {**BASE, "appSecrets": {"SMTP_PASSWORD": CIPHER},
                                      "notify": {"ntfyUrl": CIPHER, "retries": 1}})

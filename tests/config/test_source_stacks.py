@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from components.errors import EXIT_CONFIG, ConfigError
-from components.stack_config import from_stack_file, known_stacks
 from tests.conftest import ROOT
+from togather_deploy.config.source import from_stack_file, known_stacks
+from togather_deploy.errors import EXIT_CONFIG, ConfigError
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ import os
 import psycopg
 import pytest
 
-from components.migrate import migrate_up
-from components.migration_files import load_migrations
-from components.migration_lint import lint_sql
 from tests.demo_app.conftest import StartApp
 from tests.support.demo_app import DEMO_APP_DIR, get_json
+from togather_deploy.db.migrations.apply import migrate_up
+from togather_deploy.db.migrations.files import load_migrations
+from togather_deploy.db.migrations.lint import lint_sql
 
 MIGRATIONS = os.path.join(DEMO_APP_DIR, "migrations")
 

@@ -3,7 +3,7 @@
 - ``scripts/<verb> ...``: parsed by that verb's own ``cli/<verb>.py`` ``build_parser()``
   (bash-only scripts are listed in ``BASH_SCRIPTS`` with how they are checked);
 - ``pulumi config set [--secret] [--path] togather:KEY VALUE``: applied to a committed
-  stack's config and validated by ``components.config.load_config``;
+  stack's config and validated by ``togather_deploy.config.model.load_config``;
 - anything else must match ``ALLOWED`` (a pattern and the reason it is safe to show).
 """
 
@@ -18,11 +18,11 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
-from components.config import load_config
-from components.errors import ConfigError
-from components.stack_config import NAMESPACE, PROJECT, read_stack_file
 from tests.conftest import ROOT
 from tests.docs.doc_extract import Command
+from togather_deploy.config.model import load_config
+from togather_deploy.config.source import NAMESPACE, PROJECT, read_stack_file
+from togather_deploy.errors import ConfigError
 
 # --- checks ------------------------------------------------------------------------------------
 

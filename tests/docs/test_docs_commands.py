@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from components.alert_rules import DEFAULT_DURATIONS, render_alert_rules
 from tests.docs.doc_commands import ALLOWED, check_command
 from tests.docs.doc_extract import DOCS_DIR, Command, bash_lines, doc_commands, split_commands
+from togather_deploy.render.alert_rules import DEFAULT_DURATIONS, render_alert_rules
 
 COMMANDS = doc_commands()
 HANDBOOK = ("operations.md", "alerts.md", "architecture.md", "scaling.md")

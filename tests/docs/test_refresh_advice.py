@@ -10,11 +10,11 @@ import re
 
 import pytest
 
-from cli.outcome import interrupted
-from components.ops_context import OpsContext
 from tests.conftest import ROOT
 from tests.docs.doc_commands import check_command
 from tests.docs.doc_extract import Command
+from togather_deploy.cli.outcome import interrupted
+from togather_deploy.ops.context import OpsContext
 
 SOURCES = sorted([os.path.join(ROOT, "README.md"), *glob.glob(os.path.join(ROOT, "docs", "*.md")),
                   *glob.glob(os.path.join(ROOT, "cli", "*.py")),

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from components.specs import ROUTER_PREVIEW_PORT, ROUTER_PUBLIC_PORT
 from tests.support.engine import Engine, Workspace
 from tests.support.ports import free_port
+from togather_deploy.render.containers import ROUTER_PREVIEW_PORT, ROUTER_PUBLIC_PORT
 
 pytestmark = [pytest.mark.engine, pytest.mark.nginx]
 
 PROGRAM = '''
 import pulumi
-from components.stack_config import from_pulumi_runtime
+from togather_deploy.config.source import from_pulumi_runtime
 from components.traffic import declare_router_config
 
 cfg = from_pulumi_runtime()

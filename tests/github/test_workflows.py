@@ -168,7 +168,7 @@ def test_release_state_is_read_from_the_backend_not_committed_back() -> None:
 
 
 def test_deploy_command_parses_with_the_real_cli() -> None:
-    from cli.deploy import build_parser
+    from togather_deploy.cli.deploy import build_parser
 
     line = next(s["run"] for s in _load("deploy.yml")["jobs"]["production"]["steps"]
                 if s.get("run", "").startswith("scripts/deploy"))

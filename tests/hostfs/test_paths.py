@@ -1,4 +1,4 @@
-"""``components.host_paths``: create what is missing, check (never chmod) what exists."""
+"""``togather_deploy.hostfs.paths``: create what is missing, check (never chmod) what exists."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from components import host_paths
-from components.errors import EXIT_CONFIG, ConfigError
-from components.snapshots_pg import ensure_directory
+from togather_deploy.db.snapshots.dump import ensure_directory
+from togather_deploy.errors import EXIT_CONFIG, ConfigError
+from togather_deploy.hostfs import paths as host_paths
 
 NOBODY = 65534
 

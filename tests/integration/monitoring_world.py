@@ -2,7 +2,7 @@
 
 ``monitoring_world`` starts (and always stops) two demo apps on a real
 PostgreSQL database, node-exporter serving a ``togather_deploy_*`` textfile
-written by ``components.deploy_metrics``, postgres-exporter as its own
+written by ``togather_deploy.ops.metrics``, postgres-exporter as its own
 ``pg_monitor`` role, Alertmanager posting to a local webhook receiver, and
 Prometheus, each with the config our renderers produce. Only addresses and
 timings differ from production, and both are parameters of the renderers.
@@ -21,17 +21,17 @@ from typing import Any
 
 import psycopg
 
-from components.alert_rules import render_alert_rules
-from components.alertmanager_conf import AlertmanagerSettings, render_alertmanager_config
-from components.deploy_metrics import DeployMetrics, SnapshotFacts, render
-from components.monitoring_files import ConfigFilesProvider
-from components.monitoring_pgexporter import ROLE, exporter_dsn, render_queries
-from components.monitoring_pgrole import ExporterRoleProvider
-from components.prometheus_conf import PrometheusSettings, ScrapeTargets, render_prometheus_config
+from components.providers.monitoring_files import ConfigFilesProvider
+from components.providers.monitoring_role import ExporterRoleProvider
 from tests.integration import monitoring_procs as mp
 from tests.support.demo_app import DemoApp, get_json, prepare_database, start_demo_app
 from tests.support.pg import PostgresServer
 from tests.support.ports import free_port
+from togather_deploy.ops.metrics import DeployMetrics, SnapshotFacts, render
+from togather_deploy.render.alert_rules import render_alert_rules
+from togather_deploy.render.alertmanager import AlertmanagerSettings, render_alertmanager_config
+from togather_deploy.render.pg_exporter import ROLE, exporter_dsn, render_queries
+from togather_deploy.render.prometheus import PrometheusSettings, ScrapeTargets, render_prometheus_config
 
 # Test-only timings, passed as renderer parameters (production: 15s, 30s/5m/4h, for: 10m).
 FAST_PROMETHEUS = PrometheusSettings(scrape_interval="1s", evaluation_interval="1s", scrape_timeout="1s")

@@ -18,14 +18,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from components.alert_rules import render_alert_rules
-from components.alertmanager_conf import NTFY_MESSAGE, NTFY_TITLE
-from components.dashboards.common import metric_names, queries_of
-from components.grafana_provisioning import dashboards
-from components.monitoring_files import ConfigFilesProvider
+from components.providers.monitoring_files import ConfigFilesProvider
 from tests.integration import monitoring_procs as mp
 from tests.integration.monitoring_world import EXPECTED_JOBS, FAST_FOR, World, monitoring_world
 from tests.support.pg import PostgresServer
+from togather_deploy.render.alert_rules import render_alert_rules
+from togather_deploy.render.alertmanager import NTFY_MESSAGE, NTFY_TITLE
+from togather_deploy.render.dashboards.common import metric_names, queries_of
+from togather_deploy.render.grafana import dashboards
 
 pytestmark = [pytest.mark.monitoring, pytest.mark.slow, pytest.mark.postgres]
 

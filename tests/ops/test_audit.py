@@ -8,9 +8,9 @@ import stat
 
 import pytest
 
-from components import audit
-from components.config import load_config
-from components.errors import ConfigError
+from togather_deploy.config.model import load_config
+from togather_deploy.errors import ConfigError
+from togather_deploy.ops import audit
 
 JWT = "j" * 20 + "-jwt-secret-value-0123456789"
 APP_SECRET = "smtp-pass-Zq81"
@@ -155,7 +155,7 @@ def test_secret_looking_keys(key, secret):
 
 
 def test_json_results_hide_a_webhook_url_credential():
-    from components.notify import public_url
+    from togather_deploy.ops.notify import public_url
 
     shown = audit.redact({"deliveries": [{"url": public_url(SLACK + "?x=1")}]})
     assert "abcdEFGH" not in json.dumps(shown) and "T0ABCDEF1" not in json.dumps(shown)

@@ -10,7 +10,10 @@ import sys
 import time
 import traceback
 
-from components.errors import (
+from tests.support.fake_pulumi import install_fake_pulumi
+from togather_deploy import ROOT
+from togather_deploy.commands.runner import Result
+from togather_deploy.errors import (
     EXIT_CONFIG,
     EXIT_HEALTH,
     EXIT_LOCKED,
@@ -22,7 +25,7 @@ from components.errors import (
     SnapshotError,
     SwitchError,
 )
-from components.ops_context import (
+from togather_deploy.ops.context import (
     OpsContext,
     classify_failure,
     config_set_argv,
@@ -33,10 +36,6 @@ from components.ops_context import (
     streaming_pulumi,
     up_argv,
 )
-from components.runner import Result
-from tests.support.fake_pulumi import install_fake_pulumi
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 CTX = OpsContext(project_dir="/srv/deploy", stack="production")
 
@@ -111,7 +110,7 @@ def test_streaming_runner_echoes_and_captures(tmp_path, monkeypatch):
 
 _INTERRUPTED = r"""
 import sys
-from components.ops_context import OpsContext, streaming_pulumi, up_argv
+from togather_deploy.ops.context import OpsContext, streaming_pulumi, up_argv
 print("running", flush=True)
 try:
     streaming_pulumi(None)(up_argv(OpsContext(project_dir=sys.argv[1], stack="s")))

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from components import health
-from components.errors import EXIT_HEALTH, HealthError
 from tests.support.ports import free_port
 from tests.support.stub_app import StubApp
+from togather_deploy.errors import EXIT_HEALTH, HealthError
+from togather_deploy.ops import health
 
 
 @pytest.fixture

@@ -13,15 +13,14 @@ from dataclasses import replace
 
 import pytest
 
-from components import lock
-from components.errors import EXIT_CONFIG, EXIT_LOCKED, ConfigError, LockError
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from togather_deploy import ROOT
+from togather_deploy.errors import EXIT_CONFIG, EXIT_LOCKED, ConfigError, LockError
+from togather_deploy.ops import lock
 
 # A holder process: takes the lock (optionally with a clock set in the past), says so, waits.
 _HOLDER = r"""
 import sys, time
-from components import lock
+from togather_deploy.ops import lock
 age = float(sys.argv[2])
 with lock.stack_lock(sys.argv[1], "prod", version="v9.9.9", clock=lambda: time.time() - age):
     print("held", flush=True)
@@ -146,7 +145,7 @@ def test_format_age():
 
 _PROBER = r"""
 import sys, time
-from components import lock
+from togather_deploy.ops import lock
 print("probing", flush=True)
 end = time.monotonic() + 60
 while time.monotonic() < end:

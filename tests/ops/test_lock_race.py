@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from components import lock
-from components.errors import LockError
+from togather_deploy.errors import LockError
+from togather_deploy.ops import lock
 
 TRIALS = 200
 RACERS = (True, True, True, False)

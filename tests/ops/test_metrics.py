@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from components import audit, deploy_metrics, snapshots
-from components.config import load_config
-from components.errors import ConfigError
+from togather_deploy.config.model import load_config
+from togather_deploy.db.snapshots import store as snapshots
+from togather_deploy.errors import ConfigError
+from togather_deploy.ops import audit
+from togather_deploy.ops import metrics as deploy_metrics
 
 pytestmark = pytest.mark.monitoring
 
@@ -69,7 +71,7 @@ def test_missing_version_and_snapshot_are_left_out():
 
 
 def _snapshot(directory: str, ts: int, size: int) -> str:
-    """A file named as components.snapshots names complete snapshots."""
+    """A file named as togather_deploy.db.snapshots.store names complete snapshots."""
     os.makedirs(directory, exist_ok=True)
     when = datetime.fromtimestamp(ts, UTC)
     path = os.path.join(directory, snapshots.snapshot_name("togather", when, "v1.4.0"))

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from components import notify
-from components.config_sections import NotifyConfig
 from tests.support.ports import free_port
 from tests.support.receiver import Receiver
+from togather_deploy.config.sections import NotifyConfig
+from togather_deploy.ops import notify
 
 NOTE = notify.Notification(title="togather prod: deployment v2 succeeded", message="traffic on green",
                            event={"event": "deployment.completed", "version": "v2"}, tags=("ok",))

@@ -1,4 +1,4 @@
-"""``components.preflight``: the checks themselves (the scripts' behaviour is in
+"""``togather_deploy.ops.preflight``: the checks themselves (the scripts' behaviour is in
 tests/cli/test_preflight_cli.py)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from components import preflight
-from components.errors import ConfigError
+from togather_deploy.errors import ConfigError
+from togather_deploy.ops import preflight
 
 
 def test_passphrase_from_either_variable_or_another_secrets_provider(tmp_path: Path) -> None:

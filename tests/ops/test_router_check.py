@@ -6,13 +6,13 @@ import os
 
 import pytest
 
-from components import router_files
-from components.nginx_conf import CONF_FILE
-from components.router_check import host_check_conf, validate_argv
-from components.router_config import RouterConfigInputs, RouterConfigProvider
-from tests.components.test_router_config import router_props
+from components.providers.router_config import RouterConfigInputs, RouterConfigProvider
+from tests.components.providers.test_router_config import router_props
 from tests.support.nginx import nginx_available
 from tests.support.provider_wire import UNKNOWN, ProviderWire
+from togather_deploy.ops import router_files
+from togather_deploy.ops.router_check import host_check_conf, validate_argv
+from togather_deploy.render.nginx import CONF_FILE
 
 pytestmark = [pytest.mark.nginx,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]

@@ -12,15 +12,14 @@ import time
 
 import pytest
 
-from components import router_files
-from components.errors import DeployError
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from togather_deploy import ROOT
+from togather_deploy.errors import DeployError
+from togather_deploy.ops import router_files
 
 # A "deploy" that flips the colour as fast as it can until it is killed.
 _FLIPPER = """
 import sys
-from components.router_files import write_active_color
+from togather_deploy.ops.router_files import write_active_color
 d = sys.argv[1]
 print("ready", flush=True)
 i = 0

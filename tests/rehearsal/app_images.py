@@ -12,8 +12,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from components import runner
 from tests.support import images
+from togather_deploy.commands import runner
 
 APP_REPO = "togather-rehearsal/demo-app"
 DEMO_APP_DIR = os.path.join(images.ROOT, "demo-app")

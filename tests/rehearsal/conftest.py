@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from components.errors import DeployError
 from tests.rehearsal.app_images import RehearsalImages, ensure_images
 from tests.rehearsal.stack import Rehearsal
 from tests.support import docker
 from tests.support.images import ImageBuildError
+from togather_deploy.errors import DeployError
 
 APP_VERSIONS = {"v1": "v1", "v2": "v2", "v3": "v2"}
 """Image tag → version it answers: ``v3`` is a mislabelled build (the wrong-version drill)."""

@@ -13,10 +13,10 @@ import shutil
 from collections.abc import Mapping
 from typing import Any
 
-from components.config import DeployConfig, load_config
 from tests.rehearsal.app_images import NGINX_JS_MODULE, RehearsalImages
 from tests.support.docker import ROOT
 from tests.support.ports import free_port
+from togather_deploy.config.model import DeployConfig, load_config
 
 PROJECT = "togather-deploy"
 MIGRATIONS_SRC = os.path.join(ROOT, "tests", "data", "migrations", "safe")

@@ -6,8 +6,9 @@ import json
 import shlex
 from typing import Any
 
-from components import docker_cli, runner
-from components.specs import ContainerSpec
+from togather_deploy.commands import docker as docker_cli
+from togather_deploy.commands import runner
+from togather_deploy.render.containers import ContainerSpec
 
 
 def inspect(name: str) -> dict[str, Any]:

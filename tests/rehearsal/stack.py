@@ -1,8 +1,8 @@
 """One rehearsal stack on the real Docker engine, driven by the project's own modules.
 
-The stack config is a ``DeployConfig`` from ``components.config.load_config``;
-every container is its ``components.specs`` spec run through
-``components.docker_cli``; migrations, snapshots, the router files, the health
+The stack config is a ``DeployConfig`` from ``togather_deploy.config.model.load_config``;
+every container is its ``togather_deploy.render.containers`` spec run through
+``togather_deploy.commands.docker``; migrations, snapshots, the router files, the health
 gate and the switch are the library functions the providers call. Only the
 Pulumi engine is missing: each method is one step it would take.
 """
@@ -19,21 +19,23 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from components import docker_cli, health_gate, router_config, runner, traffic_switch
-from components.config import DeployConfig
-from components.errors import DeployError
-from components.migrate import UpResult, migrate_up
-from components.migration_files import load_migrations
-from components.nginx_conf import router_params
-from components.router_config import router_config_props
-from components.snapshots import SnapshotInfo, verify_snapshot
-from components.snapshots_pg import Target, create_snapshot
-from components.specs import app_spec, database_spec, database_url, router_spec
+from components.providers import health_gate, router_config, traffic_switch
+from components.providers.router_config import router_config_props
 from components.traffic import gate_props, switch_props
 from tests.rehearsal import rehearsal_config as rc
 from tests.rehearsal.app_images import RehearsalImages
 from tests.support import docker
 from tests.support.ports import wait_port
+from togather_deploy.commands import docker as docker_cli
+from togather_deploy.commands import runner
+from togather_deploy.config.model import DeployConfig
+from togather_deploy.db.migrations.apply import UpResult, migrate_up
+from togather_deploy.db.migrations.files import load_migrations
+from togather_deploy.db.snapshots.dump import Target, create_snapshot
+from togather_deploy.db.snapshots.store import SnapshotInfo, verify_snapshot
+from togather_deploy.errors import DeployError
+from togather_deploy.render.containers import app_spec, database_spec, database_url, router_spec
+from togather_deploy.render.nginx import router_params
 
 
 class Rehearsal:

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from components import runner
 from tests.rehearsal.app_images import NGINX_JS_MODULE, RehearsalImages
 from tests.support import images
+from togather_deploy.commands import runner
 
 
 def test_tags_are_stable_and_follow_the_dockerfiles(tmp_path, monkeypatch) -> None:

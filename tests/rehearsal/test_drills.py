@@ -11,16 +11,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from components import router_config, router_files, runner
-from components.config import DeployConfig
-from components.errors import DeployError, HealthError
-from components.migrate_db import connect, read_version
-from components.snapshots import list_snapshots
-from components.snapshots_pg import Target
-from components.snapshots_restore import restore_snapshot
+from components.providers import router_config
 from tests.rehearsal.load import Load
 from tests.rehearsal.stack import Rehearsal
 from tests.support import docker
+from togather_deploy.commands import runner
+from togather_deploy.config.model import DeployConfig
+from togather_deploy.db.migrations.database import connect, read_version
+from togather_deploy.db.snapshots.dump import Target
+from togather_deploy.db.snapshots.restore import restore_snapshot
+from togather_deploy.db.snapshots.store import list_snapshots
+from togather_deploy.errors import DeployError, HealthError
+from togather_deploy.ops import router_files
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

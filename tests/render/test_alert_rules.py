@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.alert_rules import DEFAULT_DURATIONS, alert_rules, render_alert_rules
-from components.errors import DeployError
-from components.runner import run
+from togather_deploy.commands.runner import run
+from togather_deploy.errors import DeployError
+from togather_deploy.render.alert_rules import DEFAULT_DURATIONS, alert_rules, render_alert_rules
 
 pytestmark = pytest.mark.monitoring
 

@@ -9,14 +9,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from components.alertmanager_conf import (
+from togather_deploy.commands.runner import run
+from togather_deploy.render.alertmanager import (
     NTFY_MESSAGE,
     NTFY_TITLE,
     alertmanager_config,
     ntfy_webhook_url,
     render_alertmanager_config,
 )
-from components.runner import run
 
 pytestmark = pytest.mark.monitoring
 

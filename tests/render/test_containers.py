@@ -6,9 +6,9 @@ import pulumi
 import pytest
 
 from components.docker_args import container_args, env_list
-from components.specs import app_spec, database_spec, database_url, router_spec
-from components.stack_config import from_stack_file
 from tests.support.program import ROOT
+from togather_deploy.config.source import from_stack_file
+from togather_deploy.render.containers import app_spec, database_spec, database_url, router_spec
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_app_spec_identity_ports_and_env(cfg) -> None:
 def test_operator_env_cannot_override_what_the_deploy_owns(cfg) -> None:
     from dataclasses import replace
 
-    from components.config_sections import SlotConfig
+    from togather_deploy.config.sections import SlotConfig
     green = SlotConfig("green", "v2", {"LOG_LEVEL": "warn"}, 18082)
     tweaked = replace(cfg, app_env={"LOG_LEVEL": "info", "FEATURE_X": "1"}, green=green)
     env = app_spec(tweaked, "green", {}).env

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
-from components.dashboards.common import DATASOURCE_UID, metric_names, queries_of
-from components.grafana_provisioning import (
+from togather_deploy.commands.runner import run
+from togather_deploy.render.dashboards.common import DATASOURCE_UID, metric_names, queries_of
+from togather_deploy.render.grafana import (
     DASHBOARDS_SUBDIR,
     PROVISIONING_DIR,
     dashboards,
     provisioning_files,
 )
-from components.runner import run
 
 FILES = provisioning_files("http://prometheus:9090")
 MODELS = {name: json.loads(FILES[f"{DASHBOARDS_SUBDIR}/{name}.json"]) for name in dashboards()}

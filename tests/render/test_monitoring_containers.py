@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from components.config import DeployConfig, load_config
-from components.monitoring_specs import (
+from togather_deploy.config.model import DeployConfig, load_config
+from togather_deploy.render.containers import ContainerSpec
+from togather_deploy.render.monitoring_containers import (
     alertmanager_spec,
     grafana_spec,
     node_exporter_spec,
@@ -11,7 +12,6 @@ from components.monitoring_specs import (
     prometheus_spec,
     textfile_dir,
 )
-from components.specs import ContainerSpec
 
 
 def _cfg(**monitoring: object) -> DeployConfig:

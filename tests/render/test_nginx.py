@@ -15,8 +15,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from components.config import DeployConfig, load_config
-from components.nginx_conf import render_nginx_conf, render_router_js, router_params
 from tests.support.nginx import (
     HOST_JS_MODULE,
     NginxRouter,
@@ -27,6 +25,8 @@ from tests.support.nginx import (
     write_config,
 )
 from tests.support.stub_app import StubApp
+from togather_deploy.config.model import DeployConfig, load_config
+from togather_deploy.render.nginx import render_nginx_conf, render_router_js, router_params
 
 needs_nginx = pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")
 

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.alert_rules import DEFAULT_DURATIONS, render_alert_rules
-from components.prometheus_conf import (
+from togather_deploy.commands.runner import run
+from togather_deploy.render.alert_rules import DEFAULT_DURATIONS, render_alert_rules
+from togather_deploy.render.prometheus import (
     APP_JOB,
     PrometheusSettings,
     ScrapeTargets,
@@ -17,7 +18,6 @@ from components.prometheus_conf import (
     prometheus_config,
     render_prometheus_config,
 )
-from components.runner import run
 
 pytestmark = pytest.mark.monitoring
 

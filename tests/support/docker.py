@@ -1,7 +1,7 @@
 """A real Docker engine for tests: start it, run ``ContainerSpec``s, clean up by label.
 
-Everything goes through ``components.docker_cli`` (argv as data) and
-``components.runner.run`` (the one executor), so the rehearsal exercises the
+Everything goes through ``togather_deploy.commands.docker`` (argv as data) and
+``togather_deploy.commands.runner.run`` (the one executor), so the rehearsal exercises the
 very code path an operator script would. Every wait is bounded.
 """
 
@@ -15,9 +15,10 @@ import time
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from components import docker_cli, runner
-from components.errors import DeployError
-from components.specs import ContainerSpec
+from togather_deploy.commands import docker as docker_cli
+from togather_deploy.commands import runner
+from togather_deploy.errors import DeployError
+from togather_deploy.render.containers import ContainerSpec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENGINE_SCRIPT = os.path.join(ROOT, "scripts", "docker-engine")

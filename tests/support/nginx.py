@@ -1,8 +1,8 @@
 """Run the real nginx on loopback with a rendered router config (no root paths touched).
 
-``start_router(upstreams, workdir)`` renders ``components.nginx_conf`` for the
+``start_router(upstreams, workdir)`` renders ``togather_deploy.render.nginx`` for the
 host (Debian's njs module, IP-literal upstreams, no resolver, prefix-relative
-logs/pid/temp), writes it with ``components.router_files``, starts
+logs/pid/temp), writes it with ``togather_deploy.ops.router_files``, starts
 ``nginx -p <workdir> -g 'daemon off;'`` and waits for both listeners. The
 directory is made world-readable because nginx's workers run as ``nobody``.
 
@@ -24,9 +24,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components import router_files
-from components.nginx_conf import CONF_FILE, JS_FILE, RouterParams, render_nginx_conf, render_router_js
 from tests.support.ports import free_port, wait_port
+from togather_deploy.ops import router_files
+from togather_deploy.render.nginx import CONF_FILE, JS_FILE, RouterParams, render_nginx_conf, render_router_js
 
 HOST_JS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so"
 

@@ -11,9 +11,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from components.ops_context import OpsContext, sigterm_as_interrupt, streaming_pulumi
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from togather_deploy import ROOT
+from togather_deploy.ops.context import OpsContext, sigterm_as_interrupt, streaming_pulumi
 
 
 def add_stack(p: argparse.ArgumentParser) -> None:
@@ -67,7 +66,7 @@ def add_database_url(p: argparse.ArgumentParser, default: object) -> None:
 
 def resolve_database_url(ns: argparse.Namespace, env: dict[str, str]) -> str | None:
     """The URL from ``--database-url-file``, ``--database-url`` or ``$DATABASE_URL``, in that order."""
-    from components.errors import ConfigError
+    from togather_deploy.errors import ConfigError
 
     path = getattr(ns, "database_url_file", None)
     if path:

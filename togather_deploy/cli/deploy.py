@@ -6,7 +6,7 @@ Stages (one progress line each, with its duration):
     migrations, slot, gate) → set-active → switch (``pulumi up``)
 
 Before each step the stack file must be as this deploy left it
-(``components.stack_watch``): a ``pulumi config set`` by someone else in between
+(``togather_deploy.ops.stack_watch``): a ``pulumi config set`` by someone else in between
 stops the deploy with exit 3 and nothing is restored over it.
 
 If the switch fails, ``restore_active_on_failure`` sets ``activeColor`` back and
@@ -26,8 +26,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import args, entry
-from cli.outcome import (
+from togather_deploy.cli import args, entry
+from togather_deploy.cli.outcome import (
     OperationResult,
     Outcome,
     engine_config,
@@ -37,14 +37,15 @@ from cli.outcome import (
     restore_active_on_failure,
     result_of,
 )
-from cli.render import Stages, refuse, report
-from components import audit, lock, migration_release, preflight, release_state
-from components.config import other_color
-from components.errors import DeployError
-from components.image_ref import RELEASE_ALLOWED, release_version_pinned
-from components.ops_context import OpsContext
-from components.stack_config import from_stack_file
-from components.stack_watch import StackWatch
+from togather_deploy.cli.render import Stages, refuse, report
+from togather_deploy.config.image_ref import RELEASE_ALLOWED, release_version_pinned
+from togather_deploy.config.model import other_color
+from togather_deploy.config.source import from_stack_file
+from togather_deploy.db.migrations import release as migration_release
+from togather_deploy.errors import DeployError
+from togather_deploy.ops import audit, lock, preflight, release_state
+from togather_deploy.ops.context import OpsContext
+from togather_deploy.ops.stack_watch import StackWatch
 
 
 def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
@@ -90,7 +91,7 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
 
 
 def _version(value: str) -> str:
-    """The policy pack's rule for the app's image tag (``components.image_ref``), checked here
+    """The policy pack's rule for the app's image tag (``togather_deploy.config.image_ref``), checked here
     so a moving tag is refused before anything changes."""
     if not release_version_pinned(value):
         raise argparse.ArgumentTypeError(f"{value!r}: VERSION must be {RELEASE_ALLOWED}")

@@ -4,7 +4,7 @@
 itself (its exit code), a refused file operation (``PermissionError``, a full disk) names the
 path and the fix (exit 1), a Ctrl-C the verb did not handle says so (exit 1), and anything else
 is shown as one line naming the exception, with how to get the traceback for a bug report
-(``TOGATHER_DEBUG=1``). Every message passes through the redaction of ``cli.render``.
+(``TOGATHER_DEBUG=1``). Every message passes through the redaction of ``togather_deploy.cli.render``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from cli.render import print_error
-from components.errors import EXIT_FAILURE, DeployError
+from togather_deploy.cli.render import print_error
+from togather_deploy.errors import EXIT_FAILURE, DeployError
 
 DEBUG_ENV = "TOGATHER_DEBUG"
 

@@ -5,7 +5,7 @@ Exits 0 when the target is healthy (or degraded with ``--allow-degraded``) at
 version V for ``--consecutive`` rounds in a row within ``--timeout`` seconds,
 4 otherwise (printing the last HTTP status, the failing checks and the version
 seen), 2 on bad usage. Same logic as the ``HealthGate`` provider
-(``components.health.wait_healthy``), including its respect for the server's
+(``togather_deploy.ops.health.wait_healthy``), including its respect for the server's
 ``/health`` rate limit.
 """
 
@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from cli import entry
-from components.errors import EXIT_HEALTH, EXIT_OK, EXIT_USAGE, HealthError
-from components.health import Probe, wait_healthy
+from togather_deploy.cli import entry
+from togather_deploy.errors import EXIT_HEALTH, EXIT_OK, EXIT_USAGE, HealthError
+from togather_deploy.ops.health import Probe, wait_healthy
 
 
 @dataclass(frozen=True)

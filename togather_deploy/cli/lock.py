@@ -1,7 +1,7 @@
 """``scripts/lock status|release STACK``: who holds a stack's deploy lock; break it.
 
 ``status`` is read-only. ``release`` frees the lock after the operator confirms
-(or ``--yes``) by moving the lock's slot on (``components.lock.break_lock``;
+(or ``--yes``) by moving the lock's slot on (``togather_deploy.ops.lock.break_lock``;
 nothing is unlinked): the holder, if it is still running, keeps a lock nobody
 checks any more, so a second deploy can start. That is only safe when the holder
 is hung or gone, which is why it asks, and says who and since when; if the lock
@@ -16,12 +16,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cli import args, entry
-from cli.render import print_json, refuse
-from components import lock
-from components.errors import EXIT_FAILURE, EXIT_OK, DeployError
-from components.ops_context import OpsContext
-from components.stack_config import from_stack_file
+from togather_deploy.cli import args, entry
+from togather_deploy.cli.render import print_json, refuse
+from togather_deploy.config.source import from_stack_file
+from togather_deploy.errors import EXIT_FAILURE, EXIT_OK, DeployError
+from togather_deploy.ops import lock
+from togather_deploy.ops.context import OpsContext
 
 
 @dataclass(frozen=True)

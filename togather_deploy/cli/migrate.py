@@ -24,15 +24,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
-from cli import entry
-from cli.args import add_database_url, resolve_database_url
-from cli.render import print_json, verb_failed
-from components.errors import EXIT_FAILURE, ConfigError, DeployError
-from components.migrate import DEFAULT_LOCK_TIMEOUT_S, force, migrate_up, pending, status
-from components.migration_files import Migration, load_migrations
-from components.migration_lint import lint_migrations
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from togather_deploy import ROOT
+from togather_deploy.cli import entry
+from togather_deploy.cli.args import add_database_url, resolve_database_url
+from togather_deploy.cli.render import print_json, verb_failed
+from togather_deploy.db.migrations.apply import DEFAULT_LOCK_TIMEOUT_S, force, migrate_up, pending, status
+from togather_deploy.db.migrations.files import Migration, load_migrations
+from togather_deploy.db.migrations.lint import lint_migrations
+from togather_deploy.errors import EXIT_FAILURE, ConfigError, DeployError
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def _files(st: Settings) -> list[Migration]:
 def _latest_snapshot(st: Settings) -> str | None:
     if not st.snapshot_dir:
         return None
-    from components.snapshots import latest_snapshot
+    from togather_deploy.db.snapshots.store import latest_snapshot
 
     snap = latest_snapshot(st.snapshot_dir)
     return snap.name if snap else None
@@ -157,7 +156,7 @@ def _common(p: argparse.ArgumentParser, default: Any) -> None:
 def settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
     directory, snapshot_dir = args.dir, args.snapshot_dir
     if args.stack:
-        from components.stack_config import from_stack_file
+        from togather_deploy.config.source import from_stack_file
 
         cfg = from_stack_file(ROOT, args.stack)
         directory, snapshot_dir = directory or cfg.migrations.dir, snapshot_dir or cfg.snapshots.dir

@@ -21,19 +21,20 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from cli.render import StageResult, Stages, error_data
-from components import audit, deploy_metrics, notify
-from components.config import DeployConfig
-from components.errors import DeployError, StackChangedError
-from components.ops_context import (
+from togather_deploy.cli.render import StageResult, Stages, error_data
+from togather_deploy.config.model import DeployConfig
+from togather_deploy.config.source import engine_config_argv, from_stack_file, with_engine_secrets
+from togather_deploy.errors import DeployError, StackChangedError
+from togather_deploy.ops import audit, notify
+from togather_deploy.ops import metrics as deploy_metrics
+from togather_deploy.ops.context import (
     OpsContext,
     config_set_argv,
     pulumi_checked,
     stack_output_argv,
     up_argv,
 )
-from components.stack_config import engine_config_argv, from_stack_file, with_engine_secrets
-from components.stack_watch import StackWatch
+from togather_deploy.ops.stack_watch import StackWatch
 
 
 @dataclass(frozen=True)

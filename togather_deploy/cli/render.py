@@ -5,7 +5,7 @@ result printed for humans or as ``--json``.
 ``  … release-idle   pulumi up: snapshot, migrations, green slot, gate``) and one
 when it ends (``  ✓ release-idle      42.1s``); results are frozen dataclasses that
 ``print_json`` serialises as they are. Nothing printed here ever contains a
-secret: free text passes through ``components.audit.redact_text``.
+secret: free text passes through ``togather_deploy.ops.audit.redact_text``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from components.audit import redact, redact_text
-from components.errors import DeployError
+from togather_deploy.errors import DeployError
+from togather_deploy.ops.audit import redact, redact_text
 
 
 @dataclass(frozen=True)

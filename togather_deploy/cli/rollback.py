@@ -10,7 +10,7 @@ Only when that colour's slot exists (has a version) and passes the gate:
 Then ``activeColor`` is set and ``pulumi up`` switches; if that fails the
 previous colour is restored (``restore_active_on_failure``). Lock, audit log,
 metrics, notification and the check for someone else's config edits
-(``components.stack_watch``, exit 3) as for ``scripts/deploy``.
+(``togather_deploy.ops.stack_watch``, exit 3) as for ``scripts/deploy``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import args, entry
-from cli.outcome import (
+from togather_deploy.cli import args, entry
+from togather_deploy.cli.outcome import (
     OperationResult,
     Outcome,
     engine_config,
@@ -32,13 +32,13 @@ from cli.outcome import (
     restore_active_on_failure,
     result_of,
 )
-from cli.render import Stages, refuse, report
-from components import audit, health, lock, preflight, release_state
-from components.config import DeployConfig, other_color
-from components.errors import EXIT_FAILURE, DeployError
-from components.ops_context import OpsContext
-from components.stack_config import from_stack_file
-from components.stack_watch import StackWatch
+from togather_deploy.cli.render import Stages, refuse, report
+from togather_deploy.config.model import DeployConfig, other_color
+from togather_deploy.config.source import from_stack_file
+from togather_deploy.errors import EXIT_FAILURE, DeployError
+from togather_deploy.ops import audit, health, lock, preflight, release_state
+from togather_deploy.ops.context import OpsContext
+from togather_deploy.ops.stack_watch import StackWatch
 
 
 def slot_url(cfg: DeployConfig, color: str) -> str:

@@ -24,18 +24,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
-from cli import entry
-from cli.args import add_database_url, resolve_database_url
-from cli.render import print_json, verb_failed
-from components import config_paths, deploy_metrics
-from components.config import DeployConfig
-from components.errors import EXIT_FAILURE, ConfigError, DeployError
-from components.migrate_db import parse_url
-from components.snapshots import SnapshotInfo, list_snapshots, prune, verify_snapshot
-from components.snapshots_pg import Target, create_snapshot
-from components.snapshots_restore import restore_snapshot
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from togather_deploy import ROOT
+from togather_deploy.cli import entry
+from togather_deploy.cli.args import add_database_url, resolve_database_url
+from togather_deploy.cli.render import print_json, verb_failed
+from togather_deploy.config import paths as config_paths
+from togather_deploy.config.model import DeployConfig
+from togather_deploy.db.migrations.database import parse_url
+from togather_deploy.db.snapshots.dump import Target, create_snapshot
+from togather_deploy.db.snapshots.restore import restore_snapshot
+from togather_deploy.db.snapshots.store import SnapshotInfo, list_snapshots, prune, verify_snapshot
+from togather_deploy.errors import EXIT_FAILURE, ConfigError, DeployError
+from togather_deploy.ops import metrics as deploy_metrics
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
     directory, mode, container, days, keep = args.dir, args.mode, args.container, 7, 3
     cfg: DeployConfig | None = None
     if args.stack:
-        from components.stack_config import from_stack_file
+        from togather_deploy.config.source import from_stack_file
 
         cfg = from_stack_file(ROOT, args.stack)
         directory = directory or cfg.snapshots.dir

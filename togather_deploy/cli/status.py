@@ -17,13 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from cli import args, entry
-from cli.render import print_json, refuse
-from components import audit, deploy_metrics, health, lock, router_files
-from components.config import COLORS, DeployConfig
-from components.errors import DeployError
-from components.ops_context import OpsContext
-from components.stack_config import from_stack_file
+from togather_deploy.cli import args, entry
+from togather_deploy.cli.render import print_json, refuse
+from togather_deploy.config.model import COLORS, DeployConfig
+from togather_deploy.config.source import from_stack_file
+from togather_deploy.errors import DeployError
+from togather_deploy.ops import audit, health, lock, router_files
+from togather_deploy.ops import metrics as deploy_metrics
+from togather_deploy.ops.context import OpsContext
 
 EVENTS_SHOWN = 5
 

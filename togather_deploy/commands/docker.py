@@ -1,7 +1,7 @@
 """``ContainerSpec`` → ``docker`` CLI argv: the CLI twin of ``components.docker_args``.
 
 Pure builders: they return argv tuples as data and run nothing (only
-``components.runner`` executes). The Pulumi program maps a spec to
+``togather_deploy.commands.runner`` executes). The Pulumi program maps a spec to
 ``pulumi_docker.Container`` kwargs; the release rehearsal and operator scripts
 map the very same spec here, so no container setting is written twice.
 
@@ -24,9 +24,9 @@ from __future__ import annotations
 import shlex
 from collections.abc import Collection, Mapping
 
-from components.image_ref import check_image
-from components.runner import Argv
-from components.specs import ContainerSpec, HealthSpec, MountSpec
+from togather_deploy.commands.runner import Argv
+from togather_deploy.config.image_ref import check_image
+from togather_deploy.render.containers import ContainerSpec, HealthSpec, MountSpec
 
 SECRET_ENV = frozenset({"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "POSTGRES_PASSWORD",
                         "GF_SECURITY_ADMIN_PASSWORD", "DATA_SOURCE_NAME"})

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.errors import DeployError
+from togather_deploy.errors import DeployError
 
 Argv = tuple[str, ...]
 

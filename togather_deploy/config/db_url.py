@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from components.errors import ConfigError
+from togather_deploy.errors import ConfigError
 
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]{0,62}"
 URL_KEY = "--database-url"

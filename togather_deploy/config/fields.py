@@ -1,4 +1,4 @@
-"""Typed readers for one config value each, used only by ``components.config``.
+"""Typed readers for one config value each, used only by ``togather_deploy.config.model``.
 
 Each reader takes the dotted key (``health.timeoutSeconds``), the raw value and
 returns the typed value or raises ``ConfigError`` naming the key, what is
@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components.errors import ConfigError, invalid
-from components.image_ref import check_image
+from togather_deploy.config.image_ref import check_image
+from togather_deploy.errors import ConfigError, invalid
 
 _MISSING: Any = object()
 
@@ -154,7 +154,7 @@ def env_map(key: str, value: Any, *, reserved: frozenset[str] = frozenset()) -> 
 
 
 def pinned_image(key: str, value: Any, default: str) -> str:
-    """A registry reference pinned by tag or digest (``components.image_ref``), never ``latest``."""
+    """A registry reference pinned by tag or digest, never ``latest`` (see ``config.image_ref``)."""
     image = string(key, value, default, allowed="an image pinned by tag, like postgis/postgis:16-3.4")
     return check_image(key, image)
 

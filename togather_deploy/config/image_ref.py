@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from components.errors import ConfigError, invalid
+from togather_deploy.errors import ConfigError, invalid
 
 _ALNUM = r"[a-z0-9]+"
 _SEPARATOR = r"(?:[._]|__|-+)"

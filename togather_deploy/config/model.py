@@ -18,10 +18,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components import config_fields as f
-from components import config_paths
-from components.config_secrets import Secrets, concealing, read_secrets
-from components.config_sections import (
+from togather_deploy.config import fields as f
+from togather_deploy.config import paths as config_paths
+from togather_deploy.config.image_ref import check_repository
+from togather_deploy.config.secrets import Secrets, concealing, read_secrets
+from togather_deploy.config.sections import (
     DatabaseConfig,
     HealthConfig,
     MigrationsConfig,
@@ -39,8 +40,7 @@ from components.config_sections import (
     read_slot,
     read_snapshots,
 )
-from components.errors import ConfigError
-from components.image_ref import check_repository
+from togather_deploy.errors import ConfigError
 
 COLORS = ("blue", "green")
 ENVIRONMENTS = ("development", "test", "staging", "production")
@@ -135,7 +135,7 @@ def load_config(
     ``secret_keys`` are the keys Pulumi holds encrypted; a secret given in plain
     text is refused so it never lands unencrypted in ``Pulumi.<stack>.yaml``.
     Relative paths are resolved against ``project_dir``. A value under a secret key
-    is never shown in a complaint (``components.config_secrets``).
+    is never shown in a complaint (``togather_deploy.config.secrets``).
     """
     with concealing(secret_keys):
         return _load(raw, project, stack, project_dir, secret_keys)

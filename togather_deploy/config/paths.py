@@ -13,14 +13,14 @@ end up an absolute, normalised path of the tool's own:
   (``/proc``, ``/sys``, ``/dev``).
 
 What the directory looks like on disk (owner, mode, symlinks) is checked when it
-is created or written: ``components.host_paths``.
+is created or written: ``togather_deploy.hostfs.paths``.
 """
 
 from __future__ import annotations
 
 import os
 
-from components.errors import ConfigError
+from togather_deploy.errors import ConfigError
 
 # Directories that are never "the tool's own": the tool would create files in them and
 # (before) chmod them 0700. Their subdirectories are fine (/var/lib/togather-deploy/x).

@@ -14,8 +14,8 @@ from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from components import config_fields as f
-from components.errors import ConfigError, InvalidValue
+from togather_deploy.config import fields as f
+from togather_deploy.errors import ConfigError, InvalidValue
 
 SECRET_KEYS = ("jwtSecret", "csrfKey", "databasePassword", "grafanaAdminPassword")
 APP_SECRETS = "appSecrets"

@@ -1,4 +1,4 @@
-"""The typed sections of ``DeployConfig`` and their readers (see ``components.config``)."""
+"""The typed sections of ``DeployConfig`` and their readers (see ``togather_deploy.config.model``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from components import config_fields as f
-from components import config_paths
-from components.image_ref import TAG
+from togather_deploy.config import fields as f
+from togather_deploy.config import paths as config_paths
+from togather_deploy.config.image_ref import TAG
 
 # Docker's tag grammar: the version doubles as the image tag.
 VERSION_PATTERN = TAG

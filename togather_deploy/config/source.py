@@ -1,6 +1,6 @@
 """Where the raw ``togather:`` config comes from: the Pulumi runtime or a stack file.
 
-Both paths end in ``components.config.load_config``; this module only collects.
+Both paths end in ``togather_deploy.config.model.load_config``; this module only collects.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from components.config import DeployConfig, load_config
-from components.errors import ConfigError
+from togather_deploy.config.model import DeployConfig, load_config
+from togather_deploy.errors import ConfigError
 
 NAMESPACE = "togather"
 PROJECT = "togather-deploy"

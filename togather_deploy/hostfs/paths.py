@@ -16,7 +16,7 @@ pulumi output logs, snapshots). Guarantees:
 - ``open_file`` never follows a symlink at the file itself (``O_NOFOLLOW``) and
   never leaks the descriptor into child processes (``O_CLOEXEC``).
 
-``python -m components.host_paths MODE:DIR ...`` is what the ``HostDirs``
+``python -m togather_deploy.hostfs.paths MODE:DIR ...`` is what the ``HostDirs``
 command runs: the same code as the scripts. Exit 10 with the reason on stderr.
 """
 
@@ -28,7 +28,7 @@ import stat
 import sys
 from collections.abc import Sequence
 
-from components.errors import EXIT_CONFIG, ConfigError
+from togather_deploy.errors import EXIT_CONFIG, ConfigError
 
 _NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 

@@ -6,7 +6,7 @@ durations, migrations applied and snapshot path. Guarantees:
 
 - The directory is 0700 and the file 0600, created that way (never widened later); a state
   directory that is not the tool's own, or a symlink at ``audit.log``, is refused
-  (``components.host_paths``).
+  (``togather_deploy.hostfs.paths``).
 - Every event passes through ``redact`` first: passwords in URLs, webhook URLs'
   credential path segments, ``NAME=value`` and ``?name=value`` with a secret-looking
   name, values under keys that look secret (``*password*``, ``*secret*``,
@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from components import host_paths
-from components.config import DeployConfig
+from togather_deploy.config.model import DeployConfig
+from togather_deploy.hostfs import paths as host_paths
 
 REDACTED = "[redacted]"
 EVENTS = ("deployment.started", "deployment.completed", "deployment.failed",

@@ -30,9 +30,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from components import host_paths, runner
-from components.audit import redact_text
-from components.errors import (
+from togather_deploy import ROOT
+from togather_deploy.commands import runner
+from togather_deploy.config.source import NAMESPACE
+from togather_deploy.errors import (
     EXIT_CONFIG,
     EXIT_FAILURE,
     EXIT_HEALTH,
@@ -40,7 +41,8 @@ from components.errors import (
     EXIT_MIGRATION,
     DeployError,
 )
-from components.stack_config import NAMESPACE
+from togather_deploy.hostfs import paths as host_paths
+from togather_deploy.ops.audit import redact_text
 
 PULUMI_TIMEOUT_S = 3600.0
 PULUMI_CANCEL_WAIT_S = 60.0
@@ -57,7 +59,7 @@ PulumiRunner = Callable[[Sequence[str]], runner.Result]
 
 
 def run_pulumi(argv: Sequence[str]) -> runner.Result:
-    """The plain runner: ``components.runner.run`` without raising (the verb decides)."""
+    """The plain runner: ``togather_deploy.commands.runner.run`` without raising (the verb decides)."""
     return runner.run(argv, check=False, timeout=PULUMI_TIMEOUT_S, what=" ".join(argv[:2]))
 
 
@@ -138,7 +140,7 @@ def config_set_argv(ctx: OpsContext, key: str, value: str, *, path: bool = False
             "--stack", ctx.stack, "--cwd", ctx.project_dir, "--non-interactive")
 
 
-POLICY_PACK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "policy")
+POLICY_PACK = os.path.join(ROOT, "policy")
 """The tool's own safety policies: applied on every ``pulumi up`` the verbs run."""
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.errors import HealthError
+from togather_deploy.errors import HealthError
 
 HEALTH_MIN_SPACING_S = 2.0
 """Never ask ``/health`` more often than this: 30/min stays far under the server's 60/min."""

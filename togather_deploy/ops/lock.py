@@ -21,7 +21,7 @@ microseconds, never during an operation). Guarantees:
   slot on under the mutex, and only if the record still names the holder the
   operator confirmed.
 - The file is opened ``O_NOFOLLOW | O_CLOEXEC`` in a directory that must be the
-  tool's own (``components.host_paths``): a planted symlink is refused, and no
+  tool's own (``togather_deploy.hostfs.paths``): a planted symlink is refused, and no
   child process (``pulumi``) inherits the lock.
 """
 
@@ -37,9 +37,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from components import host_paths
-from components import lock_slots as slots
-from components.errors import LockError
+from togather_deploy.errors import LockError
+from togather_deploy.hostfs import paths as host_paths
+from togather_deploy.ops import lock_slots as slots
 
 STALE_AFTER_S = 30 * 60
 _ATTEMPTS = 5  # the file replaced by hand while we opened it: retried this often

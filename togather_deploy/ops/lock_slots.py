@@ -1,4 +1,4 @@
-"""The mechanics under ``components.lock``: the record mutex and the slot byte locks.
+"""The mechanics under ``togather_deploy.ops.lock``: the record mutex and the slot byte locks.
 
 - ``mutex``: a short ``flock`` of the lock file, held while the record is read
   and rewritten (microseconds; a status probe takes it shared for an instant).
@@ -19,7 +19,7 @@ import struct
 import time
 from collections.abc import Iterator
 
-from components.errors import LockError
+from togather_deploy.errors import LockError
 
 MUTEX_WAIT_S = 5.0
 """The mutex is held for microseconds; waiting up to this long never makes a deploy fail as

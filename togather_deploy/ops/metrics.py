@@ -24,9 +24,11 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from components import audit, host_paths, snapshots
-from components.config import COLORS, DeployConfig
-from components.errors import SnapshotError
+from togather_deploy.config.model import COLORS, DeployConfig
+from togather_deploy.db.snapshots import store as snapshots
+from togather_deploy.errors import SnapshotError
+from togather_deploy.hostfs import paths as host_paths
+from togather_deploy.ops import audit
 
 FILENAME = "togather_deploy.prom"
 FINAL = ("completed", "failed", "rolled_back")
@@ -91,7 +93,7 @@ def render(m: DeployMetrics) -> str:
 
 
 def latest_snapshot(snapshot_dir: str) -> SnapshotFacts | None:
-    """The newest complete snapshot (``components.snapshots``: the one reader of that directory)."""
+    """The newest complete snapshot (``db.snapshots.store`` is the one reader of that directory)."""
     try:
         found = snapshots.latest_snapshot(snapshot_dir)
     except SnapshotError:

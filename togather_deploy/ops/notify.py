@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.config_sections import NotifyConfig
+from togather_deploy.config.sections import NotifyConfig
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 8.0

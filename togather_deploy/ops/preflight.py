@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping
 
 import yaml
 
-from components import runner
-from components.errors import ConfigError
+from togather_deploy.commands import runner
+from togather_deploy.errors import ConfigError
 
 DOCKER_INFO_TIMEOUT_S = 20.0
 _OTHER_SECRETS_PROVIDERS = ("awskms://", "azurekeyvault://", "gcpkms://", "hashivault://", "default")
@@ -128,6 +128,6 @@ def check(project_dir: str, stack: str, state_dir: str, *, env: Mapping[str, str
 
 def check_stack(project_dir: str, stack: str) -> None:
     """``check`` for a stack, its ``stateDir`` read from the stack file (``ConfigError`` if bad)."""
-    from components.stack_config import from_stack_file
+    from togather_deploy.config.source import from_stack_file
 
     check(project_dir, stack, from_stack_file(project_dir, stack).state_dir)

@@ -20,10 +20,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import COLORS, DeployConfig
-from components.errors import DeployError
-from components.ops_context import OpsContext, config_set_argv, pulumi_checked, stack_output_argv
-from components.stack_config import from_stack_file
+from togather_deploy.config.model import COLORS, DeployConfig
+from togather_deploy.config.source import from_stack_file
+from togather_deploy.errors import DeployError
+from togather_deploy.ops.context import OpsContext, config_set_argv, pulumi_checked, stack_output_argv
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,13 @@ import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from components import router_files, runner
-from components.errors import DeployError
-from components.nginx_conf import CONF_FILE, render_nginx_conf
+from togather_deploy.commands import runner
+from togather_deploy.errors import DeployError
+from togather_deploy.ops import router_files
+from togather_deploy.render.nginx import CONF_FILE, render_nginx_conf
 
 if TYPE_CHECKING:
-    from components.router_config import RouterConfigInputs
+    from components.providers.router_config import RouterConfigInputs
 
 CANDIDATE_CONF = "nginx.candidate.conf"
 CANDIDATE_JS = "router.candidate.js"

@@ -15,9 +15,9 @@ import glob
 import os
 import tempfile
 
-from components.config import COLORS
-from components.errors import DeployError
-from components.nginx_conf import ACTIVE_FILE
+from togather_deploy.config.model import COLORS
+from togather_deploy.errors import DeployError
+from togather_deploy.render.nginx import ACTIVE_FILE
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755

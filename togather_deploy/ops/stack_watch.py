@@ -17,8 +17,8 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
-from components.errors import StackChangedError
-from components.ops_context import OpsContext, config_set_argv, pulumi_checked, up_argv
+from togather_deploy.errors import StackChangedError
+from togather_deploy.ops.context import OpsContext, config_set_argv, pulumi_checked, up_argv
 
 
 def stack_file(project_dir: str, stack: str) -> str:

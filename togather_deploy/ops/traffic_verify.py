@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 
-from components import runner
+from togather_deploy.commands import runner
 
 
 def check_public(public_url: str, path: str, color: str, version: str,

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import yaml
 
-from components.errors import DeployError
-from components.prometheus_conf import APP_JOB, POSTGRES_JOB
+from togather_deploy.errors import DeployError
+from togather_deploy.render.prometheus import APP_JOB, POSTGRES_JOB
 
 GROUP = "togather"
 
@@ -156,7 +156,7 @@ def alert_rules(snapshot_max_age_days: int, durations: Mapping[str, str] | None 
 def render_alert_rules(snapshot_max_age_days: int, durations: Mapping[str, str] | None = None,
                        *, annotations: bool = True, allow_degraded: bool = False) -> str:
     """``rules/togather.yml`` text for Prometheus' ``rule_files``."""
-    header = "# Rendered by togather-deploy (components/alert_rules.py); edits are overwritten.\n"
+    header = "# Rendered by togather-deploy (togather_deploy/render/alert_rules.py); edits are overwritten.\n"
     doc = alert_rules(snapshot_max_age_days, durations, annotations=annotations,
                       allow_degraded=allow_degraded)
     return header + yaml.safe_dump(doc,

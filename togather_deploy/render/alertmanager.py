@@ -66,6 +66,6 @@ def alertmanager_config(ntfy_url: str | None, webhook_url: str | None,
 def render_alertmanager_config(ntfy_url: str | None, webhook_url: str | None,
                                settings: AlertmanagerSettings | None = None) -> str:
     """``alertmanager.yml`` text. The URLs may carry a secret topic: deliver it 0640."""
-    header = "# Rendered by togather-deploy (components/alertmanager_conf.py); edits are overwritten.\n"
+    header = "# Rendered by togather-deploy (render/alertmanager.py); edits are overwritten.\n"
     return header + yaml.safe_dump(alertmanager_config(ntfy_url, webhook_url, settings),
                                    sort_keys=False, width=200)

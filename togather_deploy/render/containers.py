@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.config import DeployConfig
-from components.db_url import build_url
+from togather_deploy.config.db_url import build_url
+from togather_deploy.config.model import DeployConfig
 
 APP_PORT = 8080
 """The server's listen port inside its container (``SERVER_PORT``)."""

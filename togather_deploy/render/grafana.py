@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from components.dashboards import application, database, deployment, infrastructure
-from components.dashboards.common import DATASOURCE_UID
+from togather_deploy.render.dashboards import application, database, deployment, infrastructure
+from togather_deploy.render.dashboards.common import DATASOURCE_UID
 
 PROVISIONING_DIR = "/etc/grafana/provisioning"
 DASHBOARDS_SUBDIR = "dashboards/json"
@@ -50,7 +50,7 @@ def dashboards() -> dict[str, dict[str, Any]]:
 
 def provisioning_files(prometheus_url: str) -> dict[str, str]:
     """Every file under the provisioning directory, by path relative to it."""
-    header = "# Rendered by togather-deploy (components/grafana_provisioning.py).\n"
+    header = "# Rendered by togather-deploy (togather_deploy/render/grafana.py).\n"
     files = {
         "datasources/togather.yml": header + yaml.safe_dump(datasources(prometheus_url), sort_keys=False),
         "dashboards/togather.yml": header + yaml.safe_dump(dashboard_provider(), sort_keys=False),

@@ -1,10 +1,10 @@
-"""Container settings of the monitoring stack as data (``components.specs`` style).
+"""Container settings of the monitoring stack as data (``togather_deploy.render.containers`` style).
 
 Pure builders from ``DeployConfig`` to ``ContainerSpec``. Admin UIs publish on
 127.0.0.1 only; the exporters publish nothing. Every container has a memory
 limit. Config directories are bind-mounted read-only, so a config change is a
 file write plus a reload, never a container replacement (see
-``components.monitoring_files``).
+``components.providers.monitoring_files``).
 
 Networks: the monitoring containers live on their own network
 (``monitoring_network_name``), not on the app slots' one, because their admin
@@ -22,9 +22,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from components.config import DeployConfig
-from components.monitoring_pgexporter import QUERIES_DIR, QUERIES_FILE
-from components.prometheus_conf import (
+from togather_deploy.config.model import DeployConfig
+from togather_deploy.render.containers import ContainerSpec, HealthSpec, MountSpec, PortSpec, _labels
+from togather_deploy.render.pg_exporter import QUERIES_DIR, QUERIES_FILE
+from togather_deploy.render.prometheus import (
     ALERTMANAGER_ALIAS,
     ALERTMANAGER_PORT,
     NODE_EXPORTER_ALIAS,
@@ -34,7 +35,6 @@ from components.prometheus_conf import (
     PROMETHEUS_ALIAS,
     PROMETHEUS_PORT,
 )
-from components.specs import ContainerSpec, HealthSpec, MountSpec, PortSpec, _labels
 
 PROMETHEUS_CONF_DIR = "/etc/prometheus/togather"
 ALERTMANAGER_CONF_DIR = "/etc/alertmanager/togather"
@@ -55,7 +55,7 @@ def monitoring_dir(cfg: DeployConfig, tool: str) -> str:
 
 
 def textfile_dir(cfg: DeployConfig) -> str:
-    """Where ``components.deploy_metrics`` writes ``togather_deploy.prom``."""
+    """Where ``togather_deploy.ops.metrics`` writes ``togather_deploy.prom``."""
     return os.path.join(cfg.state_dir, "metrics")
 
 

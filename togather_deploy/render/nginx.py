@@ -22,8 +22,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from components.config import COLORS, DeployConfig
-from components.specs import APP_PORT, ROUTER_CONF_DIR, ROUTER_PREVIEW_PORT, ROUTER_PUBLIC_PORT, app_alias
+from togather_deploy.config.model import COLORS, DeployConfig
+from togather_deploy.render.containers import (
+    APP_PORT,
+    ROUTER_CONF_DIR,
+    ROUTER_PREVIEW_PORT,
+    ROUTER_PUBLIC_PORT,
+    app_alias,
+)
 
 ACTIVE_FILE = "active_color"
 CONF_FILE = "nginx.conf"
@@ -83,7 +89,7 @@ def render_router_js(p: RouterParams) -> str:
     """njs handlers: the active colour (from the file) and the idle one (the other)."""
     path = f"{p.conf_dir.rstrip('/')}/{ACTIVE_FILE}"
     colors = ", ".join(f"'{c}'" for c in COLORS)
-    return f"""// Rendered by togather-deploy (components/nginx_conf.py). Do not edit.
+    return f"""// Rendered by togather-deploy (togather_deploy/render/nginx.py). Do not edit.
 import fs from 'fs';
 
 const COLORS = [{colors}];
@@ -183,7 +189,7 @@ def render_nginx_conf(p: RouterParams, *, js_file: str = JS_FILE) -> str:
     resolver = f"    resolver {p.resolver} valid=1s ipv6=off;\n    resolver_timeout 2s;\n" \
         if p.resolver else ""
     t = p.temp_dir.rstrip("/")
-    return f"""# Rendered by togather-deploy (components/nginx_conf.py). Do not edit: a flip
+    return f"""# Rendered by togather-deploy (togather_deploy/render/nginx.py). Do not edit: a flip
 # changes only {conf_dir}/{ACTIVE_FILE}, read per request by {js_file}.
 load_module {p.js_module};
 worker_processes {p.worker_processes};

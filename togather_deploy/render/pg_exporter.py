@@ -3,7 +3,7 @@
 The exporter connects as its own role, member of ``pg_monitor`` only (read the
 statistics views and settings, nothing else): it can neither read application
 tables nor change anything. ``role_statements`` builds the idempotent SQL the
-``ExporterRole`` provider (``components.monitoring_pgrole``) runs.
+``ExporterRole`` provider (``components.providers.monitoring_role``) runs.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import re
 import yaml
 from psycopg import sql
 
-from components.db_url import build_url
-from components.errors import ConfigError
+from togather_deploy.config.db_url import build_url
+from togather_deploy.errors import ConfigError
 
 ROLE = "togather_exporter"
 QUERIES_DIR = "/etc/postgres-exporter"
@@ -38,7 +38,7 @@ EXTRA_QUERIES = {
 
 def render_queries() -> str:
     """``queries.yml`` for ``--extend.query-path``."""
-    header = "# Rendered by togather-deploy (components/monitoring_pgexporter.py).\n"
+    header = "# Rendered by togather-deploy (togather_deploy/render/pg_exporter.py).\n"
     return header + yaml.safe_dump(EXTRA_QUERIES, sort_keys=False)
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from components.config import COLORS
-from components.specs import APP_PORT, app_alias
+from togather_deploy.config.model import COLORS
+from togather_deploy.render.containers import APP_PORT, app_alias
 
 APP_JOB = "togather"
 NODE_JOB = "node"
@@ -109,5 +109,5 @@ def prometheus_config(targets: ScrapeTargets,
 def render_prometheus_config(targets: ScrapeTargets,
                              settings: PrometheusSettings | None = None) -> str:
     """``prometheus.yml`` text."""
-    header = "# Rendered by togather-deploy (components/prometheus_conf.py); edits are overwritten.\n"
+    header = "# Rendered by togather-deploy (togather_deploy/render/prometheus.py); edits are overwritten.\n"
     return header + yaml.safe_dump(prometheus_config(targets, settings), sort_keys=False)

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from components.db_snapshot import DbSnapshotProvider, snapshot_reason
-from components.snapshots import list_snapshots, snapshot_name, verify_file
+from components.providers.db_snapshot import DbSnapshotProvider, snapshot_reason
 from tests.support.pg import SUPERUSER_PASSWORD, PostgresServer, start_postgres
 from tests.support.ports import free_port
 from tests.support.provider_wire import ProviderCallError, ProviderWire
+from togather_deploy.db.snapshots.store import list_snapshots, snapshot_name, verify_file
 
 
 def inputs(url: str, directory: str, **over: object) -> dict[str, object]:

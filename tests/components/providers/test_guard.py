@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from components.guard import LiveSlotGuardProvider
-from components.router_files import write_active_color
+from components.providers.guard import LiveSlotGuardProvider
 from tests.support.program import is_secret, reveal, run_program, stack_config
 from tests.support.provider_wire import UNKNOWN, ProviderWire
+from togather_deploy.ops.router_files import write_active_color
 
 
 def guard_inputs_of(raw: dict, secrets: dict | None = None) -> dict:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from components.health_gate import HealthGateProvider, needs_run, start_argv
-from components.runner import running_argv
+from components.providers.health_gate import HealthGateProvider, needs_run, start_argv
 from tests.support.ports import free_port
 from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
 from tests.support.stub_app import StubApp
+from togather_deploy.commands.runner import running_argv
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import pytest
 from pulumi.output import Unknown
 
-from components import provider_inputs
-from components.errors import ConfigError
-from components.provider_inputs import UNKNOWN, check_failures, parse, props
+from components.providers import inputs as provider_inputs
+from components.providers.inputs import UNKNOWN, check_failures, parse, props
+from togather_deploy.errors import ConfigError
 
 
 @dataclass(frozen=True)

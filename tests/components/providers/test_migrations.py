@@ -8,12 +8,13 @@ import shutil
 import psycopg
 import pytest
 
-from components.migration_files import fingerprint, read_directory
-from components.migration_lint import lint_sql
-from components.migrations_provider import MigrationsProvider
+from components.providers.migrations import MigrationsProvider
 from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
+from togather_deploy import ROOT
+from togather_deploy.db.migrations.files import fingerprint, read_directory
+from togather_deploy.db.migrations.lint import lint_sql
 
-DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "migrations")
+DATA = os.path.join(ROOT, "tests", "data", "migrations")
 
 
 def inputs(url: str, directory: str, **over: object) -> dict[str, object]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from components.monitoring_files import ConfigFilesProvider, digests
+from components.providers.monitoring_files import ConfigFilesProvider, digests
 from tests.support.ports import free_port
 from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire, Secret
 

@@ -9,7 +9,7 @@ import uuid
 import psycopg
 import pytest
 
-from components.monitoring_pgrole import ExporterRoleProvider
+from components.providers.monitoring_role import ExporterRoleProvider
 from tests.support.pg import PostgresServer
 from tests.support.ports import free_port
 from tests.support.provider_wire import ProviderCallError, ProviderWire, Secret

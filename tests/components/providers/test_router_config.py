@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 
-from components import router_files
-from components.nginx_conf import CONF_FILE, JS_FILE
-from components.router_config import RouterConfigProvider, params_to_dict
+from components.providers.router_config import RouterConfigProvider, params_to_dict
 from tests.support.nginx import (
     NginxRouter,
     host_params,
@@ -24,6 +22,8 @@ from tests.support.nginx import (
 )
 from tests.support.provider_wire import ProviderCallError, ProviderWire
 from tests.support.stub_app import StubApp
+from togather_deploy.ops import router_files
+from togather_deploy.render.nginx import CONF_FILE, JS_FILE
 
 pytestmark = [pytest.mark.nginx,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]

@@ -19,17 +19,17 @@ from typing import Any
 
 import pytest
 
-from components import router_files
-from components.traffic_switch import TrafficSwitchProvider, restored_on_failure, switch_summary
-from components.traffic_verify import stop_argv
+from components.providers.traffic_switch import TrafficSwitchProvider, restored_on_failure, switch_summary
 from tests.support.demo_app import DemoApp, prepare_database, start_demo_app
 from tests.support.nginx import NginxRouter, nginx_available, start_router
 from tests.support.ports import free_port
 from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
+from togather_deploy import ROOT
+from togather_deploy.ops import router_files
+from togather_deploy.ops.traffic_verify import stop_argv
 
 pytestmark = [pytest.mark.nginx, pytest.mark.postgres,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAST_LIMITS = {"RATE_LIMIT_PUBLIC": "100000"}  # many switches per minute in one test
 
 
@@ -180,7 +180,7 @@ def test_replacing_the_idle_process_under_traffic_loses_no_request(world: World,
 
 _KILLED_SWITCH = """
 import sys
-from components.traffic_switch import switch
+from components.providers.traffic_switch import switch
 props = eval(sys.argv[1])
 print("ready", flush=True)
 i = 0

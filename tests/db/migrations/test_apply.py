@@ -9,13 +9,14 @@ import zlib
 import psycopg
 import pytest
 
-from components.errors import EXIT_LOCKED, EXIT_MIGRATION, DeployError, LockError, MigrationError
-from components.migrate import force, migrate_up, status
-from components.migrate_db import VersionState, connect, current_lock_id, lock_id, redact
-from components.migration_files import load_migrations, parse_migrations
+from togather_deploy import ROOT
+from togather_deploy.db.migrations.apply import force, migrate_up, status
+from togather_deploy.db.migrations.database import VersionState, connect, current_lock_id, lock_id, redact
+from togather_deploy.db.migrations.files import load_migrations, parse_migrations
+from togather_deploy.errors import EXIT_LOCKED, EXIT_MIGRATION, DeployError, LockError, MigrationError
 
 pytestmark = pytest.mark.postgres
-DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "migrations")
+DATA = os.path.join(ROOT, "tests", "data", "migrations")
 
 
 def _one(url: str, sql: str) -> object:

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from components.errors import EXIT_CONFIG, ConfigError
-from components.migration_files import (
+from togather_deploy import ROOT
+from togather_deploy.db.migrations.files import (
     describe_changes,
     fingerprint,
     load_migrations,
@@ -15,8 +15,9 @@ from components.migration_files import (
     pending_names,
     read_directory,
 )
+from togather_deploy.errors import EXIT_CONFIG, ConfigError
 
-DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "migrations")
+DATA = os.path.join(ROOT, "tests", "data", "migrations")
 
 
 def test_reads_the_safe_fixture_in_version_order() -> None:

@@ -6,11 +6,16 @@ import os
 
 import pytest
 
-from components.migration_files import load_migrations
-from components.migration_lint import lint_migrations, lint_sql
-from components.migration_sql import needs_no_transaction, split_statements, strip_wrapping_transaction
+from togather_deploy import ROOT
+from togather_deploy.db.migrations.files import load_migrations
+from togather_deploy.db.migrations.lint import lint_migrations, lint_sql
+from togather_deploy.db.migrations.sql import (
+    needs_no_transaction,
+    split_statements,
+    strip_wrapping_transaction,
+)
 
-DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "migrations")
+DATA = os.path.join(ROOT, "tests", "data", "migrations")
 
 
 @pytest.mark.parametrize("sql, rule", [

@@ -1,4 +1,4 @@
-"""``components.migration_release``: a migrations directory names its release in ``VERSION``;
+"""``togather_deploy.db.migrations.release``: a migrations directory names its release in ``VERSION``;
 real files in a temporary directory."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from components.errors import EXIT_CONFIG, ConfigError
-from components.migration_release import check_release, recorded_version
+from togather_deploy.db.migrations.release import check_release, recorded_version
+from togather_deploy.errors import EXIT_CONFIG, ConfigError
 
 
 def _dir(tmp_path: Path, version: str | None, *, sql: bool = True) -> str:

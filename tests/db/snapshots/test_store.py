@@ -12,9 +12,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from components.errors import SnapshotError
-from components.migrate_db import parse_url
-from components.snapshots import (
+from togather_deploy.db.migrations.database import parse_url
+from togather_deploy.db.snapshots.dump import Target, create_snapshot, pg_dump_argv, psql_restore_argv
+from togather_deploy.db.snapshots.restore import restore_snapshot
+from togather_deploy.db.snapshots.store import (
     latest_snapshot,
     list_snapshots,
     parse_name,
@@ -23,8 +24,7 @@ from components.snapshots import (
     snapshot_name,
     verify_file,
 )
-from components.snapshots_pg import Target, create_snapshot, pg_dump_argv, psql_restore_argv
-from components.snapshots_restore import restore_snapshot
+from togather_deploy.errors import SnapshotError
 
 HOST = Target(mode="host")
 T0 = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
@@ -155,7 +155,7 @@ def test_permission_denied_for_a_table(postgres_server, database_url: str, tmp_p
 
 @pytest.mark.postgres
 def test_wrong_password_is_clear(database_url: str, tmp_path: str) -> None:
-    from components.errors import DeployError
+    from togather_deploy.errors import DeployError
 
     with pytest.raises(DeployError) as err:
         create_snapshot(database_url.replace("test-superuser-pw", "nope-pw-999"), str(tmp_path),
@@ -234,8 +234,8 @@ def test_retention_never_drops_below_keep_min(tmp_path: str) -> None:
 
 
 def test_a_container_name_is_never_read_as_a_docker_flag() -> None:
-    from components.errors import ConfigError
-    from components.migrate_db import parse_url
+    from togather_deploy.db.migrations.database import parse_url
+    from togather_deploy.errors import ConfigError
 
     db = parse_url("postgresql://u:pw@h:5432/d")
     with pytest.raises(ConfigError, match="--container"):

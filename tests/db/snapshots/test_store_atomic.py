@@ -10,9 +10,9 @@ import time
 import psycopg
 import pytest
 
-from components.errors import SnapshotError
-from components.snapshots import PARTIAL_RE, list_snapshots
-from components.snapshots_pg import Target, create_snapshot
+from togather_deploy.db.snapshots.dump import Target, create_snapshot
+from togather_deploy.db.snapshots.store import PARTIAL_RE, list_snapshots
+from togather_deploy.errors import SnapshotError
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

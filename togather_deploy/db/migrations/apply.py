@@ -21,8 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from components.errors import MigrationError
-from components.migrate_db import (
+from togather_deploy.db.migrations.database import (
     VersionState,
     connect,
     ensure_table,
@@ -31,13 +30,14 @@ from components.migrate_db import (
     redact,
     write_version,
 )
-from components.migration_files import Migration
-from components.migration_sql import (
+from togather_deploy.db.migrations.files import Migration
+from togather_deploy.db.migrations.sql import (
     line_of,
     needs_no_transaction,
     split_statements,
     strip_wrapping_transaction,
 )
+from togather_deploy.errors import MigrationError
 
 DEFAULT_LOCK_TIMEOUT_S = 60.0
 

@@ -8,7 +8,7 @@
 - We wait for the lock a bounded time (golang-migrate waits forever) and say who holds it.
 
 The database URL carries a password: every message goes through ``redact``; URLs are
-parsed and built by ``components.db_url`` (``parse_url``, ``redact`` re-exported here).
+parsed and built by ``togather_deploy.config.db_url`` (``parse_url``, ``redact`` re-exported here).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from components.db_url import parse_url, redact
-from components.errors import DeployError, LockError
+from togather_deploy.config.db_url import parse_url, redact
+from togather_deploy.errors import DeployError, LockError
 
 TABLE = "schema_migrations"
 LOCK_SALT = 1486364155

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from components.errors import ConfigError
+from togather_deploy.errors import ConfigError
 
 NAME_RE = re.compile(r"^([0-9]+)_(.*)\.(up|down)\.sql$")
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from components.migration_files import Migration
-from components.migration_sql import Statement, split_statements
+from togather_deploy.db.migrations.files import Migration
+from togather_deploy.db.migrations.sql import Statement, split_statements
 
 _I = re.IGNORECASE | re.DOTALL
 _IDENT = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'

@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 import re
 
-from components.config_sections import VERSION_PATTERN
-from components.errors import ConfigError
+from togather_deploy.config.sections import VERSION_PATTERN
+from togather_deploy.errors import ConfigError
 
 VERSION_FILE = "VERSION"
 RELEASE_OPTIONAL_IN = ("development", "test")

@@ -12,7 +12,7 @@ snapshot's name.
 ``mode`` ``container`` runs the tools inside the database container with
 ``docker exec`` (no client on the host, versions always match); ``host`` uses
 the host's binaries. The password travels in ``PGPASSWORD``, never in argv.
-Restoring is ``components.snapshots_restore``.
+Restoring is ``togather_deploy.db.snapshots.restore``.
 """
 
 from __future__ import annotations
@@ -24,18 +24,18 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from components import host_paths
-from components.db_url import DbUrl, parse_url, redact
-from components.errors import ConfigError, DeployError, SnapshotError
-from components.migrate_db import VersionState, connect, read_version
-from components.runner import Argv, docker_exec, run, spawn
-from components.snapshots import (
+from togather_deploy.commands.runner import Argv, docker_exec, run, spawn
+from togather_deploy.config.db_url import DbUrl, parse_url, redact
+from togather_deploy.db.migrations.database import VersionState, connect, read_version
+from togather_deploy.db.snapshots.store import (
     SnapshotInfo,
     find_snapshot,
     meta_path,
     snapshot_name,
     verify_file,
 )
+from togather_deploy.errors import ConfigError, DeployError, SnapshotError
+from togather_deploy.hostfs import paths as host_paths
 
 CONTAINER_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}"
 """Docker's container-name grammar."""
@@ -87,7 +87,7 @@ def version_argv(target: Target) -> Argv:
 
 def ensure_directory(directory: str) -> None:
     """Create the snapshot directory 0700, or check the existing one is the tool's own (never
-    chmod it: ``components.host_paths``), and check it is writable."""
+    chmod it: ``togather_deploy.hostfs.paths``), and check it is writable."""
     try:
         host_paths.ensure_dir(directory, 0o700)
     except OSError as exc:

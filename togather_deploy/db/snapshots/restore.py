@@ -17,12 +17,12 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from components.db_url import parse_url, redact
-from components.errors import SnapshotError
-from components.migrate_db import connect
-from components.runner import spawn
-from components.snapshots import find_snapshot, verify_snapshot
-from components.snapshots_pg import Target, psql_restore_argv
+from togather_deploy.commands.runner import spawn
+from togather_deploy.config.db_url import parse_url, redact
+from togather_deploy.db.migrations.database import connect
+from togather_deploy.db.snapshots.dump import Target, psql_restore_argv
+from togather_deploy.db.snapshots.store import find_snapshot, verify_snapshot
+from togather_deploy.errors import SnapshotError
 
 
 @dataclass(frozen=True)

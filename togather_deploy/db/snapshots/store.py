@@ -3,7 +3,7 @@
 A snapshot is ``<db>_<UTC timestamp>_<app version>.sql.gz`` (a gzip-compressed
 plain ``pg_dump``) plus ``<same>.meta.json``. Only complete, verified dumps ever
 carry that name: they are written as hidden ``.<name>.partial-<pid>`` files and
-renamed (see ``components.snapshots_pg``). Files are 0600, the directory 0700.
+renamed (see ``togather_deploy.db.snapshots.dump``). Files are 0600, the directory 0700.
 
 The monitoring and ops tools read ``latest_snapshot(dir)`` (or the ``.meta.json``
 files directly) for "last snapshot time/size". Retention never deletes the newest
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from components.errors import SnapshotError
+from togather_deploy.errors import SnapshotError
 
 SUFFIX = ".sql.gz"
 META_SUFFIX = ".meta.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.dashboards.common import dashboard, timeseries
+from togather_deploy.render.dashboards.common import dashboard, timeseries
 
 UID = "togather-application"
 

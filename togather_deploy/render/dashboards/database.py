@@ -1,14 +1,14 @@
 """The Database dashboard: connections, cache hit ratio, transactions, sizes (postgres-exporter).
 
 Per-table sizes come from the exporter's extra query ``pg_table`` (see
-``components.monitoring_pgexporter``), served as ``pg_table_size_bytes``.
+``togather_deploy.render.pg_exporter``), served as ``pg_table_size_bytes``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from components.dashboards.common import dashboard, stat, table, timeseries, value_text
+from togather_deploy.render.dashboards.common import dashboard, stat, table, timeseries, value_text
 
 UID = "togather-database"
 

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.dashboards.common import annotation, dashboard, stat, table, timeseries, value_text
+from togather_deploy.render.dashboards.common import (
+    annotation,
+    dashboard,
+    stat,
+    table,
+    timeseries,
+    value_text,
+)
 
 UID = "togather-deployment"
 

@@ -1,0 +1,2 @@
+"""The database side: waiting for PostgreSQL, migrations (golang-migrate compatible) and snapshots.
+"""

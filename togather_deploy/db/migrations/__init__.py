@@ -1,0 +1,2 @@
+"""Migrations: files, SQL splitting, lint, the golang-migrate driver and the runner.
+"""

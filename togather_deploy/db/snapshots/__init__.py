@@ -1,0 +1,2 @@
+"""Snapshots: the files on disk (store), taking them (dump), restoring them (restore).
+"""

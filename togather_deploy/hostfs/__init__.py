@@ -1,0 +1,2 @@
+"""The tool's own directories on the host: safe paths and atomic writes.
+"""

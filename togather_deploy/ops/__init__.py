@@ -1,0 +1,2 @@
+"""Operational libraries the CLI and providers use: health, lock, audit, notify, metrics, active colour.
+"""
