@@ -1,6 +1,6 @@
 """Check each shell command shown in the handbook against the real code.
 
-- ``scripts/<verb> ...``: parsed by that verb's own ``cli/<verb>.py`` ``build_parser()``
+- ``scripts/<verb> ...``: parsed by that verb's own ``togather_deploy/cli/<verb>.py`` ``build_parser()``
   (bash-only scripts are listed in ``BASH_SCRIPTS`` with how they are checked);
 - ``pulumi config set [--secret] [--path] togather:KEY VALUE``: applied to a committed
   stack's config and validated by ``togather_deploy.config.model.load_config``;
@@ -34,12 +34,14 @@ def check_script(argv: tuple[str, ...]) -> None:
     verb = argv[0][len("scripts/"):]
     path = os.path.join(ROOT, "scripts", verb)
     assert os.access(path, os.X_OK), f"scripts/{verb} does not exist or is not executable"
-    module_path = os.path.join(ROOT, "cli", verb.replace("-", "_") + ".py")
+    module_name = SCRIPT_MODULES.get(verb, verb.replace("-", "_"))
+    module_path = os.path.join(ROOT, "togather_deploy", "cli", module_name + ".py")
     if not os.path.exists(module_path):
-        assert verb in BASH_SCRIPTS, f"scripts/{verb} has no cli/{verb}.py parser and no BASH_SCRIPTS entry"
+        assert verb in BASH_SCRIPTS, \
+            f"scripts/{verb} has no togather_deploy/cli/{module_name}.py parser and no BASH_SCRIPTS entry"
         BASH_SCRIPTS[verb][1](argv[1:])
         return
-    module = importlib.import_module(f"cli.{verb.replace('-', '_')}")
+    module = importlib.import_module(f"togather_deploy.cli.{module_name}")
     parser: argparse.ArgumentParser = module.build_parser()
     try:
         ns = parser.parse_args(list(argv[1:]))
@@ -47,6 +49,10 @@ def check_script(argv: tuple[str, ...]) -> None:
         raise AssertionError(f"scripts/{verb} rejects these arguments: {parser.format_usage()}") from None
     if getattr(ns, "stack", None):
         _stack_exists(ns.stack)
+
+
+SCRIPT_MODULES = {"exec": "exec_cmd"}
+"""A script whose module cannot carry its name (``exec`` is a Python keyword)."""
 
 
 def _set_path(obj: dict[str, Any], path: list[str], value: str) -> None:
@@ -155,13 +161,14 @@ ALLOWED: list[tuple[str, str]] = [
 
 
 def docker_roles() -> set[str]:
-    """Every ``<role>`` the components name Docker objects with (``cfg.name("<role>")``)."""
+    """Every ``<role>`` the code names Docker objects with (``cfg.name("<role>")``)."""
     roles: set[str] = set()
-    for name in os.listdir(os.path.join(ROOT, "components")):
-        if name.endswith(".py"):
-            with open(os.path.join(ROOT, "components", name), encoding="utf-8") as fh:
-                for role in re.findall(r'\.name\(f?"([a-z{}-]+)"\)', fh.read()):
-                    roles |= {role.replace("{color}", c) for c in ("blue", "green")}
+    for top in ("components", "togather_deploy"):
+        for dirpath, _dirs, files in os.walk(os.path.join(ROOT, top)):
+            for name in (f for f in files if f.endswith(".py")):
+                with open(os.path.join(dirpath, name), encoding="utf-8") as fh:
+                    for role in re.findall(r'\.name\(f?"([a-z{}-]+)"\)', fh.read()):
+                        roles |= {role.replace("{color}", c) for c in ("blue", "green")}
     return roles
 
 
