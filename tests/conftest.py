@@ -48,3 +48,13 @@ def wire() -> Iterator[ProviderWire]:
 def preview_wire() -> Iterator[ProviderWire]:
     """Calls providers as the engine does in ``pulumi preview`` (unknowns, no create/update)."""
     yield from wire_session(preview=True)
+
+
+@pytest.fixture
+def workdir() -> Iterator[str]:
+    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``); the
+    router tests in tests/render, tests/ops and tests/components all need one."""
+    from tests.support.nginx import private_dir
+
+    with private_dir() as d:
+        yield d
