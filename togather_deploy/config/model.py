@@ -81,6 +81,9 @@ class DeployConfig:
     """Emergency hatch: let an update replace the live colour's container (brief outage)."""
     state_dir: str
     secrets: Secrets
+    keep_images: int = 5
+    """``keepImages``: app images kept on the host per stack (rollback --to needs them); the
+    deployed colours' images are always kept on top of the newest ones."""
 
     def slot(self, color: str) -> SlotConfig:
         return self.blue if color == "blue" else self.green
@@ -179,6 +182,7 @@ def _load(raw: Mapping[str, Any], project: str, stack: str, project_dir: str,
         allow_live_replace=f.boolean("allowLiveReplace", top.get("allowLiveReplace"), False),
         state_dir=state_dir,
         secrets=read_secrets(top, secret_keys, RESERVED_ENV),
+        keep_images=f.integer("keepImages", top.get("keepImages"), 5, minimum=2),
     )
     top.done()
     _cross_checks(cfg)
