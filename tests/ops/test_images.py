@@ -4,14 +4,11 @@ local minbase, one label each: real image ids with real creation times)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from tests.support.docker import engine_unavailable
-from tests.support.images import minbase_tag
+from tests.support.kept_images import tagged_versions
 from togather_deploy.config.model import DeployConfig, load_config
 from togather_deploy.errors import DeployError
 from togather_deploy.ops import images
@@ -27,21 +24,8 @@ def _cfg(repo: str, blue: str) -> DeployConfig:
 
 @pytest.fixture(scope="module")
 def repo() -> Iterator[str]:
-    reason = engine_unavailable()
-    if reason:
-        pytest.skip(reason)
-    base = minbase_tag()
-    if subprocess.run(["docker", "image", "inspect", base], capture_output=True, check=False).returncode:
-        pytest.skip(f"{base} not built: scripts/build-base-images")
-    name = f"togather-test-{uuid.uuid4().hex[:8]}/server"
-    for v in VERSIONS:  # oldest first: each a distinct image created after the one before
-        subprocess.run(["docker", "build", "-q", "-t", f"{name}:{v}", "-"], check=True, capture_output=True,
-                       input=f"FROM {base}\nLABEL version={v}\n".encode(), timeout=120)
-    yield name
-    out = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name],
-                         capture_output=True, text=True, check=False).stdout.split()
-    if out:
-        subprocess.run(["docker", "image", "rm", *out], capture_output=True, check=False)
+    with tagged_versions(VERSIONS) as name:
+        yield name
 
 
 def test_kept_versions_newest_first_and_pruning_keeps_the_newest_and_the_deployed(repo: str) -> None:

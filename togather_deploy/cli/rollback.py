@@ -11,6 +11,12 @@ Then ``activeColor`` is set and ``pulumi up`` switches; if that fails the
 previous colour is restored (``restore_active_on_failure``). Lock, audit log,
 metrics, notification and the check for someone else's config edits
 (``togather_deploy.ops.stack_watch``, exit 3) as for ``scripts/deploy``.
+
+``--to VERSION`` goes back to any version whose image is still on the host
+(``togather_deploy.ops.images``; ``scripts/status`` lists them), checked before the lock
+(exit 1 naming the kept ones). When the other colour already runs VERSION this is the plain
+rollback; otherwise the other colour is first set to VERSION and brought up by ``pulumi up``
+(snapshot, the same ``HealthGate``), and only then does traffic move.
 """
 
 from __future__ import annotations
@@ -33,10 +39,11 @@ from togather_deploy.cli.outcome import (
     result_of,
 )
 from togather_deploy.cli.render import Stages, refuse, report
+from togather_deploy.config.image_ref import RELEASE_ALLOWED, release_version_pinned
 from togather_deploy.config.model import DeployConfig, other_color
 from togather_deploy.config.source import from_stack_file
 from togather_deploy.errors import EXIT_FAILURE, DeployError
-from togather_deploy.ops import audit, health, lock, preflight, release_state
+from togather_deploy.ops import audit, health, images, lock, preflight, release_state
 from togather_deploy.ops.context import OpsContext
 from togather_deploy.ops.stack_watch import StackWatch
 
@@ -60,10 +67,10 @@ def gate(cfg: DeployConfig, color: str, version: str, stages: Stages) -> None:
     stages.note(f"{color}: {seen.describe()}")
 
 
-def _target(cfg: DeployConfig, stack: str) -> tuple[str, str]:
+def _target(cfg: DeployConfig, stack: str, to: str | None = None) -> tuple[str, str]:
     """The colour to go back to and its version; ``DeployError`` when there is none."""
     target = other_color(cfg.active_color)
-    version = cfg.slot(target).version
+    version = to or cfg.slot(target).version
     if not version:
         raise DeployError(f"nothing to roll back to: {target} has no version in stack {stack}",
                           exit_code=EXIT_FAILURE, slot=target,
@@ -71,9 +78,12 @@ def _target(cfg: DeployConfig, stack: str) -> tuple[str, str]:
     return target, version
 
 
-def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = False) -> OperationResult:
+def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = False,
+             to: str | None = None) -> OperationResult:
     """Raises ``DeployError`` only before anything changed (config, lock, nothing to roll back to)."""
     cfg = from_stack_file(ctx.project_dir, ctx.stack)
+    if to and to != cfg.slot(other_color(cfg.active_color)).version:
+        images.require_kept(cfg, to)  # before the lock: refusing changes nothing
     # For the lock record only: the target is decided under the lock, from the deployed state.
     planned = cfg.slot(other_color(cfg.active_color)).version or "unknown"
     stages = Stages(ctx.out, ctx.monotonic, quiet=quiet, secrets=audit.secret_values(cfg))
@@ -90,11 +100,16 @@ def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = Fa
             cfg = engine_config(ctx, stages)
         secrets = stages.secrets
         previous = cfg.active_color
-        target, version = _target(cfg, ctx.stack)
+        target, version = _target(cfg, ctx.stack, to)
         outcome = Outcome(ctx=ctx, cfg=cfg, stages=stages, secrets=secrets, kind="rollback",
                           version=version, from_color=previous, to_color=target)
         outcome.record("started")
         try:
+            if version != cfg.slot(target).version:  # --to a kept version the colour does not run
+                with stages.stage("set-version", f"{target}.version = {version}"):
+                    watch.edit(ctx, f"{target}.version", version, path=True)
+                with stages.stage("release-idle", f"pulumi up: {target} at {version}, gate"):
+                    watch.up(ctx, f"pulumi up ({version} on {target})")
             with stages.stage("gate", f"{target} at {version} ({slot_url(cfg, target)})"):
                 gate(cfg, target, version, stages)
             with restore_active_on_failure(ctx, stages, previous, watch):
@@ -116,9 +131,18 @@ def build_parser() -> argparse.ArgumentParser:
         "Send STACK's traffic back to the other colour, if it has a version and passes the "
         "health gate."))
     args.add_stack(p)
+    p.add_argument("--to", metavar="VERSION", type=_version, default=None,
+                   help="go back to this kept version (its image still on the host; "
+                        "scripts/status lists them) instead of the other colour's")
     args.add_output(p, "print the result as JSON (no progress lines)")
     args.add_release_flags(p)
     return p
+
+
+def _version(value: str) -> str:
+    if not release_version_pinned(value):
+        raise argparse.ArgumentTypeError(f"{value!r}: VERSION must be {RELEASE_ALLOWED}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> int:
@@ -128,7 +152,7 @@ def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> in
     ctx = ctx or args.release_context(ns)
     try:
         preflight.check_stack(ctx.project_dir, ctx.stack)  # before the lock and any write
-        result = rollback(ctx, take_over_stale=ns.take_over_stale, quiet=ns.json)
+        result = rollback(ctx, take_over_stale=ns.take_over_stale, quiet=ns.json, to=ns.to)
     except DeployError as exc:
         return refuse(ctx.out, ctx.err, ns.stack, exc, as_json=ns.json)
     return report(ctx.out, ctx.err, result, as_json=ns.json)
