@@ -69,3 +69,26 @@ def test_a_moving_tag_is_a_usage_error(tmp_path, repo, fake) -> None:
     d = make_project(tmp_path, repo)
     proc = run_script(fake, "rollback", STACK, "--to", "latest", "--project-dir", d)
     assert proc.returncode == 2 and "VERSION must be" in proc.stderr
+
+
+def test_a_completed_release_prunes_beyond_keep_images(tmp_path) -> None:
+    """What ``scripts/deploy`` runs after a completed release (``deploy.prune_images``)."""
+    import io
+    import time
+
+    from togather_deploy.cli.deploy import prune_images
+    from togather_deploy.cli.render import Stages
+    from togather_deploy.ops import images
+    from togather_deploy.ops.context import OpsContext
+
+    with tagged_versions(["v2.0.0", "v2.1.0", "v2.2.0", "v2.3.0"]) as name:
+        d = str(tmp_path / "project")
+        write_stack(d, STACK, {"environment": "development", "image": name, "keepImages": 2,
+                               "blue": {"version": "v2.0.0"}, "green": {"version": "v2.3.0"},
+                               "stateDir": "state"})
+        out = io.StringIO()
+        prune_images(OpsContext(project_dir=d, stack=STACK), Stages(out, time.monotonic))
+        from togather_deploy.config.source import from_stack_file
+        kept = [i.version for i in images.kept_versions(from_stack_file(d, STACK))]
+    assert kept == ["v2.3.0", "v2.2.0", "v2.0.0"]  # newest two + blue's, whatever its age
+    assert "images pruned: v2.1.0" in out.getvalue()

@@ -14,6 +14,9 @@ runs ``pulumi up`` again, and the deploy ends ``rolled_back``. Every outcome is
 written to the audit log, published as ``togather_deploy_*`` metrics and sent
 as a notification (which never fails the deploy).
 
+After a completed release the app images beyond the newest ``keepImages`` (5) are pruned
+(``togather_deploy.ops.images``; never a configured colour's).
+
 Exit codes: 0 ok, 1 failure, 2 usage, 3 locked, 4 health, 5 migration, 10 config.
 """
 
@@ -43,7 +46,7 @@ from togather_deploy.config.model import other_color
 from togather_deploy.config.source import from_stack_file
 from togather_deploy.db.migrations import release as migration_release
 from togather_deploy.errors import DeployError
-from togather_deploy.ops import audit, lock, preflight, release_state
+from togather_deploy.ops import audit, images, lock, preflight, release_state
 from togather_deploy.ops.context import OpsContext
 from togather_deploy.ops.stack_watch import StackWatch
 
@@ -87,7 +90,22 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
             finish(outcome, interrupted(ctx))
         else:
             finish(outcome, None)
+            prune_images(ctx, stages)
     return result_of(outcome)
+
+
+def prune_images(ctx: OpsContext, stages: Stages) -> None:
+    """After a completed release: keep the newest ``keepImages`` app images (and both colours',
+    as the stack file names them now), remove the rest. Best effort: a failure is a note,
+    never a failed deploy."""
+    try:
+        pruned = images.prune(from_stack_file(ctx.project_dir, ctx.stack))
+    except DeployError as exc:
+        stages.note(f"images not pruned: {exc.message}")
+        return
+    if pruned.removed or pruned.refused:
+        stages.note(f"images pruned: {', '.join(pruned.removed) or 'none'}"
+                    + (f"; in use, kept: {', '.join(pruned.refused)}" if pruned.refused else ""))
 
 
 def _version(value: str) -> str:
