@@ -89,8 +89,8 @@ def test_logs_of_a_missing_container_names_it(stack) -> None:
 def test_exec_runs_in_a_twin_with_the_env_network_and_exit_code(stack) -> None:
     project, name = stack
     proc = script("exec", name, "--project-dir", project, "--", "sh", "-c",
-                  f'echo "$JWT_SECRET|$DEPLOYMENT_SLOT"; getent hosts togather-deploy-{name}-app-blue >/dev/null '
-                  '&& echo on-the-network; exit 7')
+                  f'echo "$JWT_SECRET|$DEPLOYMENT_SLOT"; '
+                  f'getent hosts togather-deploy-{name}-app-blue >/dev/null && echo on-the-network; exit 7')
     assert proc.returncode == 7, proc.stderr
     assert f"{SECRET}|blue" in proc.stdout and "on-the-network" in proc.stdout
     leftovers = docker("ps", "-a", "--filter", "label=togather.role=exec", "--filter",
