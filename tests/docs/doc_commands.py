@@ -157,6 +157,7 @@ ALLOWED: list[tuple[str, str]] = [
      r"python3|git|cd|export|echo|read|sha256sum|df|du|free|ssh|scp|aws|age|gpg|id|set|\.)( .*)?",
      "ordinary shell tools"),
     (r"venv/bin/(pip|pytest|python)\b.*", "the project's venv"),
+    (r"(ufw|iptables) .*", "the host firewall (docs/operations.md, section 1)"),
 ]
 
 

@@ -12,7 +12,7 @@ from tests.docs.doc_extract import DOCS_DIR, Command, bash_lines, doc_commands, 
 from togather_deploy.render.alert_rules import DEFAULT_DURATIONS, render_alert_rules
 
 COMMANDS = doc_commands()
-HANDBOOK = ("operations.md", "alerts.md", "architecture.md", "scaling.md")
+HANDBOOK = ("operations.md", "alerts.md", "architecture.md", "scaling.md", "app-contract.md")
 
 
 def _read(name: str) -> str:

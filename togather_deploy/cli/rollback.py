@@ -126,10 +126,21 @@ def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = Fa
     return result_of(outcome)
 
 
+DESCRIPTION = """\
+Send STACK's traffic back to the other colour, if it has a version and passes the health
+gate; with --to, to any version whose image is still on this host (scripts/status lists them).
+
+exit codes: 0 done, 1 failure (or --to a version not kept here), 2 usage, 3 locked,
+4 the colour is not healthy (traffic stays), 10 config
+
+example:
+  scripts/rollback production
+  scripts/rollback production --to v1.3.2"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scripts/rollback", description=(
-        "Send STACK's traffic back to the other colour, if it has a version and passes the "
-        "health gate."))
+    p = argparse.ArgumentParser(prog="scripts/rollback", description=DESCRIPTION,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     args.add_stack(p)
     p.add_argument("--to", metavar="VERSION", type=_version, default=None,
                    help="go back to this kept version (its image still on the host; "

@@ -195,6 +195,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     args.add_output(p, "print the status as JSON")
 
 
+def run(ns: argparse.Namespace, ctx: OpsContext | None = None) -> StatusResult:
+    return status(ctx or args.context(ns))
+
+
 def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> int:
     ns = args.parse(build_parser(), argv)
     if isinstance(ns, int):
