@@ -24,7 +24,8 @@ def test_help_has_every_argument_exit_codes_and_an_example(verb: str) -> None:
     text = proc.stdout
     assert "exit codes:" in text and "example:" in text and f"scripts/{verb} production" in text
     assert "``" not in text and ":class:" not in text
-    parser: argparse.ArgumentParser = importlib.import_module(f"togather_deploy.cli.{VERBS[verb]}").build_parser()
+    module = importlib.import_module(f"togather_deploy.cli.{VERBS[verb]}")
+    parser: argparse.ArgumentParser = module.build_parser()
     undocumented = [a.dest for a in parser._actions if not a.help]
     assert undocumented == []
 
