@@ -21,6 +21,8 @@ from typing import Any
 from togather_deploy.config import fields as f
 from togather_deploy.config import paths as config_paths
 from togather_deploy.config.image_ref import check_repository
+from togather_deploy.config.registry import KEY as REGISTRY_KEY
+from togather_deploy.config.registry import RegistryConfig, read_registry
 from togather_deploy.config.secrets import Secrets, concealing, read_secrets
 from togather_deploy.config.sections import (
     DatabaseConfig,
@@ -82,6 +84,8 @@ class DeployConfig:
     state_dir: str
     secrets: Secrets
     keep_images: int = 5
+    registry: RegistryConfig | None = None
+    """``togather:registry``: pull credentials for the app images (``config/registry.py``)."""
     """``keepImages``: app images kept on the host per stack (rollback --to needs them); the
     deployed colours' images are always kept on top of the newest ones."""
 
@@ -183,6 +187,7 @@ def _load(raw: Mapping[str, Any], project: str, stack: str, project_dir: str,
         state_dir=state_dir,
         secrets=read_secrets(top, secret_keys, RESERVED_ENV),
         keep_images=f.integer("keepImages", top.get("keepImages"), 5, minimum=2),
+        registry=read_registry(top.section(REGISTRY_KEY), top.raw.get("image") or "", secret_keys),
     )
     top.done()
     _cross_checks(cfg)

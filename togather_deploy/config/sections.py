@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from togather_deploy.config import fields as f
 from togather_deploy.config import paths as config_paths
-from togather_deploy.config.image_ref import TAG
+from togather_deploy.config.image_ref import MOVING_TAGS, TAG
+from togather_deploy.errors import invalid
 
 # Docker's tag grammar: the version doubles as the image tag.
 VERSION_PATTERN = TAG
@@ -103,6 +104,8 @@ class RouterConfig:
 def read_slot(s: f.Section, color: str, default_port: int) -> SlotConfig:
     version = f.optional_string(s.key("version"), s.get("version"), pattern=VERSION_PATTERN,
                                 allowed="an image tag like v1.4.0")
+    if version is not None and version.lower() in MOVING_TAGS:  # an explicit version, never `latest`
+        raise invalid(s.key("version"), version, "an explicit version like v1.4.0 (not a moving tag)")
     slot = SlotConfig(
         color=color,
         version=version,
