@@ -25,6 +25,7 @@ from components.providers.health_gate import HealthGate
 from components.providers.router_config import RouterConfig
 from components.providers.traffic_switch import TrafficSwitch, switch_summary
 from togather_deploy.config.model import DeployConfig, other_color
+from togather_deploy.config.urls import loopback_url
 from togather_deploy.ops import router_files
 from togather_deploy.render.nginx import router_params
 
@@ -34,7 +35,7 @@ VERIFY_TIMEOUT_SECONDS = 10
 
 
 def local_url(port: int) -> str:
-    return f"http://127.0.0.1:{port}"
+    return loopback_url(port)
 
 
 def _attr(slot: Any, name: str) -> Any:

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.engine, pytest.mark.nginx]
 
 PROGRAM = '''
 import pulumi
-from togather_deploy.config.source import from_pulumi_runtime
+from components.runtime_config import from_pulumi_runtime
 from components.traffic import declare_router_config
 
 cfg = from_pulumi_runtime()

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from togather_deploy.config import fields as f
 from togather_deploy.config import paths as config_paths
 from togather_deploy.config.image_ref import TAG
+from togather_deploy.config.layout import StateLayout
 
 # Docker's tag grammar: the version doubles as the image tag.
 VERSION_PATTERN = TAG
-_RESERVED_SLOT_ENV = frozenset({"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "SLOT",
-                                "DEPLOYMENT_SLOT", "ENVIRONMENT"})
+# Variables the deployment sets itself; an operator overriding them (in appEnv, a slot's
+# env or appSecrets) would break the slot.
+RESERVED_ENV = frozenset({"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "SLOT", "DEPLOYMENT_SLOT",
+                          "ENVIRONMENT", "SERVER_HOST", "SERVER_PORT", "VERSION"})
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def read_slot(s: f.Section, color: str, default_port: int) -> SlotConfig:
     slot = SlotConfig(
         color=color,
         version=version,
-        env=f.env_map(s.key("env"), s.get("env"), reserved=_RESERVED_SLOT_ENV),
+        env=f.env_map(s.key("env"), s.get("env"), reserved=RESERVED_ENV),
         host_port=f.port(s.key("hostPort"), s.get("hostPort"), default_port),
     )
     s.done()
@@ -130,7 +132,7 @@ def read_database(s: f.Section) -> DatabaseConfig:
 
 def read_migrations(s: f.Section, project_dir: str) -> MigrationsConfig:
     m = MigrationsConfig(
-        dir=_path(project_dir, f.string(s.key("dir"), s.get("dir"), "migrations")),
+        dir=config_paths.project_path(project_dir, f.string(s.key("dir"), s.get("dir"), "migrations")),
         lint=f.choice(s.key("lint"), s.get("lint"), ("warn", "error"), "warn"),
     )
     s.done()
@@ -138,7 +140,7 @@ def read_migrations(s: f.Section, project_dir: str) -> MigrationsConfig:
 
 
 def read_snapshots(s: f.Section, project_dir: str, state_dir: str) -> SnapshotsConfig:
-    default_dir = os.path.join(state_dir, "snapshots")
+    default_dir = StateLayout(state_dir).default_snapshots
     snap = SnapshotsConfig(
         dir=config_paths.snapshot_dir(s.key("dir"), f.string(s.key("dir"), s.get("dir"), default_dir),
                                       project_dir),
@@ -226,5 +228,3 @@ def read_router(s: f.Section) -> RouterConfig:
     return r
 
 
-def _path(project_dir: str, value: str) -> str:
-    return os.path.abspath(os.path.join(project_dir, os.path.expanduser(value)))

@@ -24,13 +24,14 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from togather_deploy.config.layout import METRICS_FILE, StateLayout
 from togather_deploy.config.model import COLORS, DeployConfig
 from togather_deploy.db.snapshots import store as snapshots
 from togather_deploy.errors import SnapshotError
 from togather_deploy.hostfs import paths as host_paths
 from togather_deploy.ops import audit
 
-FILENAME = "togather_deploy.prom"
+FILENAME = METRICS_FILE
 FINAL = ("completed", "failed", "rolled_back")
 """Audit outcomes that end a deploy or rollback (``last_timestamp`` / ``last_success``)."""
 
@@ -53,7 +54,7 @@ class DeployMetrics:
 
 
 def metrics_path(state_dir: str) -> str:
-    return os.path.join(state_dir, "metrics", FILENAME)
+    return StateLayout(state_dir).metrics_file
 
 
 def _label(value: str) -> str:
