@@ -1,6 +1,6 @@
 """Check each shell command shown in the handbook against the real code.
 
-- ``scripts/<verb> ...``: parsed by that verb's own ``cli/<verb>.py`` ``build_parser()``
+- ``scripts/<verb> ...``: parsed by that verb's own ``togather_deploy/cli/<verb>.py`` ``build_parser()``
   (bash-only scripts are listed in ``BASH_SCRIPTS`` with how they are checked);
 - ``pulumi config set [--secret] [--path] togather:KEY VALUE``: applied to a committed
   stack's config and validated by ``togather_deploy.config.model.load_config``;
@@ -34,12 +34,12 @@ def check_script(argv: tuple[str, ...]) -> None:
     verb = argv[0][len("scripts/"):]
     path = os.path.join(ROOT, "scripts", verb)
     assert os.access(path, os.X_OK), f"scripts/{verb} does not exist or is not executable"
-    module_path = os.path.join(ROOT, "cli", verb.replace("-", "_") + ".py")
+    module_path = os.path.join(ROOT, "togather_deploy", "cli", verb.replace("-", "_") + ".py")
     if not os.path.exists(module_path):
         assert verb in BASH_SCRIPTS, f"scripts/{verb} has no cli/{verb}.py parser and no BASH_SCRIPTS entry"
         BASH_SCRIPTS[verb][1](argv[1:])
         return
-    module = importlib.import_module(f"cli.{verb.replace('-', '_')}")
+    module = importlib.import_module(f"togather_deploy.cli.{verb.replace('-', '_')}")
     parser: argparse.ArgumentParser = module.build_parser()
     try:
         ns = parser.parse_args(list(argv[1:]))
@@ -157,11 +157,13 @@ ALLOWED: list[tuple[str, str]] = [
 def docker_roles() -> set[str]:
     """Every ``<role>`` the components name Docker objects with (``cfg.name("<role>")``)."""
     roles: set[str] = set()
-    for name in os.listdir(os.path.join(ROOT, "components")):
-        if name.endswith(".py"):
-            with open(os.path.join(ROOT, "components", name), encoding="utf-8") as fh:
-                for role in re.findall(r'\.name\(f?"([a-z{}-]+)"\)', fh.read()):
-                    roles |= {role.replace("{color}", c) for c in ("blue", "green")}
+    for top in ("components", "togather_deploy"):
+        for dirpath, _dirs, files in os.walk(os.path.join(ROOT, top)):
+            for name in files:
+                if name.endswith(".py"):
+                    with open(os.path.join(dirpath, name), encoding="utf-8") as fh:
+                        for role in re.findall(r'\.name\(f?"([a-z{}-]+)"\)', fh.read()):
+                            roles |= {role.replace("{color}", c) for c in ("blue", "green")}
     return roles
 
 
