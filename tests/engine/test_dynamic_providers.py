@@ -36,7 +36,8 @@ pulumi.export("routerDir", cfg.router_dir)
 def workspace(engine: Engine, tmp_path: Path) -> Workspace:
     if shutil.which("nginx") is None:
         pytest.skip("nginx is not installed: run scripts/test, which installs it")
-    return Workspace(engine, str(tmp_path), entries=("components", "togather_deploy", "venv"), program=PROGRAM)
+    return Workspace(engine, str(tmp_path), entries=("components", "togather_deploy", "venv"),
+                     program=PROGRAM)
 
 
 def test_router_config_through_the_engine_renders_integer_ports(workspace: Workspace,

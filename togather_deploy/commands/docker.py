@@ -161,10 +161,6 @@ def start_argv(name: str) -> Argv:
     return ("docker", "start", "--", name)
 
 
-def restart_argv(name: str, timeout_s: int) -> Argv:
-    return ("docker", "restart", "--time", str(timeout_s), "--", name)
-
-
 def rm_argv(name: str) -> Argv:
     """Remove a container (force: stop first). Never ``-v``: volumes hold data."""
     return ("docker", "rm", "--force", "--", name)

@@ -29,7 +29,7 @@ from togather_deploy.config.sections import (
     MigrationsConfig,
     MonitoringConfig,
     NotifyConfig,
-    RouterConfig,
+    RouterSettings,
     SlotConfig,
     SnapshotsConfig,
     read_database,
@@ -69,7 +69,7 @@ class DeployConfig:
     health: HealthConfig
     monitoring: MonitoringConfig
     notify: NotifyConfig
-    router: RouterConfig
+    router: RouterSettings
     app_env: Mapping[str, str]
     app_memory_mb: int
     app_healthcheck: tuple[str, ...]

@@ -92,7 +92,7 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True)
-class RouterConfig:
+class RouterSettings:
     image: str
     preview_port: int
     """Loopback-only listener that always reaches the idle colour (smoke tests)."""
@@ -212,8 +212,8 @@ def read_notify(s: f.Section) -> NotifyConfig:
     return n
 
 
-def read_router(s: f.Section) -> RouterConfig:
-    r = RouterConfig(
+def read_router(s: f.Section) -> RouterSettings:
+    r = RouterSettings(
         image=f.pinned_image(s.key("image"), s.get("image"), "nginx:1.27.3"),
         preview_port=f.port(s.key("previewPort"), s.get("previewPort"), 18080),
         maintenance=f.boolean(s.key("maintenance"), s.get("maintenance"), False),
