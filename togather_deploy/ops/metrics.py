@@ -1,10 +1,12 @@
 """The deploy tooling's own metrics, for node-exporter's textfile collector.
 
-``<state_dir>/metrics/togather_deploy.prom`` is rewritten after every deploy
-and rollback with ``prometheus_client.write_to_textfile`` (temp file in the same
-directory, then rename), so the collector never reads half a file. The names
-are a contract with the monitoring alerts and the Deployment dashboard; do not
-rename them:
+``<state_dir>/metrics/togather_deploy.prom`` is rendered by ``prometheus_client``
+and rewritten after every deploy and rollback with ``hostfs.atomic`` (temp file,
+mode 0644, fsync, rename), so the collector never reads half a file. (Not
+``write_to_textfile``: its temp file gets the umask's mode, no fsync, and a
+fixed name opened without O_EXCL; the project's one atomic writer has none of
+that.) The names are a contract with the monitoring alerts and the Deployment
+dashboard; do not rename them:
 
     togather_deploy_last_timestamp_seconds
     togather_deploy_last_success                      1 | 0
@@ -25,7 +27,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -34,6 +36,7 @@ from togather_deploy.config.model import COLORS, DeployConfig
 from togather_deploy.db.snapshots import store as snapshots
 from togather_deploy.errors import SnapshotError
 from togather_deploy.hostfs import paths as host_paths
+from togather_deploy.hostfs.atomic import atomic_write
 from togather_deploy.ops import audit
 
 FILENAME = METRICS_FILE
@@ -144,7 +147,5 @@ def publish(cfg: DeployConfig) -> str:
     """Gather, render and write atomically; returns the file's path."""
     path = metrics_path(cfg.state_dir)
     host_paths.ensure_dir(os.path.dirname(path), 0o755)  # the tool's own (a planted symlink is refused)
-    write_to_textfile(path, registry_for(gather(cfg)))
-    # node-exporter runs as another user; write_to_textfile leaves the mode to the umask
-    os.chmod(path, 0o644)
+    atomic_write(path, render(gather(cfg)), mode=0o644)  # node-exporter runs as another user
     return path
