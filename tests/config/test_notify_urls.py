@@ -38,7 +38,7 @@ def test_a_bad_url_names_the_key_and_never_shows_the_value(value: Any, key: str)
     err = info.value
     assert err.key == key and err.exit_code == EXIT_CONFIG
     assert "S3CRET" not in str(err) and "<secret>" in str(err)
-    assert "--secret --path 'togather:notify.urls[0]'" in (err.fix or "")
+    assert "--secret --path togather:notify.urls '[\"ntfys://" in (err.fix or "")
 
 
 @settings(max_examples=200, deadline=None)

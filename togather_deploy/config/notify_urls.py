@@ -25,8 +25,8 @@ SHAPE = "an apprise URL like ntfys://ntfy.sh/TOPIC or slack://TOKEN_A/TOKEN_B/TO
 
 
 def _fix(key: str) -> str:
-    return (f"pulumi config set --secret --path 'togather:{key}[0]' 'ntfys://ntfy.sh/TOPIC' "
-            "(one URL per index; the services: https://github.com/caronc/apprise/wiki)")
+    return (f"pulumi config set --secret --path togather:{key} '[\"ntfys://ntfy.sh/TOPIC\"]' "
+            "(a JSON list of URLs; the services: https://github.com/caronc/apprise/wiki)")
 
 
 def apprise_urls(key: str, value: Any) -> tuple[str, ...]:
