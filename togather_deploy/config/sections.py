@@ -9,6 +9,7 @@ from togather_deploy.config import fields as f
 from togather_deploy.config import paths as config_paths
 from togather_deploy.config.image_ref import TAG
 from togather_deploy.config.layout import StateLayout
+from togather_deploy.config.notify_urls import apprise_urls
 
 # Docker's tag grammar: the version doubles as the image tag.
 VERSION_PATTERN = TAG
@@ -89,6 +90,8 @@ class NotifyConfig:
     webhook_url: str | None
     timeout_seconds: int
     retries: int
+    urls: tuple[str, ...] = ()
+    """Apprise URLs (``config.notify_urls``), sent to besides the two above."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,7 @@ def read_notify(s: f.Section) -> NotifyConfig:
                                       allowed="an http(s) URL"),
         timeout_seconds=f.integer(s.key("timeoutSeconds"), s.get("timeoutSeconds"), 5, minimum=1),
         retries=f.integer(s.key("retries"), s.get("retries"), 3, minimum=0, maximum=10),
+        urls=apprise_urls(s.key("urls"), s.get("urls")),
     )
     s.done()
     return n
