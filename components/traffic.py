@@ -2,8 +2,7 @@
 
 Keeps ``__main__.py`` thin:
 
-    router_files = declare_router_config("router-config", cfg)
-    router = NginxRouter("router", NginxRouterArgs(..., config_files=router_files))
+    router = NginxRouter("router", NginxRouterArgs(cfg, network, depends_on=[host]))
     gates, switch = declare_traffic("traffic", cfg, slots={"blue": blue, "green": green},
                                     router=router)
 
@@ -74,7 +73,7 @@ def switch_props(cfg: DeployConfig, *, idle_container: Any, gate_checked_at: Any
 
 def declare_router_config(name: str, cfg: DeployConfig,
                           opts: ResourceOptions | None = None) -> RouterConfig:
-    """The router's nginx.conf/router.js; pass it as ``NginxRouterArgs.config_files``."""
+    """The router's nginx.conf/router.js (``RouterConfig``), declared by ``declare_traffic``."""
     return RouterConfig(name, cfg, router_params(cfg), opts)
 
 
