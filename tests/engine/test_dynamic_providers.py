@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.engine, pytest.mark.nginx]
 PROGRAM = '''
 import pulumi
 from components.runtime_config import from_pulumi_runtime
-from components.traffic import declare_router_config
+from components.router import declare_router_config
 
 cfg = from_pulumi_runtime()
 files = declare_router_config("router-config", cfg, pulumi.ResourceOptions())
