@@ -13,6 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from tests.support.nginx import private_dir  # noqa: E402
 from tests.support.pg import PostgresServer, pg_bindir, start_postgres  # noqa: E402
 from tests.support.provider_wire import ProviderWire, wire_session  # noqa: E402
 
@@ -52,9 +53,6 @@ def preview_wire() -> Iterator[ProviderWire]:
 
 @pytest.fixture
 def workdir() -> Iterator[str]:
-    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``); the
-    router tests in tests/render, tests/ops and tests/components all need one."""
-    from tests.support.nginx import private_dir
-
+    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
     with private_dir() as d:
         yield d

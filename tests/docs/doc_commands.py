@@ -166,10 +166,11 @@ def docker_roles() -> set[str]:
     roles: set[str] = set()
     for top in ("components", "togather_deploy"):
         for dirpath, _dirs, files in os.walk(os.path.join(ROOT, top)):
-            for name in (f for f in files if f.endswith(".py")):
-                with open(os.path.join(dirpath, name), encoding="utf-8") as fh:
-                    for role in re.findall(r'\.name\(f?"([a-z{}-]+)"\)', fh.read()):
-                        roles |= {role.replace("{color}", c) for c in ("blue", "green")}
+            for name in files:
+                if name.endswith(".py"):
+                    with open(os.path.join(dirpath, name), encoding="utf-8") as fh:
+                        for role in re.findall(r'\.name\(f?"([a-z{}-]+)"\)', fh.read()):
+                            roles |= {role.replace("{color}", c) for c in ("blue", "green")}
     return roles
 
 

@@ -164,7 +164,7 @@ def test_release_state_is_read_from_the_backend_not_committed_back() -> None:
         assert not any(re.search(r"\bgit (commit|push)\b", r) for r in runs), name
         login = runs.index('pulumi login "$PULUMI_BACKEND_URL"')
         assert login < runs.index('scripts/deploy "$STACK" "$VERSION"'), name
-    assert "release_state.sync(" in _read("cli", "deploy.py")  # the script reads it first
+    assert "release_state.sync(" in _read("togather_deploy", "cli", "deploy.py")  # the script reads it first
 
 
 def test_deploy_command_parses_with_the_real_cli() -> None:

@@ -42,6 +42,7 @@ from togather_deploy.cli.render import Stages, refuse, report
 from togather_deploy.config.image_ref import RELEASE_ALLOWED, release_version_pinned
 from togather_deploy.config.model import DeployConfig, other_color
 from togather_deploy.config.source import from_stack_file
+from togather_deploy.config.urls import loopback_url
 from togather_deploy.errors import EXIT_FAILURE, DeployError
 from togather_deploy.ops import audit, health, images, lock, preflight, release_state
 from togather_deploy.ops.context import OpsContext
@@ -49,7 +50,7 @@ from togather_deploy.ops.stack_watch import StackWatch
 
 
 def slot_url(cfg: DeployConfig, color: str) -> str:
-    return f"http://127.0.0.1:{cfg.slot(color).host_port}"
+    return loopback_url(cfg.slot(color).host_port)
 
 
 def gate(cfg: DeployConfig, color: str, version: str, stages: Stages) -> None:

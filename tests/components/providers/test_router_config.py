@@ -149,7 +149,7 @@ def test_a_running_router_validates_inside_and_reloads_only_for_a_structural_cha
     with open(log) as fh:
         calls = fh.read().splitlines()
     assert f"exec dev-router nginx -t -q -c {d}/nginx.candidate.conf" in calls
-    assert calls.count("kill --signal HUP dev-router") == 1  # never for unchanged or invalid text
+    assert calls.count("kill --signal HUP -- dev-router") == 1  # never for unchanged or invalid text
 
 
 def test_router_maintenance_and_the_operator_verb_agree(workdir: str, wire: ProviderWire) -> None:
