@@ -20,9 +20,9 @@ from typing import Any
 from togather_deploy.config import fields as f
 from togather_deploy.config import paths as config_paths
 from togather_deploy.config.image_ref import check_repository
+from togather_deploy.config.layout import StateLayout
 from togather_deploy.config.registry import KEY as REGISTRY_KEY
 from togather_deploy.config.registry import RegistryConfig, read_registry
-from togather_deploy.config.layout import StateLayout
 from togather_deploy.config.secrets import Secrets, concealing, read_secrets
 from togather_deploy.config.sections import (
     RESERVED_ENV,
