@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from togather_deploy.config.model import COLORS, DeployConfig
+from togather_deploy.render import nginx_tls
 from togather_deploy.render.containers import (
     APP_PORT,
     ROUTER_CONF_DIR,
@@ -66,6 +67,8 @@ class RouterParams:
     """Where nginx keeps request/response temp files (prefix-relative in tests)."""
     worker_processes: str = "auto"
     extra_headers: Mapping[str, str] = field(default_factory=dict)
+    tls: nginx_tls.TlsParams | None = None
+    """HTTPS on ``tls.port``; ``listen_port`` then only redirects (``render.nginx_tls``)."""
 
 
 def router_params(cfg: DeployConfig) -> RouterParams:
@@ -82,6 +85,7 @@ def router_params(cfg: DeployConfig) -> RouterParams:
         server_name=cfg.domain,
         maintenance=cfg.router.maintenance,
         client_max_body_size=cfg.router.client_max_body_size,
+        tls=nginx_tls.container_tls(cfg),
     )
 
 
@@ -147,7 +151,7 @@ def _server(p: RouterParams, *, addr: str, port: int, color_var: str, public: bo
     """One server block. ``color_var`` picks the colour: active (public) or idle (preview)."""
     lines = [
         "    server {",
-        f"        listen {addr}:{port};",
+        nginx_tls.https_listen(p.tls, addr) if public and p.tls else f"        listen {addr}:{port};",
         f"        server_name {p.server_name};",
         f"        set $togather_color {color_var};",
         "        set $togather_upstream \"\";",
@@ -216,7 +220,7 @@ http {{
     proxy_buffering off;
     gzip on;
     gzip_types application/json application/ld+json text/css application/javascript text/plain;
-{resolver}
+{resolver}{nginx_tls.http_directives(p.tls)}
     js_path "{conf_dir}/";
     js_import router from {js_file};
     js_set $togather_active router.activeColor;
@@ -231,6 +235,7 @@ http {{
         {_LOG_FORMAT};
     access_log {p.access_log} togather_json;
 
+{nginx_tls.redirect_server(p.tls, p.listen_addr, p.listen_port) if p.tls else ""}\
 {_server(p, addr=p.listen_addr, port=p.listen_port, color_var="$togather_active", public=True)}
 
 {_server(p, addr=p.preview_addr, port=p.preview_port, color_var="$togather_idle", public=False)}
