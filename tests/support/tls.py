@@ -8,6 +8,7 @@ Serial numbers are random: a test tells two issuances apart by serial.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import pwd
 from collections.abc import Sequence
 
@@ -37,7 +38,8 @@ class TestCA:
                      .sign(self.key, hashes.SHA256()))
         self.pem = self.cert.public_bytes(serialization.Encoding.PEM)
 
-    def issue(self, names: Sequence[str], key_pem: bytes, *, days: int = 90) -> bytes:
+    def issue(self, names: Sequence[str], key_pem: bytes, *, days: int = 90,
+              ips: Sequence[str] = ()) -> bytes:
         key = serialization.load_pem_private_key(key_pem, None)
         now = dt.datetime.now(dt.UTC)
         leaf = (x509.CertificateBuilder()
@@ -46,6 +48,8 @@ class TestCA:
                 .serial_number(x509.random_serial_number())
                 .not_valid_before(now - dt.timedelta(minutes=5))
                 .not_valid_after(now + dt.timedelta(days=days))
-                .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+                .add_extension(x509.SubjectAlternativeName(
+                    [*(x509.DNSName(n) for n in names),
+                     *(x509.IPAddress(ipaddress.ip_address(a)) for a in ips)]), critical=False)
                 .sign(self.key, hashes.SHA256()))
         return leaf.public_bytes(serialization.Encoding.PEM) + self.pem
