@@ -109,6 +109,7 @@ def write_metrics(state_dir: str, *, not_after: dt.datetime | None, domain: str,
     lines = ["# HELP togather_tls_renewal_last_success 1 if the last certificate renewal attempt worked.",
              "# TYPE togather_tls_renewal_last_success gauge",
              f"togather_tls_renewal_last_success {1 if success else 0}",
+             "# HELP togather_tls_renewal_last_timestamp_seconds When the last renewal attempt ran.",
              "# TYPE togather_tls_renewal_last_timestamp_seconds gauge",
              f"togather_tls_renewal_last_timestamp_seconds {now:.0f}"]
     if not_after is not None:
