@@ -17,6 +17,7 @@ import pulumi_docker as docker
 from pulumi import ResourceOptions
 
 from components.docker_args import container_args, container_options
+from components.providers.certificate import Certificate, certificate_props
 from components.traffic import declare_router_config
 from togather_deploy.config.model import DeployConfig
 from togather_deploy.render.containers import router_spec
@@ -44,4 +45,7 @@ class NginxRouter(pulumi.ComponentResource):
             f"{name}-container", **container_args(router_spec(args.config)),
             opts=child.merge(container_options(args.network, self.config_files, *args.depends_on)))
         self.container_name = container.name
+        if args.config.tls.enabled:  # issued through this router's port 80, so after it runs
+            Certificate(f"{name}-certificate", certificate_props(args.config),
+                        child.merge(ResourceOptions(depends_on=[container])))
         self.register_outputs({"container_name": self.container_name})
