@@ -27,8 +27,9 @@ from tests.support.stub_app import StubApp
 from tests.support.tls import TestCA, nobody_uid
 from togather_deploy.config.model import DeployConfig, load_config
 from togather_deploy.ops.tls import files as tls_files
+from togather_deploy.ops.traffic_verify import check_public
 from togather_deploy.render.nginx import render_nginx_conf, router_params
-from togather_deploy.render.nginx_tls import TlsParams
+from togather_deploy.render.nginx_tls import TlsParams, local_verify_url, public_url
 
 
 @pytest.fixture
@@ -204,3 +205,18 @@ def test_a_renewed_certificate_is_served_on_the_next_handshake_without_a_reload(
     key_path = os.path.join(router.conf_dir, "tls", "live.key")
     assert os.stat(key_path).st_mode & 0o777 == 0o600
     assert os.stat(os.path.join(state, "tls", "live.key")).st_mode & 0o777 == 0o600
+
+
+@pytest.mark.nginx
+def test_a_flip_is_verified_over_loopback_https_where_port_80_only_redirects(
+        tls_router: tuple[NginxRouter, StubApp]) -> None:
+    router, _ = tls_router
+    https = f"https://127.0.0.1:{router.params.tls.port}"  # type: ignore[union-attr]
+    assert check_public(https, "/version", "blue", "v1", 5.0) is None
+    router.switch("green")
+    assert check_public(https, "/version", "green", "v2", 5.0) is None
+    assert check_public(router.url, "/version", "green", "v2", 5.0) is not None  # the 308 is no proof
+    cfg = _cfg(httpsPort=8443)
+    assert public_url(cfg) == "https://events.example.org:8443"
+    assert local_verify_url(cfg) == "https://127.0.0.1:8443"
+    assert public_url(_cfg(mode="off")) == "http://events.example.org:80"

@@ -84,6 +84,22 @@ def container_tls(cfg: DeployConfig) -> TlsParams | None:
         hsts_include_subdomains=cfg.tls.hsts_include_subdomains, real_ip_from=cfg.tls.real_ip_from)
 
 
+def public_url(cfg: DeployConfig) -> str:
+    """What clients use: ``https://domain`` (port only when not 443) with TLS on, else http."""
+    host = cfg.domain if cfg.domain != "_" else "localhost"
+    if cfg.tls.enabled:
+        return f"https://{host}" + ("" if cfg.tls.https_port == 443 else f":{cfg.tls.https_port}")
+    return f"http://{host}:{cfg.public_port}"
+
+
+def local_verify_url(cfg: DeployConfig) -> str:
+    """Where a flip is verified from the host: the router's HTTPS port when TLS is on (port 80
+    only redirects), on loopback; ``ops.traffic_verify`` skips name checks for loopback HTTPS."""
+    if cfg.tls.enabled:
+        return f"https://127.0.0.1:{cfg.tls.https_port}"
+    return f"http://127.0.0.1:{cfg.public_port}"
+
+
 def cert_path(t: TlsParams, ext: str) -> str:
     name = "$togather_tls_cert" if t.per_handshake else CERT_NAME
     return f"{t.cert_dir.rstrip('/')}/{name}.{ext}"
