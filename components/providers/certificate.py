@@ -10,7 +10,8 @@ Contract
   never a replace.
 - ``create``/``update``: idempotent. acme: a kept certificate that covers every
   name and has more than 30 days left is adopted as it is (a re-run, or an
-  interrupted update, never orders twice); otherwise one ACME order through the
+  interrupted update, never orders twice) unless ``directory_url`` changed (a staging
+  certificate is not kept for production); otherwise one ACME order through the
   router's port 80, so the router container must run first (the component
   orders it). A failure leaves the served certificate untouched and fails the
   update with the domain, the challenge URL and the CA's problem document.
@@ -71,9 +72,12 @@ def _recorded(i: CertificateInputs) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k in KEYS if (v := getattr(i, k)) is not None}
 
 
-def ensure(props: Mapping[str, Any]) -> dict[str, Any]:
-    """Make the certificate exist; returns the outputs."""
+def ensure(props: Mapping[str, Any], olds: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Make the certificate exist; returns the outputs. A certificate from another CA
+    (``directory_url`` changed since ``olds``, e.g. Let's Encrypt staging → production) is
+    never adopted."""
     i = CertificateInputs.from_props(props)
+    other_ca = olds is not None and olds.get("directory_url") not in (None, i.directory_url)
     if i.mode == "files":
         assert i.certificate is not None and i.key is not None  # config requires both
         files.install(i.state_dir, i.router_dir, i.certificate.encode(), i.key.encode(),
@@ -82,7 +86,7 @@ def ensure(props: Mapping[str, Any]) -> dict[str, Any]:
         pair = files.current(i.state_dir)
         covered = pair is not None and set(i.domains) <= set(files.names(pair[0]))
         left = (files.not_after(pair[0]) - _now()).days if pair is not None else 0
-        if not covered or left < renewal.RENEW_BEFORE_DAYS:
+        if not covered or left < renewal.RENEW_BEFORE_DAYS or other_ca:
             acme_issue.issue(acme_issue.IssueRequest(
                 directory_url=i.directory_url, domains=i.domains, state_dir=i.state_dir,
                 router_dir=i.router_dir, email=i.email, ca_bundle=i.ca_bundle, worker_uid=i.worker_uid))
@@ -114,8 +118,8 @@ class CertificateProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult("certificate", outs=ensure(props))
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs=ensure(news))
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=ensure(news, olds))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         return None  # never removes a certificate (see the contract)

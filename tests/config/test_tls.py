@@ -92,3 +92,9 @@ def test_files_mode_needs_both_pems_and_a_secret_key_never_echoed() -> None:
     assert "secretbytes" not in str(bad) and "PEM" in str(bad)
     tls = load({"mode": "files", "certificate": CERT, "key": KEY}, ("tls",)).tls
     assert tls.mode == "files" and tls.key == KEY and "secretbytes" not in repr(tls)
+
+
+def test_files_mode_read_by_a_script_without_the_encrypted_values_is_valid() -> None:
+    # scripts read Pulumi.<stack>.yaml without decrypting: the secure keys are only named
+    tls = load({"mode": "files"}, ("tls.certificate", "tls.key")).tls
+    assert tls.mode == "files" and tls.key is None

@@ -111,7 +111,9 @@ def _check_mode(s: f.Section, cfg: TlsConfig, domain: str, secret_keys: Collecti
                                   key=s.key(name), fix=f"pulumi config rm --path togather:{s.key(name)}")
         return
     for name in ("certificate", "key"):
-        if getattr(cfg, name) is None:
+        # a value held encrypted that this reader was not given (scripts read the stack file
+        # without decrypting) is present: only the program needs it, and it gets it
+        if getattr(cfg, name) is None and s.key(name) not in secret_keys:
             raise ConfigError(f"{s.key(name)}: is required with mode files", key=s.key(name),
                               fix=f"pulumi config set --secret --path togather:{s.key(name)} "
                               f"< {name}.pem")
@@ -120,7 +122,7 @@ def _check_mode(s: f.Section, cfg: TlsConfig, domain: str, secret_keys: Collecti
                           key=s.key("key"),
                           fix=f"pulumi config set --secret --path togather:{s.key('key')} < key.pem")
     for name, marker in (("certificate", "-----BEGIN CERTIFICATE-----"), ("key", "PRIVATE KEY-----")):
-        if marker not in (getattr(cfg, name) or ""):
+        if getattr(cfg, name) is not None and marker not in getattr(cfg, name):
             # never echo the value: the key is secret and a certificate is long
             raise ConfigError(f"{s.key(name)}: is not a PEM {name} (no '{marker}' line)",
                               key=s.key(name), fix=f"set it from the PEM file: pulumi config set "

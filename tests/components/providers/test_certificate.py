@@ -81,6 +81,12 @@ def test_create_issues_a_rerun_adopts_diff_is_pure_and_delete_keeps_the_certific
                                                                    "domains": UNKNOWN}).changes is True
     updated = wire.update(provider, "certificate", first.outs, moved)
     assert sorted(updated.outs["names"]) == [DOMAIN, "www." + DOMAIN] and _serial(router) != serial
+    serial = _serial(router)
+    same = wire.update(provider, "certificate", updated.outs, moved)  # nothing to do: adopted
+    assert same.outs["not_after"] == updated.outs["not_after"] and _serial(router) == serial
+    other_ca = {**updated.outs, "directory_url": "https://acme-staging.example/dir"}
+    wire.update(provider, "certificate", other_ca, moved)  # e.g. staging → production: a new order
+    assert _serial(router) != serial
     wire.delete(provider, "certificate", updated.outs)
     assert files.current(state) is not None
     assert os.path.exists(os.path.join(state, "router", "tls", "live.crt"))
