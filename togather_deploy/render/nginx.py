@@ -196,7 +196,7 @@ def render_nginx_conf(p: RouterParams, *, js_file: str = JS_FILE) -> str:
     return f"""# Rendered by togather-deploy (togather_deploy/render/nginx.py). Do not edit: a flip
 # changes only {conf_dir}/{ACTIVE_FILE}, read per request by {js_file}.
 load_module {p.js_module};
-worker_processes {p.worker_processes};
+{nginx_tls.main_directives(p.tls)}worker_processes {p.worker_processes};
 pid {p.pid};
 error_log {p.error_log} warn;
 

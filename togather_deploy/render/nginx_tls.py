@@ -105,6 +105,13 @@ def cert_path(t: TlsParams, ext: str) -> str:
     return f"{t.cert_dir.rstrip('/')}/{name}.{ext}"
 
 
+def main_directives(t: TlsParams | None) -> str:
+    """Main-context lines: the workers' user, fixed so the installed key (0600) can be owned by
+    it (``ops.tls.files.ROUTER_WORKER_UID``). ``nobody``/``nogroup`` exist in every Debian-based
+    image (the official nginx one's own ``nginx`` user does not exist in Debian's package)."""
+    return "user nobody nogroup;\n" if t is not None else ""
+
+
 def http_directives(t: TlsParams | None) -> str:
     """``http {}``-level lines: the TLS profile, the redirect host map and real-IP trust."""
     if t is None:
@@ -159,6 +166,7 @@ def redirect_server(t: TlsParams, addr: str, port: int) -> str:
     return f"""    server {{
         listen {addr}:{port};
         server_name _;
+        set $togather_color "";  # the access log names it; nothing is proxied here
         location ^~ {CHALLENGE_PREFIX} {{
             root {t.challenge_root.rstrip('/')};
             default_type text/plain;

@@ -31,8 +31,8 @@ from togather_deploy.errors import DeployError
 from togather_deploy.render.nginx_tls import CERT_DIR, CERT_NAME, CHALLENGE_DIR, CHALLENGE_PREFIX
 
 ACCOUNT_KEY = "account.key"
-ROUTER_WORKER_UID = 101
-"""uid of nginx's worker in the official ``nginx`` image (user ``nginx``)."""
+ROUTER_WORKER_UID = 65534
+"""uid of ``nobody``, which the router's workers run as with TLS on (``render.nginx_tls``)."""
 
 
 def state_tls_dir(state_dir: str) -> str:
