@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,9 @@ def ensure(props: Mapping[str, Any], olds: Mapping[str, Any] | None = None) -> d
             files.install(i.state_dir, i.router_dir, pair[0], pair[1], worker_uid=i.worker_uid)
     served = files.current(i.state_dir)
     assert served is not None
+    # the expiry metric exists from the first `pulumi up`, before any scheduled renewal ran
+    renewal.write_metrics(i.state_dir, not_after=files.not_after(served[0]), domain=i.domains[0],
+                          success=True, now=time.time())
     return {**_recorded(i), "names": list(files.names(served[0])),
             "not_after": files.not_after(served[0]).isoformat()}
 

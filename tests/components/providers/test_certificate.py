@@ -70,6 +70,8 @@ def test_create_issues_a_rerun_adopts_diff_is_pure_and_delete_keeps_the_certific
     assert checked.failures == []
     first = wire.create(provider, checked.inputs)
     assert first.outs["names"] == [DOMAIN] and first.outs["not_after"]
+    with open(os.path.join(state, "metrics", "togather_tls.prom"), encoding="utf-8") as fh:
+        assert f'togather_tls_certificate_expiry_timestamp_seconds{{domain="{DOMAIN}"}}' in fh.read()
     serial = _serial(router)
     again = wire.create(provider, checked.inputs)  # an interrupted `pulumi up` re-run: no new order
     assert again.outs["not_after"] == first.outs["not_after"] and _serial(router) == serial
