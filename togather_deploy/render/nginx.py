@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from togather_deploy.config.model import COLORS, DeployConfig
 from togather_deploy.render import router_js
+from togather_deploy.render import nginx_tls
 from togather_deploy.render.containers import (
     APP_PORT,
     ROUTER_CONF_DIR,
@@ -77,6 +78,8 @@ class RouterParams:
     """Where nginx keeps request/response temp files (prefix-relative in tests)."""
     worker_processes: str = "auto"
     extra_headers: Mapping[str, str] = field(default_factory=dict)
+    tls: nginx_tls.TlsParams | None = None
+    """HTTPS on ``tls.port``; ``listen_port`` then only redirects (``render.nginx_tls``)."""
 
 
 def router_params(cfg: DeployConfig) -> RouterParams:
@@ -93,6 +96,7 @@ def router_params(cfg: DeployConfig) -> RouterParams:
         server_name=cfg.domain,
         maintenance=cfg.router.maintenance,
         client_max_body_size=cfg.router.client_max_body_size,
+        tls=nginx_tls.container_tls(cfg),
     )
 
 
@@ -134,7 +138,7 @@ def _server(p: RouterParams, *, addr: str, port: int, color_var: str, public: bo
     """One server block. ``color_var`` picks the colour: active (public) or idle (preview)."""
     lines = [
         "    server {",
-        f"        listen {addr}:{port};",
+        nginx_tls.https_listen(p.tls, addr) if public and p.tls else f"        listen {addr}:{port};",
         f"        server_name {p.server_name};",
         f"        set $togather_color {color_var};",
         "        set $togather_upstream \"\";",
@@ -178,7 +182,7 @@ def render_nginx_conf(p: RouterParams, *, js_file: str = JS_FILE) -> str:
     return f"""# Rendered by togather-deploy (togather_deploy/render/nginx.py). Do not edit: a flip
 # changes only {conf_dir}/{ACTIVE_FILE}, read per request by {js_file}.
 load_module {p.js_module};
-worker_processes {p.worker_processes};
+{nginx_tls.main_directives(p.tls)}worker_processes {p.worker_processes};
 pid {p.pid};
 error_log {p.error_log} warn;
 
@@ -202,7 +206,7 @@ http {{
     proxy_buffering off;
     gzip on;
     gzip_types application/json application/ld+json text/css application/javascript text/plain;
-{resolver}
+{resolver}{nginx_tls.http_directives(p.tls)}
     js_path "{conf_dir}/";
     js_import router from {js_file};
     js_set $togather_active router.activeColor;
@@ -219,6 +223,7 @@ http {{
         {_LOG_FORMAT};
     access_log {p.access_log} togather_json;
 
+{nginx_tls.redirect_server(p.tls, p.listen_addr, p.listen_port) if p.tls else ""}\
 {_server(p, addr=p.listen_addr, port=p.listen_port, color_var="$togather_active", public=True)}
 
 {_server(p, addr=p.preview_addr, port=p.preview_port, color_var="$togather_idle", public=False)}
