@@ -17,8 +17,8 @@ import pulumi_docker as docker
 from pulumi import ResourceOptions
 
 from components.docker_args import container_args, container_options
-from components.providers.router_config import RouterConfig
 from components.providers.certificate import Certificate, certificate_props
+from components.providers.router_config import RouterConfig
 from togather_deploy.config.model import DeployConfig
 from togather_deploy.render.containers import router_spec
 from togather_deploy.render.nginx import router_params

@@ -26,10 +26,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+from typing import TYPE_CHECKING
 
 from togather_deploy.config.layout import METRICS_FILE, StateLayout
 from togather_deploy.config.model import COLORS, DeployConfig
@@ -38,6 +35,10 @@ from togather_deploy.errors import SnapshotError
 from togather_deploy.hostfs import paths as host_paths
 from togather_deploy.hostfs.atomic import atomic_write
 from togather_deploy.ops import audit
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.core import Metric
 
 FILENAME = METRICS_FILE
 FINAL = ("completed", "failed", "rolled_back")
@@ -65,14 +66,20 @@ def metrics_path(state_dir: str) -> str:
     return StateLayout(state_dir).metrics_file
 
 
-class _Collector(Collector):
+class _Collector:
     """One scrape's worth of ``DeployMetrics`` (a custom collector: the values are facts read
-    from the audit log, not counters this process increments)."""
+    from the audit log, not counters this process increments).
+
+    prometheus_client is imported when metrics are rendered, not when this module is: the
+    verbs import it on every run, and their refusals (a state dir another user owns, run
+    with the system python3) must render without the venv's packages."""
 
     def __init__(self, m: DeployMetrics) -> None:
         self.m = m
 
     def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
         m = self.m
         yield GaugeMetricFamily("togather_deploy_last_timestamp_seconds",
                                 "Unix time the last deploy or rollback finished.", value=m.last_timestamp)
@@ -105,6 +112,8 @@ class _Collector(Collector):
 
 
 def registry_for(m: DeployMetrics) -> CollectorRegistry:
+    from prometheus_client import CollectorRegistry
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(m))
     return registry
@@ -112,6 +121,8 @@ def registry_for(m: DeployMetrics) -> CollectorRegistry:
 
 def render(m: DeployMetrics) -> str:
     """The textfile in Prometheus exposition format (HELP/TYPE for every family)."""
+    from prometheus_client import generate_latest
+
     return generate_latest(registry_for(m)).decode("utf-8")
 
 

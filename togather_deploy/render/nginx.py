@@ -30,8 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from togather_deploy.config.model import COLORS, DeployConfig
-from togather_deploy.render import router_js
-from togather_deploy.render import nginx_tls
+from togather_deploy.render import nginx_tls, router_js
 from togather_deploy.render.containers import (
     APP_PORT,
     ROUTER_CONF_DIR,
