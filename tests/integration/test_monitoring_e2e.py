@@ -60,7 +60,8 @@ def test_the_rules_are_loaded(world: World) -> None:
     names = {r["name"] for r in group["rules"]}
     assert names == {"HighErrorRate", "DatabaseDown", "DiskSpaceLow", "HighMemoryUsage",
                      "ServiceUnhealthy", "HighLatency", "TargetDown", "SnapshotTooOld",
-                     "DeployMetricsMissing", "ConfigReloadFailed"}
+                     "DeployMetricsMissing", "ConfigReloadFailed",
+                     "CertificateExpiresSoon", "CertificateRenewalFailed"}
     assert all(r["health"] in ("ok", "unknown") for r in group["rules"]), group["rules"]
 
 
