@@ -8,6 +8,8 @@ The real CLI cannot run here. ``install_fake_pulumi`` writes an executable
   like the real CLI cancelling an update);
 - for ``config set [--path] togather:KEY VALUE --stack S --cwd DIR`` edits
   ``DIR/Pulumi.S.yaml`` like the real CLI, so the next read sees the change;
+- answers what the Automation API asks around each command (``version``, ``stack select``,
+  ``stack history``); ``FakePulumi.verbs`` leaves those out;
 - for ``stack output --json`` prints the outputs: those the test set, and, like the program's
   exports, ``activeColor`` and ``versions`` as the last successful ``up`` left them;
 - for ``config --show-secrets --json`` prints the stack file's config the way the real CLI
@@ -80,7 +82,14 @@ for rule in plan.get("rules", []):
             sys.stderr.write(rule.get("stderr", ""))
             sys.exit(rule["exit"])
         break
-if verb == "config set":
+if verb == "version":
+    print("v3.272.0")
+elif verb in ("stack select", "whoami"):
+    pass
+elif verb == "stack history":
+    print(json.dumps([{"kind": "update", "startTime": "2026-01-01T00:00:00.000Z", "message": "",
+                       "environment": {}, "config": {}, "result": "succeeded", "version": 1}]))
+elif verb == "config set":
     rest = [a for a in words[2:]]
     key, value = rest[0], rest[1]
     path = os.path.join(cwd, "Pulumi.%s.yaml" % opt("--stack"))
@@ -137,6 +146,11 @@ elif verb == "up":
 '''
 
 
+BOOKKEEPING = ("version", "stack select", "stack history", "whoami")
+"""What the Automation API runs around the real work (version check, selecting the stack,
+the update summary)."""
+
+
 @dataclass(frozen=True)
 class FakePulumi:
     bin_dir: str
@@ -189,6 +203,9 @@ class FakePulumi:
         """``["config set", "up", ...]`` in call order, with the config key for ``config set``."""
         out = []
         for call in self.calls():
+            if call["verb"] in BOOKKEEPING or (call["verb"] == "stack output"
+                                               and "--show-secrets" in call["argv"]):
+                continue  # the API reads outputs twice (masked, then plain): one read
             if call["verb"] == "config set":
                 key = next(a for a in call["argv"][2:] if a.startswith("togather:"))
                 value = call["argv"][call["argv"].index(key) + 1]

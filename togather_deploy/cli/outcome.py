@@ -16,24 +16,18 @@ reported, never allowed to turn a good deploy into a failed one.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from togather_deploy.cli.render import StageResult, Stages, error_data
 from togather_deploy.config.model import DeployConfig
-from togather_deploy.config.source import engine_config_argv, from_stack_file, with_engine_secrets
+from togather_deploy.config.source import from_stack_file, with_engine_secrets
 from togather_deploy.errors import DeployError, StackChangedError
 from togather_deploy.ops import audit, notify
 from togather_deploy.ops import metrics as deploy_metrics
-from togather_deploy.ops.context import (
-    OpsContext,
-    config_set_argv,
-    pulumi_checked,
-    stack_output_argv,
-    up_argv,
-)
+from togather_deploy.ops.context import OpsContext
+from togather_deploy.ops.engine import engine_of
 from togather_deploy.ops.stack_watch import StackWatch
 
 
@@ -118,9 +112,8 @@ def restore_active_on_failure(ctx: OpsContext, stages: Stages, previous: str,
         try:
             with stages.stage("restore", f"activeColor = {previous}; pulumi up"):
                 if watch is None:
-                    pulumi_checked(ctx, config_set_argv(ctx, "activeColor", previous),
-                                   "restoring activeColor")
-                    pulumi_checked(ctx, up_argv(ctx), f"pulumi up (restore {previous})")
+                    engine_of(ctx).set_config("activeColor", previous)
+                    engine_of(ctx).up(f"pulumi up (restore {previous})", ctx.on_progress)
                 else:
                     watch.edit(ctx, "activeColor", previous)
                     watch.up(ctx, f"pulumi up (restore {previous})")
@@ -163,11 +156,8 @@ def migrations_and_snapshot(ctx: OpsContext, cfg: DeployConfig,
     and ``snapshotPath`` (the ``DbSnapshot``'s ``path``); best effort, never fails the deploy."""
     outputs: dict[str, Any] = {}
     try:
-        result = ctx.pulumi(stack_output_argv(ctx))
-        if result.ok:
-            loaded = json.loads(result.stdout or "{}")
-            outputs = loaded if isinstance(loaded, dict) else {}
-    except (ValueError, DeployError) as exc:
+        outputs = engine_of(ctx).outputs()
+    except DeployError as exc:
         stages.note(f"stack outputs unreadable: {exc}")
     raw = outputs.get("migrationsApplied") or []
     migrations = [_migration_name(m) for m in raw] if isinstance(raw, list) else []
@@ -238,8 +228,6 @@ def engine_config(ctx: OpsContext, stages: Stages) -> DeployConfig:
     """The stack's config with its secrets, as the engine decrypts them (a release verb runs
     ``pulumi up`` anyway, so it holds the passphrase). From here on every secret value is
     redacted by value (``stages``, audit, notifications), not only by pattern."""
-    result = pulumi_checked(ctx, engine_config_argv(ctx.project_dir, ctx.stack),
-                            "reading the stack's secrets (pulumi config --show-secrets)")
-    cfg, values = with_engine_secrets(ctx.project_dir, ctx.stack, result.stdout)
+    cfg, values = with_engine_secrets(ctx.project_dir, ctx.stack, engine_of(ctx).config_json())
     stages.secrets = tuple(dict.fromkeys((*audit.secret_values(cfg), *values)))
     return cfg

@@ -1,4 +1,4 @@
-"""``scripts/rollback STACK``: send traffic back to the other colour.
+"""``togather-deploy rollback STACK``: send traffic back to the other colour.
 
 Only when that colour's slot exists (has a version) and passes the gate:
 
@@ -8,37 +8,25 @@ Only when that colour's slot exists (has a version) and passes the gate:
   so ``pulumi up`` starts it and the program's ``HealthGate`` gates the switch.
 
 Then ``activeColor`` is set and ``pulumi up`` switches; if that fails the
-previous colour is restored (``restore_active_on_failure``). Lock, audit log,
-metrics, notification and the check for someone else's config edits
-(``togather_deploy.ops.stack_watch``, exit 3) as for ``scripts/deploy``.
+previous colour is restored (``restore_active_on_failure``). The skeleton — lock,
+audit log, metrics, notification and the check for someone else's config edits
+(``togather_deploy.ops.stack_watch``, exit 3) — is ``cli.release``'s, shared with deploy.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import dataclasses
-import os
-import sys
 from collections.abc import Sequence
 
-from togather_deploy.cli import args, entry
-from togather_deploy.cli.outcome import (
-    OperationResult,
-    Outcome,
-    engine_config,
-    finish,
-    interrupted,
-    restore_active_on_failure,
-    result_of,
-)
-from togather_deploy.cli.render import Stages, refuse, report
+from togather_deploy.cli import args
+from togather_deploy.cli.outcome import OperationResult, Outcome
+from togather_deploy.cli.release import Session, run_release, switch
+from togather_deploy.cli.render import Stages
 from togather_deploy.config.model import DeployConfig, other_color
 from togather_deploy.config.source import from_stack_file
-from togather_deploy.errors import EXIT_FAILURE, DeployError
-from togather_deploy.ops import audit, health, lock, preflight, release_state
+from togather_deploy.errors import DeployError, ExitCode
+from togather_deploy.ops import health
 from togather_deploy.ops.context import OpsContext
-from togather_deploy.ops.stack_watch import StackWatch
 
 
 def slot_url(cfg: DeployConfig, color: str) -> str:
@@ -66,7 +54,7 @@ def _target(cfg: DeployConfig, stack: str) -> tuple[str, str]:
     version = cfg.slot(target).version
     if not version:
         raise DeployError(f"nothing to roll back to: {target} has no version in stack {stack}",
-                          exit_code=EXIT_FAILURE, slot=target,
+                          exit_code=ExitCode.FAILURE, slot=target,
                           fix=f"scripts/deploy {stack} VERSION releases a version on {target}")
     return target, version
 
@@ -76,63 +64,32 @@ def rollback(ctx: OpsContext, *, take_over_stale: bool = False, quiet: bool = Fa
     cfg = from_stack_file(ctx.project_dir, ctx.stack)
     # For the lock record only: the target is decided under the lock, from the deployed state.
     planned = cfg.slot(other_color(cfg.active_color)).version or "unknown"
-    stages = Stages(ctx.out, ctx.monotonic, quiet=quiet, secrets=audit.secret_values(cfg))
-    with contextlib.ExitStack() as held:
-        with stages.stage("lock", ctx.stack):
-            held.enter_context(lock.stack_lock(cfg.state_dir, ctx.stack, version=planned,
-                                               operation="rollback",
-                                               take_over_stale=take_over_stale, clock=ctx.clock))
-        watch = StackWatch.start(ctx)  # the manual flow takes no lock: notice its edits
-        cfg = engine_config(ctx, stages)  # the colours as they are under the lock; secrets known
-        ctx = dataclasses.replace(ctx, log_dir=os.path.join(cfg.state_dir, "logs"))
-        if release_state.sync(ctx, cfg, stages.note) is not cfg:  # a CI checkout lags the backend
-            watch = StackWatch.start(ctx)  # those edits were ours
-            cfg = engine_config(ctx, stages)
-        secrets = stages.secrets
-        previous = cfg.active_color
-        target, version = _target(cfg, ctx.stack)
-        outcome = Outcome(ctx=ctx, cfg=cfg, stages=stages, secrets=secrets, kind="rollback",
-                          version=version, from_color=previous, to_color=target)
-        outcome.record("started")
-        try:
-            with stages.stage("gate", f"{target} at {version} ({slot_url(cfg, target)})"):
-                gate(cfg, target, version, stages)
-            with restore_active_on_failure(ctx, stages, previous, watch):
-                with stages.stage("set-active", f"activeColor = {target}"):
-                    watch.edit(ctx, "activeColor", target)
-                with stages.stage("switch", f"pulumi up: traffic {previous} → {target}"):
-                    watch.up(ctx, f"pulumi up (switch to {target})")
-        except DeployError as exc:
-            finish(outcome, exc)
-        except KeyboardInterrupt:
-            finish(outcome, interrupted(ctx))
-        else:
-            finish(outcome, None)
-    return result_of(outcome)
+
+    def decide(s: Session) -> tuple[str, str]:
+        target, version = _target(s.cfg, s.ctx.stack)
+        return version, target
+
+    def steps(s: Session, outcome: Outcome) -> None:
+        target, version = outcome.to_color, outcome.version or ""
+        with s.stages.stage("gate", f"{target} at {version} ({slot_url(s.cfg, target)})"):
+            gate(s.cfg, target, version, s.stages)
+        switch(s, target)
+
+    return run_release(ctx, kind="rollback", operation="rollback", lock_version=planned,
+                       decide=decide, steps=steps, take_over_stale=take_over_stale, quiet=quiet)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scripts/rollback", description=(
-        "Send STACK's traffic back to the other colour, if it has a version and passes the "
-        "health gate."))
+def configure(p: argparse.ArgumentParser) -> None:
     args.add_stack(p)
-    args.add_output(p, "print the result as JSON (no progress lines)")
+    args.add_output(p)
     args.add_release_flags(p)
-    return p
+
+
+def run(ns: argparse.Namespace, ctx: OpsContext | None = None) -> int:
+    return args.run_release_verb(ns, ctx, lambda c: rollback(
+        c, take_over_stale=ns.take_over_stale, quiet=ns.json))
 
 
 def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> int:
-    ns = args.parse(build_parser(), argv)
-    if isinstance(ns, int):
-        return ns
-    ctx = ctx or args.release_context(ns)
-    try:
-        preflight.check_stack(ctx.project_dir, ctx.stack)  # before the lock and any write
-        result = rollback(ctx, take_over_stale=ns.take_over_stale, quiet=ns.json)
-    except DeployError as exc:
-        return refuse(ctx.out, ctx.err, ns.stack, exc, as_json=ns.json)
-    return report(ctx.out, ctx.err, result, as_json=ns.json)
-
-
-if __name__ == "__main__":
-    sys.exit(entry.run(main))
+    """The test seam: ``togather-deploy rollback ARGV`` with this context."""
+    return args.main_of("rollback", run, argv, ctx)

@@ -1,4 +1,4 @@
-"""``scripts/status STACK [--json]``: what is serving, what each colour runs, is it healthy.
+"""``togather-deploy status STACK [--json]``: what is serving, what each colour runs, is it healthy.
 
 Read-only: it never takes the lock and never runs ``pulumi``. It reports the
 active colour twice — what the router serves (its ``active_color`` file) and
@@ -21,7 +21,7 @@ from togather_deploy.cli import args, entry
 from togather_deploy.cli.render import print_json, refuse
 from togather_deploy.config.model import COLORS, DeployConfig
 from togather_deploy.config.source import from_stack_file
-from togather_deploy.errors import DeployError
+from togather_deploy.errors import DeployError, ExitCode
 from togather_deploy.ops import audit, health, lock, router_files
 from togather_deploy.ops import metrics as deploy_metrics
 from togather_deploy.ops.context import OpsContext
@@ -123,19 +123,17 @@ def render_human(out: TextIO, r: StatusResult) -> None:
           f"{e.get('from_color')} → {e.get('to_color')}{extra}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scripts/status", description=(
-        "Show STACK's active colour (router and config), each colour's version and health, "
-        "the last snapshot, the lock holder and recent deployment events."))
+def configure(p: argparse.ArgumentParser) -> None:
     args.add_stack(p)
     args.add_output(p, "print the status as JSON")
-    return p
 
 
 def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> int:
-    ns = args.parse(build_parser(), argv)
-    if isinstance(ns, int):
-        return ns
+    """The test seam: ``togather-deploy status ARGV`` with this context."""
+    return args.main_of("status", run, argv, ctx)
+
+
+def run(ns: argparse.Namespace, ctx: OpsContext | None = None) -> int:
     ctx = ctx or args.context(ns)
     try:
         result = status(ctx)
@@ -145,7 +143,7 @@ def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> in
         print_json(ctx.out, result)
     else:
         render_human(ctx.out, result)
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":
