@@ -193,22 +193,25 @@ class FakePulumi:
         plan["outputs"] = outputs
         self._save(plan)
 
-    def calls(self) -> list[dict[str, Any]]:
+    def all_calls(self) -> list[dict[str, Any]]:
         if not os.path.exists(self.log_path):
             return []
         with open(self.log_path, encoding="utf-8") as fh:
             return [json.loads(line) for line in fh if line.strip()]
 
+    def calls(self) -> list[dict[str, Any]]:
+        """The calls doing the work: without the API's bookkeeping, one per outputs read."""
+        return [c for c in self.all_calls() if c["verb"] not in BOOKKEEPING and not (
+            c["verb"] == "stack output" and "--show-secrets" in c["argv"])]
+
     def verbs(self) -> list[str]:
         """``["config set", "up", ...]`` in call order, with the config key for ``config set``."""
         out = []
         for call in self.calls():
-            if call["verb"] in BOOKKEEPING or (call["verb"] == "stack output"
-                                               and "--show-secrets" in call["argv"]):
-                continue  # the API reads outputs twice (masked, then plain): one read
             if call["verb"] == "config set":
                 key = next(a for a in call["argv"][2:] if a.startswith("togather:"))
-                value = call["argv"][call["argv"].index(key) + 1]
+                argv = call["argv"]  # the API passes the value after "--"
+                value = argv[argv.index("--") + 1] if "--" in argv else argv[argv.index(key) + 1]
                 out.append(f"config set {key}={value}")
             else:
                 out.append(call["verb"])

@@ -12,11 +12,14 @@ here). The import happens when an engine is made, so ``togather-deploy status`` 
   The HealthGate's rounds arrive through the progress file (``ops.progress_file``): a dynamic
   provider runs in a plugin process with no engine connection, so its ``pulumi.log`` calls
   only reach the plugin's stderr, which the engine does not stream as events.
-- cancellation: the update runs in a worker thread. On Ctrl-C or SIGTERM the CLI the API
-  started gets ONE SIGINT (pulumi's graceful cancel: pending operations finish and are
-  recorded) — unless a terminal already sent it to our whole foreground process group — and we
-  wait up to ``PULUMI_CANCEL_WAIT_S`` for it to stop. ``Stack.cancel()`` is not used: on a
-  self-managed backend it only removes the lock and does not stop the running update.
+- cancellation: the CLI runs in its own session (``pulumi-own-group``, the API's
+  ``PulumiCommand`` pointed at it), so a Ctrl-C at the terminal or a CI job's SIGTERM to our
+  process group reaches only us. The update runs in a worker thread; on either signal the CLI
+  gets ONE SIGINT (pulumi's graceful cancel: pending operations finish and are recorded; a
+  second one would stop it mid-operation) and we wait up to ``PULUMI_CANCEL_WAIT_S``
+  (SIGTERM raises ``KeyboardInterrupt``: ``ops.context.sigterm_as_interrupt``).
+  ``Stack.cancel()`` is not used: the API documents it as "very dangerous", able to leave the
+  stack inconsistent when an operation was pending; the CLI's own SIGINT handling is not.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from togather_deploy import ROOT
@@ -48,15 +50,22 @@ class AutomationEngine:
     """One stack of the project in ``ctx.project_dir``, selected through a ``LocalWorkspace``."""
 
     def __init__(self, ctx: OpsContext) -> None:
-        from pulumi import automation as auto  # heavy (gRPC): only when a verb needs the engine
-
-        self.ctx, self._auto = ctx, auto
-        self._workspace = auto.LocalWorkspace(work_dir=ctx.project_dir)
+        self.ctx = ctx
+        self._auto: Any = None
+        self._workspace: Any = None
         self._stack: Any = None
         self._fresh: dict[str, Any] | None = None
         """The outputs the last ``up`` returned, until the next config edit."""
 
     def _select(self) -> Any:
+        """The stack, selected on first use: after the verb's pre-flight (``pulumi`` on PATH,
+        passphrase), since the workspace runs ``pulumi version`` as it is made."""
+        if self._auto is None:
+            from pulumi import automation as auto  # heavy (gRPC): only when the engine is used
+
+            self._auto = auto
+            self._workspace = self._call("starting the Pulumi CLI", lambda: auto.LocalWorkspace(
+                work_dir=self.ctx.project_dir, pulumi_command=_own_group(auto)))
         if self._stack is None:
             self._stack = self._call("selecting the stack",
                                      lambda: self._auto.Stack.select(self.ctx.stack, self._workspace))
@@ -65,7 +74,7 @@ class AutomationEngine:
     def _call(self, what: str, fn: Any) -> Any:
         try:
             return fn()
-        except self._auto.errors.CommandError as exc:
+        except (self._auto.errors.CommandError, self._auto.errors.InvalidVersionError) as exc:
             raise self._failed(what, str(exc), Failure()) from None
 
     def _failed(self, what: str, text: str, failure: Failure) -> DeployError:
@@ -85,11 +94,11 @@ class AutomationEngine:
         config = self._call("reading the stack's secrets", stack.get_all_config)
         return json.dumps({k: {"value": v.value, "secret": v.secret} for k, v in config.items()})
 
-    def outputs(self) -> dict[str, Any]:
+    def outputs(self, what: str = "reading the stack outputs") -> dict[str, Any]:
         if self._fresh is not None:  # `up` has just read them: one CLI call less per release
             return dict(self._fresh)
         stack = self._select()
-        outputs = self._call("reading the stack outputs", stack.outputs)
+        outputs = self._call(what, stack.outputs)
         return {k: v.value for k, v in outputs.items()}
 
     def up(self, what: str, on_progress: OnProgress | None = None) -> None:
@@ -109,13 +118,13 @@ class AutomationEngine:
                 outcome["error"] = exc
 
         worker = threading.Thread(target=work, name="pulumi-up", daemon=True)
-        with progress_file.tail(path, events.gate_line), _signals_as_interrupt() as got:
+        with progress_file.tail(path, events.gate_line):
             worker.start()
             try:
                 while worker.is_alive():
                     worker.join(0.2)
             except KeyboardInterrupt:
-                _cancel(got.get("signal"))
+                _cancel()
                 worker.join(PULUMI_CANCEL_WAIT_S)
                 raise
         error = outcome.get("error")
@@ -123,6 +132,17 @@ class AutomationEngine:
             raise self._failed(what, str(error), failure) from None
         if error is not None:
             raise error
+
+
+LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pulumi-own-group")
+
+
+def _own_group(auto: Any) -> Any:
+    """The API's ``PulumiCommand`` (its version check on the ``pulumi`` on PATH), run through
+    ``LAUNCHER`` so the CLI has its own session."""
+    command = auto.PulumiCommand()
+    command.command = LAUNCHER
+    return command
 
 
 class _Events:
@@ -166,39 +186,8 @@ class _Events:
                 self.emit(Progress("log", _name(d.urn or ""), message=f"{d.severity}: {text}"))
 
 
-@contextlib.contextmanager
-def _signals_as_interrupt() -> Iterator[dict[str, int]]:
-    """SIGINT/SIGTERM raise ``KeyboardInterrupt`` in the main thread; the dict says which."""
-    got: dict[str, int] = {}
-    if threading.current_thread() is not threading.main_thread():
-        yield got
-        return
-
-    def handler(signum: int, _frame: object) -> None:
-        got.setdefault("signal", signum)
-        raise KeyboardInterrupt
-
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield got
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-
-
-def _terminal_sent_it(signum: int | None) -> bool:
-    """A Ctrl-C at a terminal reaches the whole foreground group, the pulumi child included."""
-    if signum != signal.SIGINT:
-        return False
-    with contextlib.suppress(OSError):
-        return os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp()
-    return False
-
-
-def _cancel(signum: int | None) -> None:
-    """One SIGINT to the pulumi CLI(s) we started, unless they already got it."""
-    if _terminal_sent_it(signum):
-        return
+def _cancel() -> None:
+    """One SIGINT to the pulumi CLI(s) we started (in their own session: nobody else sent it)."""
     for pid in _pulumi_children():
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGINT)

@@ -84,7 +84,7 @@ class Engine(Protocol):
     def config_json(self) -> str:
         """The stack's config, secrets decrypted, as ``pulumi config --show-secrets --json``."""
 
-    def outputs(self) -> dict[str, Any]:
+    def outputs(self, what: str = "reading the stack outputs") -> dict[str, Any]:
         """The stack outputs, plain values (``{}`` for a stack never deployed)."""
 
     def up(self, what: str, on_progress: OnProgress | None = None) -> None:
@@ -117,8 +117,8 @@ class ArgvEngine:
         return pulumi_checked(self.ctx, engine_config_argv(self.ctx.project_dir, self.ctx.stack),
                               "reading the stack's secrets (pulumi config --show-secrets)").stdout
 
-    def outputs(self) -> dict[str, Any]:
-        result = pulumi_checked(self.ctx, stack_output_argv(self.ctx), "reading the stack outputs")
+    def outputs(self, what: str = "reading the stack outputs") -> dict[str, Any]:
+        result = pulumi_checked(self.ctx, stack_output_argv(self.ctx), what)
         try:
             loaded = json.loads(result.stdout or "{}")
         except ValueError as exc:

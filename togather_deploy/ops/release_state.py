@@ -55,7 +55,7 @@ def drift(cfg: DeployConfig, deployed: Deployed) -> list[tuple[str, str, bool]]:
 
 
 def read(ctx: OpsContext) -> Deployed | None:
-    return from_outputs(engine_of(ctx).outputs())
+    return from_outputs(engine_of(ctx).outputs("reading the deployed release state"))
 
 
 def sync(ctx: OpsContext, cfg: DeployConfig, note: Callable[[str], None]) -> DeployConfig:
