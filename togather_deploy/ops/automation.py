@@ -49,8 +49,8 @@ def _name(urn: str) -> str:
 class AutomationEngine:
     """One stack of the project in ``ctx.project_dir``, selected through a ``LocalWorkspace``."""
 
-    def __init__(self, ctx: OpsContext) -> None:
-        self.ctx = ctx
+    def __init__(self, ctx: OpsContext, *, policy_packs: tuple[str, ...] = (POLICY_PACK,)) -> None:
+        self.ctx, self.policy_packs = ctx, policy_packs
         self._auto: Any = None
         self._workspace: Any = None
         self._stack: Any = None
@@ -111,8 +111,8 @@ class AutomationEngine:
 
         def work() -> None:
             try:
-                result = stack.up(on_event=events, policy_packs=[POLICY_PACK], color="never",
-                                  suppress_progress=True)
+                result = stack.up(on_event=events, policy_packs=list(self.policy_packs) or None,
+                                  color="never", suppress_progress=True)
                 self._fresh = {k: v.value for k, v in result.outputs.items()}
             except BaseException as exc:  # noqa: BLE001 (handed to the waiting thread)
                 outcome["error"] = exc
