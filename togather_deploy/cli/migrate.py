@@ -129,7 +129,7 @@ def render(out: TextIO, r: MigrateResult, *, as_json: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from togather_deploy.cli.main import parser_for
 
-    return parser_for("migrate", __doc__.split("\n\n")[0])
+    return parser_for("migrate")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -154,7 +154,8 @@ def _common(p: argparse.ArgumentParser, default: Any) -> None:
     p.add_argument("--stack", default=default, help="read dirs from Pulumi.STACK.yaml")
     p.add_argument("--snapshot-dir", default=default, help="named in dirty-recovery steps")
     p.add_argument("--lock-timeout", default=default, type=float, help="seconds to wait for the lock")
-    p.add_argument("--json", default=default if default is not None else False, action="store_true")
+    p.add_argument("--json", default=default if default is not None else False, action="store_true",
+                   help="print the result as JSON")
 
 
 def settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:

@@ -25,12 +25,16 @@ from togather_deploy.ops.audit import redact_text
 from togather_deploy.ops.engine import Progress
 
 MARKS = {"start": "+", "done": "✓", "failed": "✗", "log": "│"}
+PLUMBING = ("pulumi:pulumi:Stack", "pulumi:providers:")
+"""The stack itself and provider instances: shown only with --verbose (not the release's work)."""
 
 
 class Printer:
     def __init__(self, out: TextIO | None, events: TextIO | None = None, *,
                  verbose: bool = False) -> None:
         self.out, self.events, self.verbose = out, events, verbose
+        self.secrets: tuple[str, ...] = ()
+        """Known secret values, redacted too (set once the release has read the config)."""
         self._lock = threading.Lock()
 
     def line(self, p: Progress) -> str | None:
@@ -41,6 +45,8 @@ class Printer:
                 return None
             source = "gate" if p.name == "health-gate" else (p.name or "pulumi")
             return f"      │ {source:<8} {p.message}"
+        if p.type.startswith(PLUMBING) and not self.verbose and p.kind != "failed":
+            return None
         seconds = f"{p.seconds:6.1f}s" if p.seconds is not None else ""
         if p.kind == "start":
             return f"      + {p.op:<8} {p.name:<28} {p.type}"
@@ -50,10 +56,10 @@ class Printer:
         text = self.line(p) if self.out is not None else None
         with self._lock:
             if text is not None and self.out is not None:
-                self.out.write(redact_text(text) + "\n")
+                self.out.write(redact_text(text, self.secrets) + "\n")
                 self.out.flush()
             if self.events is not None:
                 data = {k: v for k, v in dataclasses.asdict(p).items() if v not in ("", None)}
-                data["message"] = redact_text(p.message) if p.message else None
+                data["message"] = redact_text(p.message, self.secrets) if p.message else None
                 self.events.write(json.dumps({"event": "progress", **data}, sort_keys=True) + "\n")
                 self.events.flush()

@@ -27,6 +27,7 @@ from togather_deploy.cli.outcome import (
     restore_active_on_failure,
     result_of,
 )
+from togather_deploy.cli.progress import Printer
 from togather_deploy.cli.render import Stages
 from togather_deploy.config.model import DeployConfig
 from togather_deploy.config.source import from_stack_file
@@ -69,6 +70,8 @@ def run_release(ctx: OpsContext, *, kind: str, operation: str, lock_version: str
         if release_state.sync(ctx, cfg, stages.note) is not cfg:  # a CI checkout lags the backend
             watch = StackWatch.start(ctx)  # those edits were ours
             cfg = engine_config(ctx, stages)
+        if isinstance(ctx.on_progress, Printer):  # the live lines redact by value from here on
+            ctx.on_progress.secrets = stages.secrets
         session = Session(ctx, cfg, stages, watch, cfg.active_color)
         version, target = decide(session)
         outcome = Outcome(ctx=ctx, cfg=cfg, stages=stages, secrets=stages.secrets, kind=kind,

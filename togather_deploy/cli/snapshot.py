@@ -156,7 +156,7 @@ def _common(p: argparse.ArgumentParser, default: Any) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from togather_deploy.cli.main import parser_for
 
-    return parser_for("snapshot", __doc__.split("\n\n")[0])
+    return parser_for("snapshot")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
