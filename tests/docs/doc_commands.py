@@ -1,6 +1,7 @@
 """Check each shell command shown in the handbook against the real code.
 
-- ``scripts/<verb> ...``: parsed by that verb's own ``cli/<verb>.py`` ``build_parser()``
+- ``scripts/<verb> ...`` and ``togather-deploy <verb> ...``: parsed by that verb's parser
+  (``togather_deploy.cli.main.parser_for``, the one the command itself uses)
   (bash-only scripts are listed in ``BASH_SCRIPTS`` with how they are checked);
 - ``pulumi config set [--secret] [--path] togather:KEY VALUE``: applied to a committed
   stack's config and validated by ``togather_deploy.config.model.load_config``;
@@ -10,7 +11,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import re
@@ -34,15 +34,19 @@ def check_script(argv: tuple[str, ...]) -> None:
     verb = argv[0][len("scripts/"):]
     path = os.path.join(ROOT, "scripts", verb)
     assert os.access(path, os.X_OK), f"scripts/{verb} does not exist or is not executable"
-    module_path = os.path.join(ROOT, "cli", verb.replace("-", "_") + ".py")
-    if not os.path.exists(module_path):
-        assert verb in BASH_SCRIPTS, f"scripts/{verb} has no cli/{verb}.py parser and no BASH_SCRIPTS entry"
-        BASH_SCRIPTS[verb][1](argv[1:])
+    check_verb(verb, argv[1:])
+
+
+def check_verb(verb: str, args: tuple[str, ...]) -> None:
+    from togather_deploy.cli.main import find, parser_for
+
+    if find(verb) is None:
+        assert verb in BASH_SCRIPTS, f"{verb} is not a togather-deploy verb and has no BASH_SCRIPTS entry"
+        BASH_SCRIPTS[verb][1](args)
         return
-    module = importlib.import_module(f"cli.{verb.replace('-', '_')}")
-    parser: argparse.ArgumentParser = module.build_parser()
+    parser: argparse.ArgumentParser = parser_for(verb)
     try:
-        ns = parser.parse_args(list(argv[1:]))
+        ns = parser.parse_args(list(args))
     except SystemExit:
         raise AssertionError(f"scripts/{verb} rejects these arguments: {parser.format_usage()}") from None
     if getattr(ns, "stack", None):
@@ -187,6 +191,9 @@ def check_command(cmd: Command) -> None:
     check_stack_outputs(argv)
     if argv[0].startswith("scripts/"):
         check_script(argv)
+        return
+    if argv[0] == "togather-deploy" and len(argv) > 1:
+        check_verb(argv[1], argv[2:])
         return
     if argv[:3] == ("pulumi", "config", "set"):
         check_config_set(argv, cmd.before)

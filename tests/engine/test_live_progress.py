@@ -58,8 +58,11 @@ def test_up_reports_each_resource_and_the_gate_wait_as_it_happens(workspace: Wor
         app.state.ready, app.state.status = False, "unhealthy"
         workspace.init_stack("live", {"togather:gateUrl": app.url, "togather:gateVersion": "v2.0.0",
                                       "togather:gateTimeout": "60"})
-        threading.Timer(2.0, lambda: (setattr(app.state, "ready", True),
-                                      setattr(app.state, "status", "healthy"))).start()
+
+        def turn_healthy() -> None:
+            app.state.ready, app.state.status = True, "healthy"
+
+        threading.Timer(2.0, turn_healthy).start()
         seen: list[Progress] = []
         _up(workspace, tmp_path, seen)
 
@@ -73,8 +76,9 @@ def test_up_reports_each_resource_and_the_gate_wait_as_it_happens(workspace: Wor
     assert "green at v2.0.0" in seen[rounds[0]].message
     messages = [seen[i].message for i in rounds]
     assert any("HTTP 503" in m for m in messages), messages  # the wait itself was shown
-    assert seen[start].op == "create" and seen[done].seconds is not None
-    assert seen[done].seconds >= 1.5  # it waited for the slot (healthy after 2 s)
+    took = seen[done].seconds
+    assert seen[start].op == "create" and took is not None
+    assert took >= 1.5  # it waited for the slot (healthy after 2 s)
     assert not list((tmp_path / "logs").glob("progress-*"))  # the progress file is removed
 
 
