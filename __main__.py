@@ -17,8 +17,8 @@ from components.host_dirs import HostDirs, HostDirsArgs
 from components.monitoring import MonitoringStackArgs, declare_monitoring
 from components.providers.guard import LiveSlotGuard
 from components.router import NginxRouter, NginxRouterArgs
+from components.runtime_config import from_pulumi_runtime
 from components.traffic import declare_traffic
-from togather_deploy.config.source import from_pulumi_runtime
 
 # 1. Config: validated once, before any resource is declared.
 cfg = from_pulumi_runtime()

@@ -18,6 +18,7 @@ from pulumi import ResourceOptions
 
 from components.docker_args import container_args, container_options
 from togather_deploy.config.model import DeployConfig
+from togather_deploy.config.urls import loopback_url
 from togather_deploy.render.containers import app_image, app_spec
 
 
@@ -58,7 +59,7 @@ class AppSlot(pulumi.ComponentResource):
             opts=child.merge(container_options(args.network, *args.depends_on)))
 
         self.version = slot.version
-        self.host_url = f"http://127.0.0.1:{slot.host_port}"
+        self.host_url = loopback_url(slot.host_port)
         self.container_name = container.name
         self.container_id = container.id
         self.register_outputs({"container_name": self.container_name, "version": self.version,

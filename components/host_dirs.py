@@ -15,7 +15,6 @@ node-exporter reads.
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from dataclasses import dataclass
@@ -32,15 +31,7 @@ from togather_deploy.config.model import DeployConfig
 
 def host_dirs(cfg: DeployConfig) -> dict[str, str]:
     """Directory → octal mode, parents first."""
-    state = cfg.state_dir
-    return {
-        state: "0700",
-        cfg.snapshots.dir: "0700",
-        os.path.join(state, "locks"): "0700",
-        os.path.join(state, "logs"): "0700",
-        cfg.router_dir: "0755",
-        os.path.join(state, "metrics"): "0755",
-    }
+    return cfg.layout.host_dirs(cfg.snapshots.dir)
 
 
 def create_argv(dirs: dict[str, str], python: str = sys.executable) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ from components.providers.monitoring_role import ExporterRole
 from togather_deploy.commands import docker as docker_cli
 from togather_deploy.commands import runner
 from togather_deploy.config.model import DeployConfig
+from togather_deploy.config.urls import loopback_url
 from togather_deploy.render.alert_rules import render_alert_rules
 from togather_deploy.render.alertmanager import render_alertmanager_config
 from togather_deploy.render.containers import DB_ALIAS, ContainerSpec
@@ -116,9 +117,9 @@ class MonitoringStack(pulumi.ComponentResource):
             opts=child.merge(ResourceOptions(depends_on=[containers["prometheus"], files["prometheus"]])))
 
         self.grafana_admin_password = grafana_password
-        self.grafana_url = f"http://127.0.0.1:{m.grafana_port}"
-        self.prometheus_url = f"http://127.0.0.1:{m.prometheus_port}"
-        self.alertmanager_url = f"http://127.0.0.1:{m.alertmanager_port}"
+        self.grafana_url = loopback_url(m.grafana_port)
+        self.prometheus_url = loopback_url(m.prometheus_port)
+        self.alertmanager_url = loopback_url(m.alertmanager_port)
         self.register_outputs({"grafana_admin_password": self.grafana_admin_password,
                                "grafana_url": self.grafana_url, "prometheus_url": self.prometheus_url,
                                "alertmanager_url": self.alertmanager_url})
@@ -138,7 +139,7 @@ class MonitoringStack(pulumi.ComponentResource):
                 f"{name}-alertmanager-config", directory=monitoring_dir(cfg, "alertmanager"),
                 files={"alertmanager.yml": render_alertmanager_config(m.ntfy_url, m.webhook_url)},
                 mode=0o640, group=CONTAINER_GID,
-                reload_url=f"http://127.0.0.1:{m.alertmanager_port}/-/reload", secret=True, opts=opts),
+                reload_url=loopback_url(m.alertmanager_port, "/-/reload"), secret=True, opts=opts),
             "grafana": ConfigFiles(
                 f"{name}-grafana-provisioning", directory=monitoring_dir(cfg, "grafana"),
                 files=provisioning_files(f"http://{PROMETHEUS_ALIAS}:{PROMETHEUS_PORT}"), opts=opts),

@@ -2,7 +2,7 @@
 
 pulumi-docker deletes a container before creating its replacement, so nothing
 about this container may depend on the active colour: its settings come from
-``specs.router_spec`` (no colour in it) and its config lives in a host directory
+``render.containers.router_spec`` (no colour in it) and its config lives in a host directory
 bind-mounted read-only. A colour flip only replaces the one-word ``active_color``
 file in that directory (``TrafficSwitch``); nginx reads it per request.
 """
@@ -17,9 +17,10 @@ import pulumi_docker as docker
 from pulumi import ResourceOptions
 
 from components.docker_args import container_args, container_options
-from components.traffic import declare_router_config
+from components.providers.router_config import RouterConfig
 from togather_deploy.config.model import DeployConfig
 from togather_deploy.render.containers import router_spec
+from togather_deploy.render.nginx import router_params
 
 
 @dataclass
@@ -29,6 +30,12 @@ class NginxRouterArgs:
     network: docker.Network
     """The private network the slots answer on."""
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+
+
+def declare_router_config(name: str, cfg: DeployConfig,
+                          opts: ResourceOptions | None = None) -> RouterConfig:
+    """The router's nginx.conf/router.js, validated with ``nginx -t`` before they go live."""
+    return RouterConfig(name, cfg, router_params(cfg), opts)
 
 
 class NginxRouter(pulumi.ComponentResource):

@@ -1,9 +1,8 @@
 """Declare the router config, the health gates and the traffic switch from the stack config.
 
-Keeps ``__main__.py`` thin:
+Keeps ``__main__.py`` thin (the router's own config files are ``NginxRouter``'s):
 
-    router_files = declare_router_config("router-config", cfg)
-    router = NginxRouter("router", NginxRouterArgs(..., config_files=router_files))
+    router = NginxRouter("router", NginxRouterArgs(cfg, network, depends_on=[host]))
     gates, switch = declare_traffic("traffic", cfg, slots={"blue": blue, "green": green},
                                     router=router)
 
@@ -22,11 +21,10 @@ import pulumi
 from pulumi import ResourceOptions
 
 from components.providers.health_gate import HealthGate
-from components.providers.router_config import RouterConfig
 from components.providers.traffic_switch import TrafficSwitch, switch_summary
 from togather_deploy.config.model import DeployConfig, other_color
+from togather_deploy.config.urls import loopback_url
 from togather_deploy.ops import router_files
-from togather_deploy.render.nginx import router_params
 
 DRAIN_SECONDS = 2
 """After a verified flip, only requests already routed can reach the old colour: a short wait."""
@@ -34,7 +32,7 @@ VERIFY_TIMEOUT_SECONDS = 10
 
 
 def local_url(port: int) -> str:
-    return f"http://127.0.0.1:{port}"
+    return loopback_url(port)
 
 
 def _attr(slot: Any, name: str) -> Any:
@@ -69,12 +67,6 @@ def switch_props(cfg: DeployConfig, *, idle_container: Any, gate_checked_at: Any
         "gate_checked_at": gate_checked_at,
         "change": switch_summary(idle, cfg.slot(idle).version, active, version),
     }
-
-
-def declare_router_config(name: str, cfg: DeployConfig,
-                          opts: ResourceOptions | None = None) -> RouterConfig:
-    """The router's nginx.conf/router.js; pass it as ``NginxRouterArgs.config_files``."""
-    return RouterConfig(name, cfg, router_params(cfg), opts)
 
 
 def declare_traffic(name: str, cfg: DeployConfig, *, slots: Mapping[str, Any], router: pulumi.Resource,

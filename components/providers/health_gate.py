@@ -45,6 +45,7 @@ from pulumi.dynamic import (
 )
 
 from components.providers import inputs as provider_inputs
+from togather_deploy.commands import docker as docker_cli
 from togather_deploy.commands import runner
 from togather_deploy.config.model import COLORS
 from togather_deploy.errors import HealthError
@@ -103,14 +104,10 @@ def needs_run(olds: Mapping[str, Any] | None, news: Mapping[str, Any]) -> bool:
     return False
 
 
-def start_argv(container: str) -> runner.Argv:
-    return ("docker", "start", container)
-
-
 def ensure_started(container: str) -> bool:
     """Start the slot's container when Docker says it is stopped; True when it was started."""
     if runner.container_running(container) is False:
-        runner.run(start_argv(container), timeout=120, what=f"starting {container}")
+        runner.run(docker_cli.start_argv(container), timeout=120, what=f"starting {container}")
         return True
     return False
 

@@ -39,7 +39,7 @@ def _digest(password: str) -> str:
 def _apply(admin_dsn: str, role: str, password: str, wait_seconds: float) -> None:
     import psycopg
 
-    from togather_deploy.render.pg_exporter import quiet_statements, role_exists_query, role_statements
+    from togather_deploy.db.exporter_role import quiet_statements, role_exists_query, role_statements
 
     try:
         with connect_when_ready(admin_dsn, wait_seconds) as conn, conn.transaction():
@@ -80,7 +80,7 @@ class ExporterRoleProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         import re
 
-        from togather_deploy.render.pg_exporter import ROLE_PATTERN
+        from togather_deploy.db.exporter_role import ROLE_PATTERN
 
         failures = provider_inputs.check_failures(RoleInputs, news)
         if failures:
@@ -115,7 +115,7 @@ class ExporterRoleProvider(ResourceProvider):
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         import psycopg
 
-        from togather_deploy.render.pg_exporter import drop_statements
+        from togather_deploy.db.exporter_role import drop_statements
 
         try:
             conn = psycopg.connect(props["admin_dsn"], connect_timeout=10, autocommit=True)

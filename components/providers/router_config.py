@@ -38,6 +38,7 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from components.providers import inputs as provider_inputs
+from togather_deploy.commands import docker as docker_cli
 from togather_deploy.commands import runner
 from togather_deploy.config.model import DeployConfig
 from togather_deploy.errors import DeployError
@@ -100,7 +101,7 @@ def apply(props: Mapping[str, Any], old: Mapping[str, Any] | None) -> dict[str, 
     changed = (live_conf, live_js) != (conf, js)
     reloaded = changed and live_conf is not None and is_running(i.container)
     if reloaded:
-        runner.run(("docker", "kill", "--signal", "HUP", i.container), timeout=30,
+        runner.run(docker_cli.kill_argv(i.container, "HUP"), timeout=30,
                    what="reloading the router (structural change)")
     return {**outs, "conf_sha256": _sha(conf), "js_sha256": _sha(js), "validated_with": how,
             "reloaded": reloaded}

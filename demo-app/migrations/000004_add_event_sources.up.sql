@@ -7,4 +7,6 @@ CREATE TABLE event_sources (
     UNIQUE (event_id, source_url)
 );
 
+-- events is live: wait at most 5s for its lock rather than queue every request behind it
+SET lock_timeout = '5s';
 ALTER TABLE events ADD COLUMN keywords TEXT[] NOT NULL DEFAULT '{}';

@@ -95,7 +95,7 @@ def test_deploy_releases_on_idle_then_switches(project, fake, hook):
     assert "togather_deploy_last_success 1" in text
     assert 'togather_deploy_version_info{color="green",version="v1.1.0"} 1' in text
     (note,) = [r["body"] for r in hook.requests]
-    assert note["event"]["event"] == "deployment.completed" and note["event"]["to_color"] == "green"
+    assert note["event"] == "deployment.completed" and note["to_color"] == "green"  # apprise JSON
     assert not lock.inspect(os.path.join(project, "state"), STACK, now=time.time()).held
 
 
@@ -128,7 +128,7 @@ def test_failed_switch_restores_the_previous_colour(project, fake, hook):
     assert events(project) == ["deployment.started", "deployment.rolled_back"]
     assert "✓ restore" in proc.stdout and "traffic restored to blue" in proc.stdout
     assert 'togather_deploy_active_color{color="blue"} 1' in metrics(project)
-    assert hook.requests[0]["body"]["event"]["event"] == "deployment.rolled_back"
+    assert hook.requests[0]["body"]["event"] == "deployment.rolled_back"
 
 
 def test_failed_restore_says_state_is_unknown(project, fake):

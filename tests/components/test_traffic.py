@@ -11,7 +11,8 @@ from pulumi.runtime import mocks as pm
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.traffic import declare_router_config, declare_traffic, gate_props, switch_props
+from components.router import declare_router_config
+from components.traffic import declare_traffic, gate_props, switch_props
 from tests.support.program import Registration, _Mocks, _Recorder
 from togather_deploy.config.model import DeployConfig, load_config
 

@@ -57,7 +57,7 @@ def test_docker_argv_ends_options_before_every_positional() -> None:
     assert argv[argv.index("--") + 1] == spec.image
     assert "type=bind,source=/srv/a:b/x,target=/data" in argv
     for build in (docker_cli.stop_argv("-x", 1), docker_cli.rm_argv("-x"), docker_cli.start_argv("-x"),
-                  docker_cli.restart_argv("-x", 1), docker_cli.network_rm_argv("-x"),
+                  docker_cli.network_rm_argv("-x"),
                   docker_cli.volume_rm_argv("-x"), docker_cli.inspect_argv("container", "-x"),
                   docker_cli.network_create_argv("-x"), docker_cli.volume_create_argv("-x")):
         assert build[-2:] == ("--", "-x"), build

@@ -161,11 +161,13 @@ ALLOWED: list[tuple[str, str]] = [
 def docker_roles() -> set[str]:
     """Every ``<role>`` the components name Docker objects with (``cfg.name("<role>")``)."""
     roles: set[str] = set()
-    for name in os.listdir(os.path.join(ROOT, "components")):
-        if name.endswith(".py"):
-            with open(os.path.join(ROOT, "components", name), encoding="utf-8") as fh:
-                for role in re.findall(r'\.name\(f?"([a-z{}-]+)"\)', fh.read()):
-                    roles |= {role.replace("{color}", c) for c in ("blue", "green")}
+    for top in ("components", "togather_deploy"):
+        for dirpath, _dirs, files in os.walk(os.path.join(ROOT, top)):
+            for name in files:
+                if name.endswith(".py"):
+                    with open(os.path.join(dirpath, name), encoding="utf-8") as fh:
+                        for role in re.findall(r'\.name\(f?"([a-z{}-]+)"\)', fh.read()):
+                            roles |= {role.replace("{color}", c) for c in ("blue", "green")}
     return roles
 
 

@@ -17,8 +17,8 @@ from togather_deploy.cli.outcome import interrupted
 from togather_deploy.ops.context import OpsContext
 
 SOURCES = sorted([os.path.join(ROOT, "README.md"), *glob.glob(os.path.join(ROOT, "docs", "*.md")),
-                  *glob.glob(os.path.join(ROOT, "cli", "*.py")),
-                  *glob.glob(os.path.join(ROOT, "components", "*.py")),
+                  *glob.glob(os.path.join(ROOT, "togather_deploy", "**", "*.py"), recursive=True),
+                  *glob.glob(os.path.join(ROOT, "components", "**", "*.py"), recursive=True),
                   *glob.glob(os.path.join(ROOT, "scripts", "*"))])
 MENTION = re.compile(r"pulumi refresh[^`\n]*")
 

@@ -23,8 +23,8 @@ pytestmark = [pytest.mark.engine, pytest.mark.nginx]
 
 PROGRAM = '''
 import pulumi
-from togather_deploy.config.source import from_pulumi_runtime
-from components.traffic import declare_router_config
+from components.runtime_config import from_pulumi_runtime
+from components.router import declare_router_config
 
 cfg = from_pulumi_runtime()
 files = declare_router_config("router-config", cfg, pulumi.ResourceOptions())
@@ -36,7 +36,8 @@ pulumi.export("routerDir", cfg.router_dir)
 def workspace(engine: Engine, tmp_path: Path) -> Workspace:
     if shutil.which("nginx") is None:
         pytest.skip("nginx is not installed: run scripts/test, which installs it")
-    return Workspace(engine, str(tmp_path), entries=("components", "venv"), program=PROGRAM)
+    return Workspace(engine, str(tmp_path), entries=("components", "togather_deploy", "venv"),
+                     program=PROGRAM)
 
 
 def test_router_config_through_the_engine_renders_integer_ports(workspace: Workspace,

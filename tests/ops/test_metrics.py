@@ -9,6 +9,7 @@ import subprocess
 from datetime import UTC, datetime
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from togather_deploy.config.model import load_config
 from togather_deploy.db.snapshots import store as snapshots
@@ -27,6 +28,16 @@ def _promtool_check(text: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60, check=False)
 
 
+def _samples(text: str) -> dict[str, float]:
+    """``name{label="v",...}`` → value, read back with prometheus_client's own parser."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+            out[s.name + (f"{{{labels}}}" if labels else "")] = s.value
+    return out
+
+
 def _cfg(tmp_path):
     raw = {"environment": "development", "image": "togather", "activeColor": "green",
            "blue": {"version": "v1.4.0"}, "green": {"version": "v1.5.0"},
@@ -41,16 +52,18 @@ def test_render_has_every_contract_name_and_passes_promtool():
         snapshot=deploy_metrics.SnapshotFacts("/s/x.dump", 1_699_999_000, 123456),
         events={"deployment.completed": 3, "deployment.started": 4})
     text = deploy_metrics.render(m)
-    lines = set(text.splitlines())
-    assert "togather_deploy_last_timestamp_seconds 1700000000.5" in lines
-    assert "togather_deploy_last_success 1" in lines
-    assert 'togather_deploy_active_color{color="green"} 1' in lines
-    assert 'togather_deploy_active_color{color="blue"} 0' in lines
-    assert 'togather_deploy_version_info{color="blue",version="v1.4.0"} 1' in lines
-    assert 'togather_deploy_version_info{color="green",version="v1.5.0"} 1' in lines
-    assert "togather_deploy_last_snapshot_timestamp_seconds 1699999000" in lines
-    assert "togather_deploy_last_snapshot_size_bytes 123456" in lines
-    assert 'togather_deploy_events_total{event="deployment.completed"} 3' in lines
+    assert _samples(text) == {
+        "togather_deploy_last_timestamp_seconds": 1_700_000_000.5,
+        "togather_deploy_last_success": 1,
+        'togather_deploy_active_color{color="green"}': 1,
+        'togather_deploy_active_color{color="blue"}': 0,
+        'togather_deploy_version_info{color="blue",version="v1.4.0"}': 1,
+        'togather_deploy_version_info{color="green",version="v1.5.0"}': 1,
+        "togather_deploy_last_snapshot_timestamp_seconds": 1_699_999_000,
+        "togather_deploy_last_snapshot_size_bytes": 123456,
+        'togather_deploy_events_total{event="deployment.completed"}': 3,
+        'togather_deploy_events_total{event="deployment.started"}': 4}
+    assert "# TYPE togather_deploy_events_total counter" in text
     result = _promtool_check(text)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -64,7 +77,7 @@ def test_promtool_would_catch_a_broken_file():
 def test_missing_version_and_snapshot_are_left_out():
     text = deploy_metrics.render(deploy_metrics.DeployMetrics(
         last_timestamp=1, last_success=False, active_color="blue", versions={"blue": "v1", "green": None}))
-    assert "togather_deploy_last_success 0" in text
+    assert _samples(text)["togather_deploy_last_success"] == 0
     assert 'color="green",version' not in text
     assert "snapshot" not in text
     assert _promtool_check(text).returncode == 0
@@ -93,20 +106,25 @@ def test_publish_writes_atomically_with_snapshot_and_audit_counts(tmp_path):
         audit.append(cfg.state_dir, audit.make_event(kind, stack="t", version="v1.5.0",
                                                      from_color="blue", to_color="green",
                                                      clock=_at(at)))
-    path = deploy_metrics.publish(cfg)
+    old_umask = os.umask(0o077)  # a strict umask must not hide the file from node-exporter
+    try:
+        path = deploy_metrics.publish(cfg)
+    finally:
+        os.umask(old_umask)
     assert path == os.path.join(cfg.state_dir, "metrics", "togather_deploy.prom")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
     assert os.listdir(os.path.dirname(path)) == ["togather_deploy.prom"]  # no temp file left
     with open(path) as fh:
         text = fh.read()
-    assert "togather_deploy_last_snapshot_timestamp_seconds 1800000600" in text
+    got = _samples(text)
+    assert got["togather_deploy_last_snapshot_timestamp_seconds"] == 1_800_000_600
     # the last *finished* deploy (a later one is still running), the colours from the stack config
-    assert "togather_deploy_last_timestamp_seconds 200" in text
-    assert "togather_deploy_last_success 1" in text
-    assert 'togather_deploy_active_color{color="green"} 1' in text
-    assert 'togather_deploy_version_info{color="blue",version="v1.4.0"} 1' in text
-    assert "togather_deploy_last_snapshot_size_bytes 20" in text
-    assert 'togather_deploy_events_total{event="deployment.started"} 2' in text
+    assert got["togather_deploy_last_timestamp_seconds"] == 200
+    assert got["togather_deploy_last_success"] == 1
+    assert got['togather_deploy_active_color{color="green"}'] == 1
+    assert got['togather_deploy_version_info{color="blue",version="v1.4.0"}'] == 1
+    assert got["togather_deploy_last_snapshot_size_bytes"] == 20
+    assert got['togather_deploy_events_total{event="deployment.started"}'] == 2
     assert _promtool_check(text).returncode == 0
 
 

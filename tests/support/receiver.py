@@ -19,7 +19,8 @@ from tests.support.ports import free_port
 class Receiver:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
-        """Each POST: ``path``, parsed JSON ``body``, ``auth`` and ``type`` headers."""
+        """Each POST: ``path``, ``body`` (parsed JSON, else text), ``auth`` and ``type`` headers,
+        and all ``headers``."""
         self.statuses: list[int] = []
         """Status to answer per request, in order (then 200)."""
         self.hang_s = 0.0
@@ -33,9 +34,14 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                rec.requests.append({"path": self.path, "body": json.loads(body or b"null"),
+                try:
+                    parsed = json.loads(body or b"null")
+                except ValueError:
+                    parsed = body.decode("utf-8", "replace")  # not JSON: kept as text
+                rec.requests.append({"path": self.path, "body": parsed,
                                      "auth": self.headers.get("Authorization"),
-                                     "type": self.headers.get("Content-Type")})
+                                     "type": self.headers.get("Content-Type"),
+                                     "headers": dict(self.headers)})
                 if rec.hang_s:
                     rec._release.wait(rec.hang_s)
                     return  # the client gave up long ago: never answer

@@ -24,13 +24,14 @@ from togather_deploy.cli.release import Session, run_release, switch
 from togather_deploy.cli.render import Stages
 from togather_deploy.config.model import DeployConfig, other_color
 from togather_deploy.config.source import from_stack_file
+from togather_deploy.config.urls import loopback_url
 from togather_deploy.errors import DeployError, ExitCode
 from togather_deploy.ops import health
 from togather_deploy.ops.context import OpsContext
 
 
 def slot_url(cfg: DeployConfig, color: str) -> str:
-    return f"http://127.0.0.1:{cfg.slot(color).host_port}"
+    return loopback_url(cfg.slot(color).host_port)
 
 
 def gate(cfg: DeployConfig, color: str, version: str, stages: Stages) -> None:

@@ -21,6 +21,7 @@ from togather_deploy.cli import args, entry
 from togather_deploy.cli.render import print_json, refuse
 from togather_deploy.config.model import COLORS, DeployConfig
 from togather_deploy.config.source import from_stack_file
+from togather_deploy.config.urls import loopback_url
 from togather_deploy.errors import DeployError, ExitCode
 from togather_deploy.ops import audit, health, lock, router_files
 from togather_deploy.ops import metrics as deploy_metrics
@@ -55,7 +56,7 @@ class StatusResult:
 
 
 def _slot(cfg: DeployConfig, color: str) -> SlotStatus:
-    version, url = cfg.slot(color).version, f"http://127.0.0.1:{cfg.slot(color).host_port}"
+    version, url = cfg.slot(color).version, loopback_url(cfg.slot(color).host_port)
     if not version:
         return SlotStatus(color, None, url, "not deployed", "no version configured")
     p = health.probe(url, path=cfg.health.path, timeout=3)

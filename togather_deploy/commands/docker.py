@@ -2,8 +2,9 @@
 
 Pure builders: they return argv tuples as data and run nothing (only
 ``togather_deploy.commands.runner`` executes). The Pulumi program maps a spec to
-``pulumi_docker.Container`` kwargs; the release rehearsal and operator scripts
-map the very same spec here, so no container setting is written twice.
+``pulumi_docker.Container`` kwargs; the release rehearsal, the monitoring
+component's ``local.Command`` lines and the tests map the very same spec here, so no
+container setting is written twice.
 
 One difference the CLI forces: ``--health-cmd`` only has the shell form, so an
 exec-form check (``["CMD", ...]``) runs as ``/bin/sh -c`` of its shell-quoted
@@ -159,10 +160,6 @@ def stop_argv(name: str, timeout_s: int) -> Argv:
 
 def start_argv(name: str) -> Argv:
     return ("docker", "start", "--", name)
-
-
-def restart_argv(name: str, timeout_s: int) -> Argv:
-    return ("docker", "restart", "--time", str(timeout_s), "--", name)
 
 
 def rm_argv(name: str) -> Argv:

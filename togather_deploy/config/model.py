@@ -13,7 +13,6 @@ they are kept out of ``repr`` so logging a config never leaks them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,14 +20,16 @@ from typing import Any
 from togather_deploy.config import fields as f
 from togather_deploy.config import paths as config_paths
 from togather_deploy.config.image_ref import check_repository
+from togather_deploy.config.layout import StateLayout
 from togather_deploy.config.secrets import Secrets, concealing, read_secrets
 from togather_deploy.config.sections import (
+    RESERVED_ENV,
     DatabaseConfig,
     HealthConfig,
     MigrationsConfig,
     MonitoringConfig,
     NotifyConfig,
-    RouterConfig,
+    RouterSettings,
     SlotConfig,
     SnapshotsConfig,
     read_database,
@@ -44,9 +45,6 @@ from togather_deploy.errors import ConfigError
 
 COLORS = ("blue", "green")
 ENVIRONMENTS = ("development", "test", "staging", "production")
-# Variables the deployment sets itself; an operator overriding them would break the slot.
-RESERVED_ENV = frozenset({"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "SLOT", "DEPLOYMENT_SLOT",
-                          "ENVIRONMENT", "SERVER_HOST", "SERVER_PORT", "VERSION"})
 
 DEFAULT_APP_HEALTHCHECK = ("CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz")
 
@@ -71,7 +69,7 @@ class DeployConfig:
     health: HealthConfig
     monitoring: MonitoringConfig
     notify: NotifyConfig
-    router: RouterConfig
+    router: RouterSettings
     app_env: Mapping[str, str]
     app_memory_mb: int
     app_healthcheck: tuple[str, ...]
@@ -113,9 +111,14 @@ class DeployConfig:
         return self.name("net")
 
     @property
+    def layout(self) -> StateLayout:
+        """Every path under ``stateDir`` (``config.layout``)."""
+        return StateLayout(self.state_dir)
+
+    @property
     def router_dir(self) -> str:
         """Host directory bind-mounted read-only into the router (config + active colour)."""
-        return os.path.join(self.state_dir, "router")
+        return self.layout.router
 
 
 def other_color(color: str) -> str:
@@ -159,7 +162,7 @@ def _load(raw: Mapping[str, Any], project: str, stack: str, project_dir: str,
         environment=environment,
         active_color=active,
         image=check_repository("image", f.string("image", top.get("image"))),
-        build_context=_path(project_dir, build_context) if build_context else None,
+        build_context=config_paths.project_path(project_dir, build_context) if build_context else None,
         blue=blue,
         green=green,
         public_port=f.port("publicPort", top.get("publicPort"), 80),
@@ -185,8 +188,6 @@ def _load(raw: Mapping[str, Any], project: str, stack: str, project_dir: str,
     return cfg
 
 
-def _path(project_dir: str, value: str) -> str:
-    return os.path.abspath(os.path.join(project_dir, os.path.expanduser(value)))
 
 
 def _cross_checks(cfg: DeployConfig) -> None:

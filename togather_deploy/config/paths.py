@@ -68,3 +68,8 @@ def snapshot_dir(key: str, value: str, project_dir: str) -> str:
     return host_dir(key, value, project_dir, fix=(
         f"pulumi config rm --path togather:{key} (default: <stateDir>/snapshots), or set it to a "
         "directory of its own such as /var/lib/togather-deploy/snapshots"))
+
+
+def project_path(project_dir: str, value: str) -> str:
+    """A path the operator typed, relative to the project directory (not the shell's cwd)."""
+    return os.path.abspath(os.path.join(project_dir, os.path.expanduser(value)))

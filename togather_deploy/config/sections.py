@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from togather_deploy.config import fields as f
 from togather_deploy.config import paths as config_paths
 from togather_deploy.config.image_ref import TAG
+from togather_deploy.config.layout import StateLayout
+from togather_deploy.config.notify_urls import apprise_urls
 
 # Docker's tag grammar: the version doubles as the image tag.
 VERSION_PATTERN = TAG
-_RESERVED_SLOT_ENV = frozenset({"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "SLOT",
-                                "DEPLOYMENT_SLOT", "ENVIRONMENT"})
+# Variables the deployment sets itself; an operator overriding them (in appEnv, a slot's
+# env or appSecrets) would break the slot.
+RESERVED_ENV = frozenset({"DATABASE_URL", "JWT_SECRET", "CSRF_KEY", "SLOT", "DEPLOYMENT_SLOT",
+                          "ENVIRONMENT", "SERVER_HOST", "SERVER_PORT", "VERSION"})
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,12 @@ class NotifyConfig:
     webhook_url: str | None
     timeout_seconds: int
     retries: int
+    urls: tuple[str, ...] = ()
+    """Apprise URLs (``config.notify_urls``), sent to besides the two above."""
 
 
 @dataclass(frozen=True)
-class RouterConfig:
+class RouterSettings:
     image: str
     preview_port: int
     """Loopback-only listener that always reaches the idle colour (smoke tests)."""
@@ -106,7 +111,7 @@ def read_slot(s: f.Section, color: str, default_port: int) -> SlotConfig:
     slot = SlotConfig(
         color=color,
         version=version,
-        env=f.env_map(s.key("env"), s.get("env"), reserved=_RESERVED_SLOT_ENV),
+        env=f.env_map(s.key("env"), s.get("env"), reserved=RESERVED_ENV),
         host_port=f.port(s.key("hostPort"), s.get("hostPort"), default_port),
     )
     s.done()
@@ -130,7 +135,7 @@ def read_database(s: f.Section) -> DatabaseConfig:
 
 def read_migrations(s: f.Section, project_dir: str) -> MigrationsConfig:
     m = MigrationsConfig(
-        dir=_path(project_dir, f.string(s.key("dir"), s.get("dir"), "migrations")),
+        dir=config_paths.project_path(project_dir, f.string(s.key("dir"), s.get("dir"), "migrations")),
         lint=f.choice(s.key("lint"), s.get("lint"), ("warn", "error"), "warn"),
     )
     s.done()
@@ -138,7 +143,7 @@ def read_migrations(s: f.Section, project_dir: str) -> MigrationsConfig:
 
 
 def read_snapshots(s: f.Section, project_dir: str, state_dir: str) -> SnapshotsConfig:
-    default_dir = os.path.join(state_dir, "snapshots")
+    default_dir = StateLayout(state_dir).default_snapshots
     snap = SnapshotsConfig(
         dir=config_paths.snapshot_dir(s.key("dir"), f.string(s.key("dir"), s.get("dir"), default_dir),
                                       project_dir),
@@ -205,13 +210,14 @@ def read_notify(s: f.Section) -> NotifyConfig:
                                       allowed="an http(s) URL"),
         timeout_seconds=f.integer(s.key("timeoutSeconds"), s.get("timeoutSeconds"), 5, minimum=1),
         retries=f.integer(s.key("retries"), s.get("retries"), 3, minimum=0, maximum=10),
+        urls=apprise_urls(s.key("urls"), s.get("urls")),
     )
     s.done()
     return n
 
 
-def read_router(s: f.Section) -> RouterConfig:
-    r = RouterConfig(
+def read_router(s: f.Section) -> RouterSettings:
+    r = RouterSettings(
         image=f.pinned_image(s.key("image"), s.get("image"), "nginx:1.27.3"),
         preview_port=f.port(s.key("previewPort"), s.get("previewPort"), 18080),
         maintenance=f.boolean(s.key("maintenance"), s.get("maintenance"), False),
@@ -226,5 +232,3 @@ def read_router(s: f.Section) -> RouterConfig:
     return r
 
 
-def _path(project_dir: str, value: str) -> str:
-    return os.path.abspath(os.path.join(project_dir, os.path.expanduser(value)))

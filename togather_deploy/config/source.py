@@ -18,33 +18,9 @@ NAMESPACE = "togather"
 PROJECT = "togather-deploy"
 
 
-def _strip(key: str) -> str | None:
+def strip_namespace(key: str) -> str | None:
     prefix = NAMESPACE + ":"
     return key[len(prefix):] if key.startswith(prefix) else None
-
-
-def from_pulumi_runtime() -> DeployConfig:
-    """Inside ``pulumi up``/``preview`` (or the mocks): the engine's decrypted config."""
-    import pulumi
-    from pulumi.runtime import config as rc
-
-    merged: dict[str, Any] = {**rc.get_config_env(), **rc.CONFIG.get()}
-    raw: dict[str, Any] = {}
-    secret: set[str] = set()
-    secret_full = set(rc.get_config_secret_keys_env())
-    for full, value in merged.items():
-        key = _strip(full)
-        if key is None:
-            continue
-        raw[key] = value
-        if full in secret_full or rc.is_config_secret(full):
-            secret.add(key)
-    try:
-        return load_config(raw, project=pulumi.get_project(), stack=pulumi.get_stack(),
-                           project_dir=os.getcwd(), secret_keys=secret)
-    except ConfigError as exc:
-        # RunError: the engine shows the message (key, value or <secret>, fix) and no traceback
-        raise pulumi.RunError(str(exc)) from None
 
 
 def read_stack_file(project_dir: str, stack: str) -> tuple[dict[str, Any], set[str]]:
@@ -65,7 +41,7 @@ def read_stack_file(project_dir: str, stack: str) -> tuple[dict[str, Any], set[s
     raw: dict[str, Any] = {}
     encrypted: set[str] = set()
     for full, value in config.items():
-        key = _strip(str(full))
+        key = strip_namespace(str(full))
         if key is None:
             continue
         if _is_secure(value):
@@ -148,7 +124,7 @@ def with_engine_secrets(project_dir: str, stack: str,
     secret: set[str] = set(encrypted)
     values: list[str] = []
     for full, entry in doc.items():
-        key = _strip(str(full))
+        key = strip_namespace(str(full))
         if key is None or not isinstance(entry, dict) or not entry.get("secret"):
             continue
         if "value" in entry:  # the engine's decrypted value: a string, JSON text for objects

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from togather_deploy.config.layout import StateLayout
 from togather_deploy.config.model import DeployConfig
 from togather_deploy.hostfs import paths as host_paths
 
@@ -52,7 +53,7 @@ _MIN_SECRET_LEN = 4  # shorter "secrets" would shred ordinary text; config deman
 
 
 def audit_path(state_dir: str) -> str:
-    return os.path.join(state_dir, "audit.log")
+    return StateLayout(state_dir).audit_log
 
 
 def secret_values(cfg: DeployConfig) -> tuple[str, ...]:

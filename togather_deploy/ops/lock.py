@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from togather_deploy.config.layout import StateLayout
 from togather_deploy.errors import LockError
 from togather_deploy.hostfs import paths as host_paths
 from togather_deploy.ops import lock_slots as slots
@@ -89,7 +90,7 @@ def format_age(seconds: float) -> str:
 
 
 def lock_path(state_dir: str, stack: str) -> str:
-    return os.path.join(state_dir, "locks", f"{stack}.lock")
+    return StateLayout(state_dir).lock_file(stack)
 
 
 def current_user() -> str:

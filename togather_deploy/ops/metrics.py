@@ -1,9 +1,12 @@
 """The deploy tooling's own metrics, for node-exporter's textfile collector.
 
-``<state_dir>/metrics/togather_deploy.prom`` is rewritten after every deploy
-and rollback, atomically (temp file, fsync, rename), so the collector never
-reads half a file. The names are a contract with the monitoring alerts and the
-Deployment dashboard; do not rename them:
+``<state_dir>/metrics/togather_deploy.prom`` is rendered by ``prometheus_client``
+and rewritten after every deploy and rollback with ``hostfs.atomic`` (temp file,
+mode 0644, fsync, rename), so the collector never reads half a file. (Not
+``write_to_textfile``: its temp file gets the umask's mode, no fsync, and a
+fixed name opened without O_EXCL; the project's one atomic writer has none of
+that.) The names are a contract with the monitoring alerts and the Deployment
+dashboard; do not rename them:
 
     togather_deploy_last_timestamp_seconds
     togather_deploy_last_success                      1 | 0
@@ -13,24 +16,30 @@ Deployment dashboard; do not rename them:
     togather_deploy_last_snapshot_size_bytes
     togather_deploy_events_total{event}               counted from the audit log
 
-``render`` is pure; ``gather`` reads the inputs from their sources of truth;
+``render`` is pure (``prometheus_client``'s exposition of a private
+``CollectorRegistry``); ``gather`` reads the inputs from their sources of truth;
 ``publish`` writes.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from togather_deploy.config.layout import METRICS_FILE, StateLayout
 from togather_deploy.config.model import COLORS, DeployConfig
 from togather_deploy.db.snapshots import store as snapshots
 from togather_deploy.errors import SnapshotError
 from togather_deploy.hostfs import paths as host_paths
+from togather_deploy.hostfs.atomic import atomic_write
 from togather_deploy.ops import audit
 
-FILENAME = "togather_deploy.prom"
+FILENAME = METRICS_FILE
 FINAL = ("completed", "failed", "rolled_back")
 """Audit outcomes that end a deploy or rollback (``last_timestamp`` / ``last_success``)."""
 
@@ -53,43 +62,57 @@ class DeployMetrics:
 
 
 def metrics_path(state_dir: str) -> str:
-    return os.path.join(state_dir, "metrics", FILENAME)
+    return StateLayout(state_dir).metrics_file
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class _Collector(Collector):
+    """One scrape's worth of ``DeployMetrics`` (a custom collector: the values are facts read
+    from the audit log, not counters this process increments)."""
+
+    def __init__(self, m: DeployMetrics) -> None:
+        self.m = m
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.m
+        yield GaugeMetricFamily("togather_deploy_last_timestamp_seconds",
+                                "Unix time the last deploy or rollback finished.", value=m.last_timestamp)
+        yield GaugeMetricFamily("togather_deploy_last_success",
+                                "1 when the last deploy or rollback succeeded, else 0.",
+                                value=1 if m.last_success else 0)
+        active = GaugeMetricFamily("togather_deploy_active_color",
+                                   "1 for the colour serving traffic, 0 for the other.", labels=["color"])
+        versions = GaugeMetricFamily("togather_deploy_version_info",
+                                     "The version each colour is configured to run.",
+                                     labels=["color", "version"])
+        for c in COLORS:
+            active.add_metric([c], 1 if c == m.active_color else 0)
+            if version := m.versions.get(c):
+                versions.add_metric([c, version], 1)
+        yield active
+        yield versions
+        if m.snapshot is not None:
+            yield GaugeMetricFamily("togather_deploy_last_snapshot_timestamp_seconds",
+                                    "Unix time of the newest pre-migration snapshot.",
+                                    value=m.snapshot.timestamp)
+            yield GaugeMetricFamily("togather_deploy_last_snapshot_size_bytes",
+                                    "Size of the newest pre-migration snapshot.", value=m.snapshot.size_bytes)
+        # the family is named without _total; prometheus_client appends it to the sample
+        events = CounterMetricFamily("togather_deploy_events", "Deployment events recorded in the audit log.",
+                                     labels=["event"])
+        for e, n in sorted(m.events.items()):
+            events.add_metric([e], n)
+        yield events
 
 
-def _num(value: float) -> str:
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+def registry_for(m: DeployMetrics) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(m))
+    return registry
 
 
 def render(m: DeployMetrics) -> str:
     """The textfile in Prometheus exposition format (HELP/TYPE for every family)."""
-    out: list[str] = []
-
-    def family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
-        out.append(f"# HELP {name} {help_text}")
-        out.append(f"# TYPE {name} {kind}")
-        out.extend(f"{name}{labels} {_num(v)}" for labels, v in samples)
-
-    family("togather_deploy_last_timestamp_seconds", "gauge",
-           "Unix time the last deploy or rollback finished.", [("", m.last_timestamp)])
-    family("togather_deploy_last_success", "gauge",
-           "1 when the last deploy or rollback succeeded, else 0.", [("", 1 if m.last_success else 0)])
-    family("togather_deploy_active_color", "gauge", "1 for the colour serving traffic, 0 for the other.",
-           [(f'{{color="{c}"}}', 1 if c == m.active_color else 0) for c in COLORS])
-    family("togather_deploy_version_info", "gauge", "The version each colour is configured to run.",
-           [(f'{{color="{c}",version="{_label(v)}"}}', 1)
-            for c in COLORS if (v := m.versions.get(c))])
-    if m.snapshot is not None:
-        family("togather_deploy_last_snapshot_timestamp_seconds", "gauge",
-               "Unix time of the newest pre-migration snapshot.", [("", m.snapshot.timestamp)])
-        family("togather_deploy_last_snapshot_size_bytes", "gauge",
-               "Size of the newest pre-migration snapshot.", [("", m.snapshot.size_bytes)])
-    family("togather_deploy_events_total", "counter", "Deployment events recorded in the audit log.",
-           [(f'{{event="{_label(e)}"}}', n) for e, n in sorted(m.events.items())])
-    return "\n".join(out) + "\n"
+    return generate_latest(registry_for(m)).decode("utf-8")
 
 
 def latest_snapshot(snapshot_dir: str) -> SnapshotFacts | None:
@@ -101,25 +124,6 @@ def latest_snapshot(snapshot_dir: str) -> SnapshotFacts | None:
     if found is None:
         return None
     return SnapshotFacts(found.path, found.created_at.timestamp(), found.size)
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Temp file in the same directory, fsync, rename: readers see old or new, never half."""
-    directory = os.path.dirname(path)
-    host_paths.ensure_dir(directory, 0o755)  # the tool's own (a planted symlink is refused)
-    # mkstemp: O_EXCL|O_NOFOLLOW; the rename replaces whatever is at ``path`` without following it
-    fd, tmp = tempfile.mkstemp(prefix=".togather_deploy.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fchmod(fh.fileno(), 0o644)  # node-exporter runs as another user
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def gather(cfg: DeployConfig) -> DeployMetrics:
@@ -142,5 +146,6 @@ def gather(cfg: DeployConfig) -> DeployMetrics:
 def publish(cfg: DeployConfig) -> str:
     """Gather, render and write atomically; returns the file's path."""
     path = metrics_path(cfg.state_dir)
-    write_atomic(path, render(gather(cfg)))
+    host_paths.ensure_dir(os.path.dirname(path), 0o755)  # the tool's own (a planted symlink is refused)
+    atomic_write(path, render(gather(cfg)), mode=0o644)  # node-exporter runs as another user
     return path

@@ -1,32 +1,47 @@
-"""Deployment notifications: an ntfy topic and/or a generic JSON webhook.
+"""Deployment notifications through apprise: ntfy, Slack, Discord, Matrix, email, JSON webhooks…
 
-Targets come from ``cfg.notify`` (``NotifyConfig``). Guarantees:
+Targets come from ``cfg.notify`` (``NotifyConfig``), each turned into one apprise URL:
+
+- ``ntfyUrl`` (``https://ntfy.sh/TOPIC``) → ``ntfys://ntfy.sh/TOPIC`` (``http`` →
+  ``ntfy://``): ntfy's JSON publish (``POST /`` with topic, title, message;
+  ``X-Priority``/``X-Tags`` headers). ntfy's own ``?auth=`` token becomes apprise's
+  ``token=`` (Bearer) or ``user:password@`` (Basic). A server under a sub-path is
+  not supported (apprise reads every path segment as a topic).
+- ``webhookUrl`` (``http(s)://…``) → ``json(s)://…``: apprise's JSON body
+  ``{version, title, message, attachments, type}`` plus the audit event's flat fields
+  (``event``, ``stack``, ``app_version``, ``from_color``, ``to_color``, ``exit_code``,
+  ``error``); the URL's own query is kept.
+- ``urls``: apprise URLs as given (``slack://…``, ``discord://…``, ``mailtos://…``).
+
+Guarantees:
 
 - ``send`` never raises and never blocks for long: each attempt has
-  ``timeout_seconds``, failures are retried ``retries`` times with exponential
-  backoff, and the outcome is returned as data for the caller to print. A failed
-  notification never fails a deploy.
-- ntfy gets its JSON publish format (``POST`` to the server root with
-  ``{"topic", "title", "message", "tags", "priority"}``); the webhook gets the
-  (already redacted) audit event as JSON.
-- Target URLs are shown with their userinfo removed.
+  ``timeout_seconds`` to connect and to read (apprise's ``cto``/``rto``), failures
+  are retried ``retries`` times with exponential backoff, and the outcome is
+  returned as data for the caller to print. A failed notification never fails a
+  deploy.
+- URLs carry tokens, so nothing apprise says leaves this module: its log records
+  are captured in memory while sending (never propagated to other handlers) and
+  only classified (``HTTP 500``, ``timed out``, ``connection refused``). A
+  delivery is shown as ``scheme://host`` only (no user, password, path or query).
 """
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from togather_deploy.config.sections import NotifyConfig
+from togather_deploy.ops import notify_apprise
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 8.0
+_NTFY_PRIORITY = {1: "min", 2: "low", 3: "default", 4: "high", 5: "max"}
+_JSON_FIELDS = frozenset({"version", "title", "message", "attachments", "type"})
+"""apprise's own JSON keys: an extra with one of these names would rename that key instead."""
 
 
 @dataclass(frozen=True)
@@ -34,20 +49,18 @@ class Notification:
     title: str
     message: str
     event: Mapping[str, Any] = field(default_factory=dict)
-    """The audit event (redacted) sent as the webhook body."""
+    """The audit event (redacted); its flat fields go into the webhook's JSON body."""
     priority: int = 3
-    """ntfy priority 1..5 (failures go out as 4)."""
+    """1..5 like ntfy's (failures go out as 4, and as apprise's ``failure`` type)."""
     tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class Request:
-    """One HTTP POST as data."""
-
-    target: str
+class Target:
+    name: str
+    """``ntfy``, ``webhook``, or the apprise scheme of a ``urls`` entry."""
     url: str
-    body: bytes
-    headers: Mapping[str, str]
+    """The apprise URL (secret: never shown)."""
 
 
 @dataclass(frozen=True)
@@ -60,38 +73,77 @@ class Delivery:
 
 
 def public_url(url: str) -> str:
-    """``url`` without ``user:password@`` (for messages)."""
+    """``scheme://host[:port]`` of ``url``: user, password, path and query can hold tokens."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
+    if host and "." not in host and host != "localhost":
+        host = "…"  # a bare word in the host slot is a token for many services (discord://ID/TOKEN)
     if parts.port:
         host = f"{host}:{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return f"{parts.scheme}://{host}"
 
 
-def ntfy_request(topic_url: str, note: Notification) -> Request:
-    """ntfy's JSON publishing: POST the message to the server root, topic in the body."""
+def _with_query(url: str, extra: Mapping[str, str]) -> str:
+    """``url`` with ``extra`` query parameters it does not already set."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    have = {k for k, _ in query}
+    query += [(k, v) for k, v in extra.items() if k not in have]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def ntfy_url(topic_url: str) -> str:
+    """An ntfy topic URL as apprise's ``ntfy(s)://`` (its ``?auth=`` as apprise's auth)."""
     parts = urllib.parse.urlsplit(topic_url)
-    base, _, topic = parts.path.rstrip("/").rpartition("/")
-    # the query stays: ntfy accepts an access token as ``?auth=...``
-    root = urllib.parse.urlunsplit((parts.scheme, parts.netloc, base + "/", parts.query, ""))
-    body = {"topic": topic, "title": note.title, "message": note.message,
-            "priority": note.priority, "tags": list(note.tags)}
-    return Request("ntfy", root, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    netloc, kept = parts.netloc, []
+    for key, value in query:
+        if key != "auth":
+            kept.append((key, value))
+            continue
+        header = notify_apprise.decode_ntfy_auth(value)
+        if header.startswith("Bearer "):
+            kept.append(("token", header[len("Bearer "):]))
+        elif header.startswith("Basic ") and (userinfo := notify_apprise.basic_userinfo(header[6:])):
+            netloc = userinfo + "@" + parts.netloc.split("@")[-1]
+    scheme = "ntfys" if parts.scheme == "https" else "ntfy"
+    return urllib.parse.urlunsplit((scheme, netloc, parts.path, urllib.parse.urlencode(kept), ""))
 
 
-def webhook_request(url: str, note: Notification) -> Request:
-    body = {"title": note.title, "message": note.message, "event": dict(note.event)}
-    return Request("webhook", url, json.dumps(body, default=str).encode(),
-                   {"Content-Type": "application/json"})
+def webhook_url(url: str) -> str:
+    """A plain http(s) webhook as apprise's ``json(s)://``; its query goes through as ``-key``."""
+    parts = urllib.parse.urlsplit(url)
+    query = [("-" + k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)]
+    scheme = "jsons" if parts.scheme == "https" else "json"
+    return urllib.parse.urlunsplit((scheme, parts.netloc, parts.path, urllib.parse.urlencode(query), ""))
 
 
-def requests_for(cfg: NotifyConfig, note: Notification) -> list[Request]:
+def targets(cfg: NotifyConfig) -> list[Target]:
     out = []
     if cfg.ntfy_url:
-        out.append(ntfy_request(cfg.ntfy_url, note))
+        out.append(Target("ntfy", ntfy_url(cfg.ntfy_url)))
     if cfg.webhook_url:
-        out.append(webhook_request(cfg.webhook_url, note))
+        out.append(Target("webhook", webhook_url(cfg.webhook_url)))
+    out.extend(Target(urllib.parse.urlsplit(u).scheme, u) for u in cfg.urls)
     return out
+
+
+def for_note(url: str, note: Notification, timeout_s: float) -> str:
+    """``url`` with this notification's per-service options and the timeouts."""
+    extra = {"cto": f"{timeout_s:g}", "rto": f"{timeout_s:g}"}
+    scheme = urllib.parse.urlsplit(url).scheme
+    if scheme in ("ntfy", "ntfys"):
+        # image=no: no X-Icon header pointing at apprise's icons on github.com
+        extra.update(priority=_NTFY_PRIORITY.get(note.priority, "default"), image="no")
+        if note.tags:
+            extra.update(tags=",".join(note.tags))
+    elif scheme in ("json", "jsons"):
+        for key, value in note.event.items():
+            name = "app_version" if key == "version" else key
+            flat = isinstance(value, str | int | float) and not isinstance(value, bool)
+            if flat and name not in _JSON_FIELDS:
+                extra[":" + name] = str(value)
+    return _with_query(url, extra)
 
 
 def backoff_s(attempt: int) -> float:
@@ -99,54 +151,24 @@ def backoff_s(attempt: int) -> float:
     return float(min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
 
 
-def _post_once(req: Request, timeout: float) -> None:
-    auth = _basic_auth(req.url)
-    headers = dict(req.headers, **({"Authorization": auth} if auth else {}))
-    http_req = urllib.request.Request(public_url(req.url) + _query(req.url), data=req.body,
-                                      headers=headers, method="POST")
-    with urllib.request.urlopen(http_req, timeout=timeout) as resp:  # noqa: S310 (http(s) only: config checks)
-        resp.read(65536)
-
-
-def _query(url: str) -> str:
-    q = urllib.parse.urlsplit(url).query
-    return f"?{q}" if q else ""
-
-
-def _basic_auth(url: str) -> str | None:
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None:
-        return None
-    import base64
-
-    raw = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
-    return "Basic " + base64.b64encode(raw.encode()).decode()
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code}"
-    if isinstance(exc, urllib.error.URLError):
-        return f"{type(exc.reason).__name__}: {exc.reason}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def deliver(req: Request, *, timeout: float, retries: int,
+def deliver(target: Target, note: Notification, *, timeout: float, retries: int,
             sleep: Callable[[float], None] = time.sleep) -> Delivery:
+    shown = public_url(target.url)
+    url = for_note(target.url, note, timeout)
     error = None
     for attempt in range(1, retries + 2):
         if attempt > 1:
             sleep(backoff_s(attempt - 1))
-        try:
-            _post_once(req, timeout)
-            return Delivery(req.target, public_url(req.url), True, attempt)
-        except Exception as exc:  # any failure is reported, never raised: notifications are best effort
-            error = _describe(exc)
-    return Delivery(req.target, public_url(req.url), False, retries + 1, error)
+        error = notify_apprise.send_once(url, note.title, note.message, failure=note.priority >= 4)
+        if error is None:
+            return Delivery(target.name, shown, True, attempt)
+        if error == notify_apprise.UNSUPPORTED:
+            return Delivery(target.name, shown, False, attempt, error)  # retrying cannot help
+    return Delivery(target.name, shown, False, retries + 1, error)
 
 
 def send(cfg: NotifyConfig, note: Notification, *,
          sleep: Callable[[float], None] = time.sleep) -> list[Delivery]:
     """Deliver ``note`` to every configured target; never raises."""
-    return [deliver(r, timeout=cfg.timeout_seconds, retries=cfg.retries, sleep=sleep)
-            for r in requests_for(cfg, note)]
+    return [deliver(t, note, timeout=cfg.timeout_seconds, retries=cfg.retries, sleep=sleep)
+            for t in targets(cfg)]

@@ -16,15 +16,25 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from togather_deploy.commands import runner
 from togather_deploy.errors import DeployError
 from togather_deploy.ops import router_files
-from togather_deploy.render.nginx import CONF_FILE, render_nginx_conf
+from togather_deploy.render.nginx import CONF_FILE, RouterParams, render_nginx_conf
 
-if TYPE_CHECKING:
-    from components.providers.router_config import RouterConfigInputs
+
+class CheckTarget(Protocol):
+    """What a check needs (the RouterConfig provider's typed inputs have it)."""
+
+    @property
+    def router_dir(self) -> str: ...
+    @property
+    def params(self) -> RouterParams: ...
+    @property
+    def container(self) -> str: ...
+    @property
+    def image(self) -> str: ...
 
 CANDIDATE_CONF = "nginx.candidate.conf"
 CANDIDATE_JS = "router.candidate.js"
@@ -37,7 +47,7 @@ def is_running(container: str) -> bool:
     return runner.container_running(container) is True
 
 
-def validate_argv(i: RouterConfigInputs, *, running: bool, host_nginx: str | None,
+def validate_argv(i: CheckTarget, *, running: bool, host_nginx: str | None,
                   check_dir: str = "") -> runner.Argv:
     """The ``nginx -t`` that checks the candidate: in the router, on the host, or in its image."""
     in_router = f"{i.params.conf_dir.rstrip('/')}/{CANDIDATE_CONF}"
@@ -53,7 +63,7 @@ def validate_argv(i: RouterConfigInputs, *, running: bool, host_nginx: str | Non
             "nginx", "-t", "-q", "-c", in_router)
 
 
-def host_check_conf(i: RouterConfigInputs, check_dir: str) -> str:
+def host_check_conf(i: CheckTarget, check_dir: str) -> str:
     """The candidate as the host's nginx can load it: same text, host paths for dir and module.
 
     The pid file and every temp path nginx -t creates (and, as root, chowns) live in
@@ -76,7 +86,7 @@ def private_check_dir() -> Iterator[str]:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def _run_check(i: RouterConfigInputs, running: bool, host_nginx: str | None) -> runner.Result:
+def _run_check(i: CheckTarget, running: bool, host_nginx: str | None) -> runner.Result:
     if not host_nginx:
         return runner.run(validate_argv(i, running=running, host_nginx=None), check=False, timeout=120)
     with private_check_dir() as check_dir:
@@ -85,7 +95,7 @@ def _run_check(i: RouterConfigInputs, running: bool, host_nginx: str | None) -> 
                           check=False, timeout=120)
 
 
-def validate(i: RouterConfigInputs, js: str) -> str:
+def validate(i: CheckTarget, js: str) -> str:
     d = i.router_dir
     router_files.atomic_write(os.path.join(d, CANDIDATE_JS), js)
     candidate = render_nginx_conf(i.params, js_file=CANDIDATE_JS)

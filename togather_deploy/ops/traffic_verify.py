@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 
+from togather_deploy.commands import docker as docker_cli
 from togather_deploy.commands import runner
 
 
@@ -58,17 +59,13 @@ def verify(public_url: str, path: str, color: str, version: str, timeout_s: floa
     return why
 
 
-def stop_argv(container: str, grace_s: int) -> runner.Argv:
-    return ("docker", "stop", "--time", str(grace_s), container)
-
-
 def stop_idle(container: str, drain_s: float, grace_s: int) -> tuple[bool, str | None]:
     if not container:
         return False, None
     if shutil.which("docker") is None:
         return False, "docker CLI not found"
     time.sleep(drain_s)
-    result = runner.run(stop_argv(container, grace_s), check=False, timeout=grace_s + 60)
+    result = runner.run(docker_cli.stop_argv(container, grace_s), check=False, timeout=grace_s + 60)
     if result.ok:
         return True, None
     return False, f"docker stop exited {result.returncode}: {result.stderr.strip()[-500:]}"

@@ -86,7 +86,7 @@ class ContainerSpec:
     """``None``: the image's own ``STOPSIGNAL`` (postgres sets SIGINT, its fast shutdown)."""
 
 
-def _labels(cfg: DeployConfig, role: str, **extra: str) -> dict[str, str]:
+def container_labels(cfg: DeployConfig, role: str, **extra: str) -> dict[str, str]:
     return {"togather.project": cfg.project, "togather.stack": cfg.stack,
             "togather.role": role, **extra}
 
@@ -121,7 +121,7 @@ def database_spec(cfg: DeployConfig, password: Any) -> ContainerSpec:
         # start_period 60 s: initdb plus the PostGIS init scripts on a small shared host.
         health=HealthSpec(("CMD", "pg_isready", "-h", "127.0.0.1", "-U", db.user, "-d", db.name),
                           interval_s=10, start_period_s=60),
-        labels=_labels(cfg, "database"),
+        labels=container_labels(cfg, "database"),
         memory_mb=db.memory_mb,
         stop_grace_s=60,  # let PostgreSQL finish a clean shutdown checkpoint
     )
@@ -163,7 +163,7 @@ def app_spec(cfg: DeployConfig, color: str, secrets: Mapping[str, Any]) -> Conta
         # /healthz is cheap and not rate limited; 30 s because frequent checks leaked
         # files in /run on the upstream's hosts (app contract, "Lessons").
         health=HealthSpec(tuple(cfg.app_healthcheck), interval_s=30, start_period_s=20),
-        labels=_labels(cfg, "app", **{"togather.color": color,
+        labels=container_labels(cfg, "app", **{"togather.color": color,
                                       "togather.version": slot.version or ""}),
         memory_mb=cfg.app_memory_mb,
         stop_grace_s=15,
@@ -182,6 +182,6 @@ def router_spec(cfg: DeployConfig) -> ContainerSpec:
         network=cfg.network_name,
         health=HealthSpec(("CMD", "nginx", "-t", "-q", "-c", f"{ROUTER_CONF_DIR}/nginx.conf"),
                           interval_s=30),
-        labels=_labels(cfg, "router"),
+        labels=container_labels(cfg, "router"),
         memory_mb=128,
     )

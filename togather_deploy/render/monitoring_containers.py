@@ -19,11 +19,12 @@ statistics) is less than the app's own database login already gives.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from togather_deploy.config.model import DeployConfig
-from togather_deploy.render.containers import ContainerSpec, HealthSpec, MountSpec, PortSpec, _labels
+from togather_deploy.config.urls import loopback_url
+from togather_deploy.render.containers import ContainerSpec, HealthSpec, MountSpec, PortSpec, container_labels
+from togather_deploy.render.grafana import PROVISIONING_DIR
 from togather_deploy.render.pg_exporter import QUERIES_DIR, QUERIES_FILE
 from togather_deploy.render.prometheus import (
     ALERTMANAGER_ALIAS,
@@ -38,7 +39,6 @@ from togather_deploy.render.prometheus import (
 
 PROMETHEUS_CONF_DIR = "/etc/prometheus/togather"
 ALERTMANAGER_CONF_DIR = "/etc/alertmanager/togather"
-GRAFANA_PROVISIONING_DIR = "/etc/grafana/provisioning"
 GRAFANA_PORT = 3000
 TEXTFILE_DIR = "/textfile"
 HOST_ROOT = "/host"
@@ -51,16 +51,16 @@ def monitoring_network_name(cfg: DeployConfig) -> str:
 
 def monitoring_dir(cfg: DeployConfig, tool: str) -> str:
     """Host directory holding ``tool``'s rendered config (bind-mounted read-only)."""
-    return os.path.join(cfg.state_dir, "monitoring", tool)
+    return cfg.layout.monitoring(tool)
 
 
 def textfile_dir(cfg: DeployConfig) -> str:
     """Where ``togather_deploy.ops.metrics`` writes ``togather_deploy.prom``."""
-    return os.path.join(cfg.state_dir, "metrics")
+    return cfg.layout.metrics
 
 
 def _ready(port: int, path: str) -> HealthSpec:
-    return HealthSpec(("CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}{path}"),
+    return HealthSpec(("CMD", "wget", "-q", "-O", "/dev/null", loopback_url(port, path)),
                       interval_s=30)
 
 
@@ -84,7 +84,7 @@ def prometheus_spec(cfg: DeployConfig) -> ContainerSpec:
         aliases=(PROMETHEUS_ALIAS,),
         extra_networks=(cfg.network_name,),  # to scrape the slots and postgres-exporter
         health=_ready(PROMETHEUS_PORT, "/-/ready"),
-        labels=_labels(cfg, "prometheus"),
+        labels=container_labels(cfg, "prometheus"),
         memory_mb=512,
         stop_grace_s=30,  # let the TSDB close its head block cleanly
     )
@@ -106,7 +106,7 @@ def alertmanager_spec(cfg: DeployConfig) -> ContainerSpec:
         network=monitoring_network_name(cfg),
         aliases=(ALERTMANAGER_ALIAS,),
         health=_ready(ALERTMANAGER_PORT, "/-/ready"),
-        labels=_labels(cfg, "alertmanager"),
+        labels=container_labels(cfg, "alertmanager"),
         memory_mb=128,
     )
 
@@ -120,16 +120,16 @@ def grafana_spec(cfg: DeployConfig, admin_password: Any) -> ContainerSpec:
         env={"GF_SECURITY_ADMIN_USER": "admin", "GF_SECURITY_ADMIN_PASSWORD": admin_password,
              "GF_AUTH_ANONYMOUS_ENABLED": "false", "GF_USERS_ALLOW_SIGN_UP": "false",
              "GF_AUTH_DISABLE_LOGIN_FORM": "false",
-             "GF_PATHS_PROVISIONING": GRAFANA_PROVISIONING_DIR,
+             "GF_PATHS_PROVISIONING": PROVISIONING_DIR,
              "GF_SERVER_HTTP_PORT": str(GRAFANA_PORT),
              "GF_ANALYTICS_REPORTING_ENABLED": "false", "GF_ANALYTICS_CHECK_FOR_UPDATES": "false"},
         ports=(PortSpec(GRAFANA_PORT, m.grafana_port, "127.0.0.1"),),
-        mounts=(MountSpec("bind", monitoring_dir(cfg, "grafana"), GRAFANA_PROVISIONING_DIR,
+        mounts=(MountSpec("bind", monitoring_dir(cfg, "grafana"), PROVISIONING_DIR,
                           read_only=True),
                 MountSpec("volume", cfg.name("grafana-data"), "/var/lib/grafana")),
         network=monitoring_network_name(cfg),
         health=_ready(GRAFANA_PORT, "/api/health"),
-        labels=_labels(cfg, "grafana"),
+        labels=container_labels(cfg, "grafana"),
         memory_mb=256,
     )
 
@@ -145,7 +145,7 @@ def node_exporter_spec(cfg: DeployConfig) -> ContainerSpec:
                 MountSpec("bind", textfile_dir(cfg), TEXTFILE_DIR, read_only=True)),
         network=monitoring_network_name(cfg),
         aliases=(NODE_EXPORTER_ALIAS,),
-        labels=_labels(cfg, "node-exporter"),
+        labels=container_labels(cfg, "node-exporter"),
         memory_mb=64,
     )
 
@@ -162,6 +162,6 @@ def postgres_exporter_spec(cfg: DeployConfig, dsn: Any) -> ContainerSpec:
                           read_only=True),),
         network=cfg.network_name,  # where `db` is; Prometheus scrapes it there
         aliases=(POSTGRES_EXPORTER_ALIAS,),
-        labels=_labels(cfg, "postgres-exporter"),
+        labels=container_labels(cfg, "postgres-exporter"),
         memory_mb=64,
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.providers.health_gate import HealthGateProvider, needs_run, start_argv
+from components.providers.health_gate import HealthGateProvider, needs_run
 from tests.support.ports import free_port
 from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
 from tests.support.stub_app import StubApp
@@ -78,7 +78,6 @@ def test_needs_run_rules() -> None:
 
 
 def test_docker_argv_builders() -> None:
-    assert start_argv("togather-dev-app-blue") == ("docker", "start", "togather-dev-app-blue")
     assert running_argv("c")[:2] == ("docker", "inspect")
 
 
@@ -94,7 +93,7 @@ def test_a_stopped_slot_is_started_before_the_gate(app: StubApp, workdir: str, w
     assert out["started"] is True
     with open(log) as fh:
         assert fh.read().splitlines() == ["inspect --format {{.State.Running}} dev-app-green",
-                                          "start dev-app-green"]
+                                          "start -- dev-app-green"]
 
 
 def test_preview_with_an_unknown_container_id_is_an_update_not_a_crash(preview_wire: ProviderWire) -> None:
@@ -136,7 +135,7 @@ def test_a_failed_gate_stops_a_colour_that_does_not_serve(app: StubApp, tmp_path
                                                  stop_on_failure=stop), env=env)
     lines = Path(log).read_text().splitlines() if os.path.exists(log) else []
     stops = [ln for ln in lines if ln.startswith("stop")]
-    assert stops == (["stop --time 15 dev-app-green"] if stop else [])
+    assert stops == (["stop --time 15 -- dev-app-green"] if stop else [])
     assert ("stopped dev-app-green" in info.value.message) is stop
 
 

@@ -143,4 +143,4 @@ def test_a_running_router_validates_inside_and_reloads_only_for_a_structural_cha
     with open(log) as fh:
         calls = fh.read().splitlines()
     assert f"exec dev-router nginx -t -q -c {d}/nginx.candidate.conf" in calls
-    assert calls.count("kill --signal HUP dev-router") == 1  # never for unchanged or invalid text
+    assert calls.count("kill --signal HUP -- dev-router") == 1  # never for unchanged or invalid text

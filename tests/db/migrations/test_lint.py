@@ -1,4 +1,7 @@
-"""Blue/green safety lint: each rule fires on the unsafe form and not on the safe one."""
+"""Blue/green safety lint: each rule fires on the unsafe form and not on the safe one.
+
+``tests/data/migrations/lint/<rule>.unsafe.sql`` triggers exactly that rule (on its
+line 2), ``<rule>.safe.sql`` is the safe way and triggers nothing; every rule has both."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import pytest
 from togather_deploy import ROOT
 from togather_deploy.db.migrations.files import load_migrations
 from togather_deploy.db.migrations.lint import lint_migrations, lint_sql
+from togather_deploy.db.migrations.lint_rules import RULES
 from togather_deploy.db.migrations.sql import (
     needs_no_transaction,
     split_statements,
@@ -16,6 +20,8 @@ from togather_deploy.db.migrations.sql import (
 )
 
 DATA = os.path.join(ROOT, "tests", "data", "migrations")
+LINT = os.path.join(DATA, "lint")
+TIMEOUT = "SET lock_timeout = '5s';"  # so each case shows its own rule, not lock-timeout too
 
 
 @pytest.mark.parametrize("sql, rule", [
@@ -35,7 +41,7 @@ DATA = os.path.join(ROOT, "tests", "data", "migrations")
     ("TRUNCATE events;", "truncate"),
 ])
 def test_unsafe_statements_are_flagged(sql: str, rule: str) -> None:
-    findings = lint_sql("000050_x.up.sql", "-- header\n" + sql)
+    findings = lint_sql("000050_x.up.sql", TIMEOUT + "\n" + sql)
     assert [f.rule for f in findings] == [rule]
     assert findings[0].line == 2 and "000050_x.up.sql:2" in str(findings[0])
 
@@ -53,7 +59,7 @@ def test_unsafe_statements_are_flagged(sql: str, rule: str) -> None:
     "-- lint:ignore drop-column\nALTER TABLE events DROP COLUMN legacy;",
 ])
 def test_safe_statements_pass(sql: str) -> None:
-    assert lint_sql("f.up.sql", sql) == []
+    assert lint_sql("f.up.sql", TIMEOUT + sql) == []
 
 
 def test_fixtures_safe_is_clean_and_unsafe_is_flagged() -> None:
@@ -62,6 +68,41 @@ def test_fixtures_safe_is_clean_and_unsafe_is_flagged() -> None:
     assert [(f.file, f.rule) for f in found] == [
         ("000005_drop_events_description.up.sql", "drop-column"),
         ("000005_drop_events_description.up.sql", "index-not-concurrent")]
+
+
+def _read(name: str) -> str:
+    with open(os.path.join(LINT, name), encoding="utf-8") as fh:
+        return fh.read()
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_each_rule_has_a_file_that_triggers_it_and_a_safe_one(rule: str) -> None:
+    (found,) = lint_sql(f"{rule}.unsafe.sql", _read(f"{rule}.unsafe.sql"))
+    assert (found.rule, found.line) == (rule, 2)
+    shown = str(found)
+    assert shown.startswith(f"{rule}.unsafe.sql:2: [{rule}]") and RULES[rule].fix in shown
+    if rule != "syntax-error":  # the message quotes the statement it is about
+        assert found.statement and f"`{found.statement}`" in shown
+    assert lint_sql(f"{rule}.safe.sql", _read(f"{rule}.safe.sql")) == []
+
+
+@pytest.mark.parametrize("rule", sorted(set(RULES) - {"syntax-error"}))
+def test_each_rule_can_be_acknowledged_in_the_file(rule: str) -> None:
+    sql = _read(f"{rule}.unsafe.sql") + f"-- lint:ignore {rule}\n"
+    assert lint_sql("f.up.sql", sql) == []
+
+
+def test_unparseable_sql_is_a_finding_with_file_and_line_not_a_traceback() -> None:
+    (found,) = lint_sql("000007_x.up.sql", "SELECT 1;\n\nALTER TABLE events ADD COLUMN;\n")
+    assert found.rule == "syntax-error" and found.line == 3
+    assert str(found).startswith("000007_x.up.sql:3: [syntax-error]") and 'near ";"' in str(found)
+
+
+def test_the_statement_is_quoted_short_and_on_one_line() -> None:
+    long = "ALTER TABLE events\n   DROP COLUMN " + "x" * 100 + ";"
+    (found,) = lint_sql("f.up.sql", TIMEOUT + "\n" + long)
+    assert found.statement.startswith("ALTER TABLE events DROP COLUMN xx") and "\n" not in found.statement
+    assert len(found.statement) <= 70 and found.statement.endswith("…")
 
 
 def test_splitter_respects_quotes_comments_and_dollar_bodies() -> None:

@@ -2,10 +2,11 @@
 
 A small lexer that knows PostgreSQL's quoting (``'…'``, ``E'…'``, ``"…"``,
 ``$tag$…$tag$``) and comments (``--``, nested ``/* */``), so a ``;`` inside a
-function body or a string never splits a statement. Used by the linter (which
-statement, which line) and by the non-transactional path of the runner, which
-must send statements one by one (``CREATE INDEX CONCURRENTLY`` refuses to run
-inside the implicit transaction of a multi-statement query).
+function body or a string never splits a statement. Used by the runner, which
+sends statements one by one (``CREATE INDEX CONCURRENTLY`` refuses to run inside
+the implicit transaction of a multi-statement query) and must split even SQL that
+does not parse, so PostgreSQL reports the error at its line. The linter parses
+with ``pglast`` instead (see ``lint``).
 """
 
 from __future__ import annotations

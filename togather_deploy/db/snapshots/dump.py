@@ -36,6 +36,7 @@ from togather_deploy.db.snapshots.store import (
 )
 from togather_deploy.errors import ConfigError, DeployError, SnapshotError
 from togather_deploy.hostfs import paths as host_paths
+from togather_deploy.hostfs.atomic import fsync_dir
 
 CONTAINER_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}"
 """Docker's container-name grammar."""
@@ -128,7 +129,7 @@ def create_snapshot(url: str, directory: str, *, target: Target, app_version: st
         _write_private(meta_partial, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
         os.link(partial, final)  # fails rather than overwrite an existing snapshot
         os.replace(meta_partial, meta_path(final))
-        _fsync_dir(directory)
+        fsync_dir(directory)
     except OSError as exc:
         raise SnapshotError(_os_reason(exc), file=directory, cause=exc) from None
     finally:
@@ -191,14 +192,6 @@ def _write_private(path: str, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
         os.fsync(fd)
     finally:
         os.close(fd)

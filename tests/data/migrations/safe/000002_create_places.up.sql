@@ -1,4 +1,6 @@
 BEGIN;
+-- the ALTER below waits at most 5s for its lock instead of queueing every query on events
+SET LOCAL lock_timeout = '5s';
 CREATE TABLE places (
     id   bigserial PRIMARY KEY,
     name text NOT NULL,

@@ -1,0 +1,2 @@
+-- DROP DATABASE togather_old; (only in a comment)
+SELECT 'DROP DATABASE togather_old';

@@ -1,0 +1,2 @@
+-- never from a migration
+DROP DATABASE IF EXISTS togather_old;

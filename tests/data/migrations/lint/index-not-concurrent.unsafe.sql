@@ -1,0 +1,2 @@
+SET lock_timeout = '5s';
+CREATE INDEX ON events USING gin (name gin_trgm_ops);

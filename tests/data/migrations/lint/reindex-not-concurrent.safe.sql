@@ -1,0 +1,1 @@
+REINDEX INDEX CONCURRENTLY events_name_idx;

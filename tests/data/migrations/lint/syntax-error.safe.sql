@@ -1,0 +1,2 @@
+SET lock_timeout = '5s';
+CREATE FUNCTION one() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;

@@ -1,0 +1,2 @@
+SET lock_timeout = '5s';
+ALTER TABLE events ADD COLUMN token uuid DEFAULT gen_random_uuid();
