@@ -11,6 +11,7 @@ error diagnostic), not from the CLI's text.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -58,12 +59,16 @@ def test_up_reports_each_resource_and_the_gate_wait_as_it_happens(workspace: Wor
         app.state.ready, app.state.status = False, "unhealthy"
         workspace.init_stack("live", {"togather:gateUrl": app.url, "togather:gateVersion": "v2.0.0",
                                       "togather:gateTimeout": "60"})
+        seen: list[Progress] = []
 
-        def turn_healthy() -> None:
+        def turn_healthy_once_the_gate_waits() -> None:  # however slow the engine starts
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not any(p.name == "health-gate" for p in seen):
+                time.sleep(0.05)
+            time.sleep(2.0)
             app.state.ready, app.state.status = True, "healthy"
 
-        threading.Timer(2.0, turn_healthy).start()
-        seen: list[Progress] = []
+        threading.Thread(target=turn_healthy_once_the_gate_waits, daemon=True).start()
         _up(workspace, tmp_path, seen)
 
     kinds = [(p.kind, p.name) for p in seen]

@@ -25,7 +25,6 @@ from togather_deploy.config.model import DeployConfig
 from togather_deploy.config.source import from_stack_file, with_engine_secrets
 from togather_deploy.errors import DeployError, StackChangedError
 from togather_deploy.ops import audit, notify
-from togather_deploy.ops import metrics as deploy_metrics
 from togather_deploy.ops.context import OpsContext
 from togather_deploy.ops.engine import engine_of
 from togather_deploy.ops.stack_watch import StackWatch
@@ -163,6 +162,8 @@ def migrations_and_snapshot(ctx: OpsContext, cfg: DeployConfig,
     migrations = [_migration_name(m) for m in raw] if isinstance(raw, list) else []
     snapshot = outputs.get("snapshotPath")
     if not snapshot:
+        from togather_deploy.ops import metrics as deploy_metrics  # see finish()
+
         facts = deploy_metrics.latest_snapshot(cfg.snapshots.dir)
         snapshot = facts.path if facts and facts.timestamp >= ctx.clock() - 3600 else None
     return migrations, str(snapshot) if snapshot else None
@@ -189,6 +190,10 @@ def finish(o: Outcome, exc: DeployError | None) -> None:
         o.exit_code, o.error = exc.exit_code, exc
     o.record(o.status)
     try:
+        # imported here: prometheus_client is not needed to refuse at pre-flight (a user who
+        # cannot read the venv gets the pre-flight's fix, not an ImportError)
+        from togather_deploy.ops import metrics as deploy_metrics
+
         o.metrics_file = deploy_metrics.publish(from_stack_file(o.ctx.project_dir, o.ctx.stack))
     except (DeployError, OSError) as exc:
         o.stages.note(f"metrics not written: {exc}")
