@@ -19,6 +19,7 @@ from components.providers.guard import LiveSlotGuard
 from components.router import NginxRouter, NginxRouterArgs
 from components.runtime_config import from_pulumi_runtime
 from components.traffic import declare_traffic
+from togather_deploy.render.nginx_tls import public_url
 
 # 1. Config: validated once, before any resource is declared.
 cfg = from_pulumi_runtime()
@@ -70,7 +71,7 @@ monitoring = declare_monitoring("monitoring", MonitoringStackArgs(
 # 11. Outputs: `pulumi stack output` is how operators and scripts read the stack.
 pulumi.export("activeColor", cfg.active_color)
 pulumi.export("versions", {c: cfg.slot(c).version for c in cfg.deployed_colors})
-pulumi.export("publicUrl", f"http://{cfg.domain if cfg.domain != '_' else 'localhost'}:{cfg.public_port}")
+pulumi.export("publicUrl", public_url(cfg))
 pulumi.export("previewUrl", f"http://127.0.0.1:{cfg.router.preview_port}")
 pulumi.export("slotUrls", {c: s.host_url for c, s in slots.items()})
 pulumi.export("databaseHostUrl", database.host_url)

@@ -5,6 +5,11 @@ for a rollback without a registry. The container is declared with
 ``must_run=False``: after a switch the traffic switch may stop the old colour
 (``stopIdleSlot``), and a stopped slot must not be recreated by the next update
 (that would put two job workers on different code back to work).
+
+With ``togather:registry`` set, the image is pulled through a docker provider of the
+slot's own (``<name>-registry``) carrying ``registryAuth`` for that one server, the
+password a secret; without it the default provider pulls (public images, or whatever
+``docker login`` left in the host's Docker config).
 """
 
 from __future__ import annotations
@@ -73,5 +78,18 @@ class AppSlot(pulumi.ComponentResource):
             build = docker.RemoteImageBuildArgs(
                 context=cfg.build_context,
                 build_args={"VERSION": cfg.slot(color).version or ""})
+        if cfg.registry is not None:
+            opts = opts.merge(ResourceOptions(provider=AppSlot._registry_provider(name, cfg, opts)))
         return docker.RemoteImage(f"{name}-image", name=app_image(cfg, color), keep_locally=True,
                                   build=build, opts=opts)
+
+    @staticmethod
+    def _registry_provider(name: str, cfg: DeployConfig, opts: ResourceOptions) -> docker.Provider:
+        """A docker provider whose only difference is the pull credentials of ``cfg.registry``."""
+        reg = cfg.registry
+        assert reg is not None
+        # an explicit provider does not read docker:host by itself: pass it on (a remote engine)
+        return docker.Provider(f"{name}-registry", host=pulumi.Config("docker").get("host"),
+                               registry_auth=[docker.ProviderRegistryAuthArgs(
+            address=reg.server, username=reg.username,
+            password=pulumi.Output.secret(reg.password or ""))], opts=opts)

@@ -18,6 +18,7 @@ from pulumi import ResourceOptions
 
 from components.docker_args import container_args, container_options
 from components.providers.router_config import RouterConfig
+from components.providers.certificate import Certificate, certificate_props
 from togather_deploy.config.model import DeployConfig
 from togather_deploy.render.containers import router_spec
 from togather_deploy.render.nginx import router_params
@@ -51,4 +52,7 @@ class NginxRouter(pulumi.ComponentResource):
             f"{name}-container", **container_args(router_spec(args.config)),
             opts=child.merge(container_options(args.network, self.config_files, *args.depends_on)))
         self.container_name = container.name
+        if args.config.tls.enabled:  # issued through this router's port 80, so after it runs
+            Certificate(f"{name}-certificate", certificate_props(args.config),
+                        child.merge(ResourceOptions(depends_on=[container])))
         self.register_outputs({"container_name": self.container_name})

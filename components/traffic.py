@@ -25,6 +25,7 @@ from components.providers.traffic_switch import TrafficSwitch, switch_summary
 from togather_deploy.config.model import DeployConfig, other_color
 from togather_deploy.config.urls import loopback_url
 from togather_deploy.ops import router_files
+from togather_deploy.render.nginx_tls import local_verify_url
 
 DRAIN_SECONDS = 2
 """After a verified flip, only requests already routed can reach the old colour: a short wait."""
@@ -57,7 +58,7 @@ def switch_props(cfg: DeployConfig, *, idle_container: Any, gate_checked_at: Any
     active, idle = cfg.active_color, cfg.idle_color
     version = cfg.slot(active).version or ""
     return {
-        "router_dir": cfg.router_dir, "public_url": local_url(cfg.public_port),
+        "router_dir": cfg.router_dir, "public_url": local_verify_url(cfg),
         "active_color": active, "version": version,
         "target_url": local_url(cfg.slot(active).host_port), "health_path": cfg.health.path,
         "allow_degraded": cfg.health.allow_degraded, "verify_path": "/version",

@@ -39,7 +39,7 @@ def test_only_the_router_listens_publicly(run) -> None:
     _, result = run
     for name, reg in result.containers().items():
         for port in reg.inputs.get("ports", []):
-            if name.endswith("-router") and port["internal"] == 8080:
+            if name.endswith("-router") and port["internal"] in (8080, 8443):  # http; https with tls
                 assert port["ip"] == "0.0.0.0"
             else:
                 assert port["ip"] == "127.0.0.1", (name, port)

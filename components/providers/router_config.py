@@ -9,7 +9,7 @@ Contract
   validates them and turns the engine's floats back into ints (a port arrives
   as ``8080.0``); diff/create/update parse the same way.
 - ``check``/``diff``: pure (no disk, no network). ``diff`` is an update when the
-  rendered text or the directory would change; never a replace.
+  rendered text, ``maintenance`` or the directory would change; never a replace.
 - ``create``/``update``: render; write a *candidate* pair next to the live files;
   run the real ``nginx -t`` on it (``togather_deploy.ops.router_check``) — inside the
   running router container
@@ -19,7 +19,10 @@ Contract
   fails ``nginx -t`` is never written over the live one and never loaded: the
   update fails with nginx's message and the old files stay. The one-word
   ``active_color`` file is written only when absent (afterwards only
-  ``TrafficSwitch`` writes it). Only when the text changed *and* the router
+  ``TrafficSwitch`` writes it). The ``maintenance`` file follows ``params.maintenance``
+  (``router.maintenance``) on create and whenever that value changes — written (an existing
+  message kept) or removed, never a reload: the rendered text does not depend on it, and
+  between such changes ``scripts/maintenance`` owns the file. Only when the text changed *and* the router
   container is running is nginx told to reload (``docker kill -s HUP``): that
   happens for structural changes, never on the release path, because nothing
   here depends on the active colour. Unchanged text: the previous outputs.
@@ -42,7 +45,7 @@ from togather_deploy.commands import docker as docker_cli
 from togather_deploy.commands import runner
 from togather_deploy.config.model import DeployConfig
 from togather_deploy.errors import DeployError
-from togather_deploy.ops import router_files
+from togather_deploy.ops import maintenance_flag, router_files
 from togather_deploy.ops.router_check import is_running, validate
 from togather_deploy.render.nginx import CONF_FILE, JS_FILE, RouterParams, render_nginx_conf, render_router_js
 
@@ -82,11 +85,22 @@ def rendered(i: RouterConfigInputs) -> tuple[str, str]:
     return render_nginx_conf(i.params), render_router_js(i.params)
 
 
+def _old_maintenance(old: Mapping[str, Any] | None) -> bool | None:
+    """``router.maintenance`` as last applied; ``None`` when unknown (create, older state)."""
+    try:
+        return params_from_dict(old["params"]).maintenance if old else None
+    except (DeployError, KeyError, TypeError):
+        return None
+
+
 def apply(props: Mapping[str, Any], old: Mapping[str, Any] | None) -> dict[str, Any]:
     i = RouterConfigInputs.from_props(props)
     conf, js = rendered(i)
     d = i.router_dir
     outs = provider_inputs.props(i)
+    if _old_maintenance(old) != i.params.maintenance:
+        router_files.ensure_dir(d)
+        maintenance_flag.apply(d, i.params.maintenance)
     live_conf = router_files.read_text(os.path.join(d, CONF_FILE))
     live_js = router_files.read_text(os.path.join(d, JS_FILE))
     if old and live_conf == conf and live_js == js and router_files.read_text(
@@ -123,7 +137,8 @@ class RouterConfigProvider(ResourceProvider):
             old = None  # state from an older version of this provider: rewrite it
         changed = [k for k in ("router_dir", "container", "image")
                    if old is None or getattr(old, k) != getattr(new, k)]
-        if old is None or provider_inputs.is_unknown(new.params) or rendered(old) != rendered(new):
+        if (old is None or provider_inputs.is_unknown(new.params) or rendered(old) != rendered(new)
+                or old.params.maintenance != new.params.maintenance):
             changed.append("params")
         return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
 

@@ -77,7 +77,8 @@ def test_exit_codes_are_the_documented_ones() -> None:
 def test_every_verb_module_follows_the_convention() -> None:
     for verb in VERBS:
         module = cli_main.module_of(verb)
-        assert callable(module.configure) and callable(module.run), verb.module
+        assert callable(module.main), verb.module
+        assert callable(getattr(module, "add_arguments", None) or module.build_parser), verb.module
 
 
 @pytest.mark.parametrize("verb", [v.name for v in VERBS])

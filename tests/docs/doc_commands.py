@@ -38,13 +38,16 @@ def check_script(argv: tuple[str, ...]) -> None:
 
 
 def check_verb(verb: str, args: tuple[str, ...]) -> None:
-    from togather_deploy.cli.main import find, parser_for
+    from togather_deploy.cli.main import find, module_of, parser_for
 
-    if find(verb) is None:
+    row = find(verb)
+    if row is None:
         assert verb in BASH_SCRIPTS, f"{verb} is not a togather-deploy verb and has no BASH_SCRIPTS entry"
         BASH_SCRIPTS[verb][1](args)
         return
-    parser: argparse.ArgumentParser = parser_for(verb)
+    module = module_of(row)  # the parser the verb's own main() uses
+    parser: argparse.ArgumentParser = (module.build_parser() if hasattr(module, "build_parser")
+                                       else parser_for(verb))
     try:
         ns = parser.parse_args(list(args))
     except SystemExit:
@@ -155,11 +158,12 @@ ALLOWED: list[tuple[str, str]] = [
      r"python3|git|cd|export|echo|read|sha256sum|df|du|free|ssh|scp|aws|age|gpg|id|set|\.)( .*)?",
      "ordinary shell tools"),
     (r"venv/bin/(pip|pytest|python)\b.*", "the project's venv"),
+    (r"(ufw|iptables) .*", "the host firewall (docs/operations.md, section 1)"),
 ]
 
 
 def docker_roles() -> set[str]:
-    """Every ``<role>`` the components name Docker objects with (``cfg.name("<role>")``)."""
+    """Every ``<role>`` the code names Docker objects with (``cfg.name("<role>")``)."""
     roles: set[str] = set()
     for top in ("components", "togather_deploy"):
         for dirpath, _dirs, files in os.walk(os.path.join(ROOT, top)):

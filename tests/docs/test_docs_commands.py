@@ -12,7 +12,7 @@ from tests.docs.doc_extract import DOCS_DIR, Command, bash_lines, doc_commands, 
 from togather_deploy.render.alert_rules import DEFAULT_DURATIONS, render_alert_rules
 
 COMMANDS = doc_commands()
-HANDBOOK = ("operations.md", "alerts.md", "architecture.md", "scaling.md")
+HANDBOOK = ("operations.md", "alerts.md", "architecture.md", "scaling.md", "app-contract.md")
 
 
 def _read(name: str) -> str:
@@ -52,8 +52,8 @@ def test_every_code_path_named_exists(name: str) -> None:
 
     from tests.conftest import ROOT
 
-    paths = set(re.findall(r"`((?:components|cli|scripts|policy|tests|demo-app|\.github)/[\w./*-]+)`",
-                           _read(name)))
+    tops = "components|togather_deploy|cli|scripts|policy|tests|demo-app|benchmarks|docs|\\.github"
+    paths = set(re.findall(rf"`((?:{tops})/[\w./*-]+)`", _read(name)))
     missing = [p for p in sorted(paths) if not glob.glob(os.path.join(ROOT, p))]
     assert missing == []
 

@@ -97,8 +97,19 @@ CASES: dict[str, tuple[list[dict[str, str]], dict[str, str], list[dict[str, str]
         {"job": "prometheus", "instance": "localhost:9090", "severity": "warning"},
         [_s('prometheus_config_last_reload_successful{job="prometheus",instance="localhost:9090"}', "1x40"),
          _s('alertmanager_config_last_reload_successful{job="alertmanager",instance="am:9093"}', "1x40")]),
+    "CertificateExpiresSoon": (
+        # promtool's clock starts at 0: notAfter at 1e6 s is 11.6 days away (< 14), 5e6 is 58
+        [_s('togather_tls_certificate_expiry_timestamp_seconds{job="node",instance="n",domain="e.org"}',
+            "1000000x200")],
+        {"job": "node", "instance": "n", "domain": "e.org", "severity": "critical"},
+        [_s('togather_tls_certificate_expiry_timestamp_seconds{job="node",instance="n",domain="e.org"}',
+            "5000000x200")]),
+    "CertificateRenewalFailed": (
+        [_s('togather_tls_renewal_last_success{job="node",instance="n"}', "0x40")],
+        {"job": "node", "instance": "n", "severity": "warning"},
+        [_s('togather_tls_renewal_last_success{job="node",instance="n"}', "1x40")]),
 }
-EVAL_TIME = {"SnapshotTooOld": "3d"}
+EVAL_TIME = {"SnapshotTooOld": "3d", "CertificateExpiresSoon": "2h"}
 
 
 def _promtool(*args: str, cwd: str) -> Any:

@@ -26,6 +26,7 @@ from tests.support.nginx import (
 )
 from tests.support.stub_app import StubApp
 from togather_deploy.config.model import DeployConfig, load_config
+from togather_deploy.ops import maintenance_flag
 from togather_deploy.render.nginx import render_nginx_conf, render_router_js, router_params
 
 needs_nginx = pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")
@@ -191,17 +192,29 @@ def test_event_stream_is_neither_buffered_nor_gzipped(router: NginxRouter) -> No
 
 
 @pytest.mark.nginx
-def test_maintenance_mode_serves_503_but_health_stays_reachable(
-        workdir: str, slots: tuple[StubApp, StubApp]) -> None:
-    blue, green = slots
-    with start_router({"blue": f"127.0.0.1:{blue.port}", "green": f"127.0.0.1:{green.port}"},
-                      os.path.join(workdir, "r"), maintenance=True) as r:
-        status, headers, body = _get(r.url + "/api/v1/events")
-        assert status == 503 and b"maintenance" in body.lower()
-        assert headers["X-Togather-Slot"] == "blue"
-        for path in ("/health", "/healthz", "/readyz"):
-            assert _get(r.url + path)[0] == 200
-        assert _get(r.preview_url + "/x")[0] == 200  # smoke tests of the idle colour still work
+def test_maintenance_mode_serves_503_but_health_stays_reachable(router: NginxRouter) -> None:
+    """The ``maintenance`` file switches it per request: on, message, off — no reload."""
+    assert _get(router.url + "/api/v1/events")[0] == 200
+    maintenance_flag.turn_on(router.conf_dir, "Upgrading <db> & co")
+    status, headers, body = _get(router.url + "/api/v1/events")
+    assert status == 503 and b"maintenance" in body.lower()
+    assert b"Upgrading &lt;db&gt; &amp; co" in body  # the message, as text not markup
+    assert headers["X-Togather-Slot"] == "blue"
+    for path in ("/health", "/healthz", "/readyz"):
+        assert _get(router.url + path)[0] == 200
+    assert _get(router.preview_url + "/x")[0] == 200  # smoke tests of the idle colour still work
+    maintenance_flag.turn_on(router.conf_dir, "")
+    assert b"Back shortly." in _get(router.url + "/x")[2]
+    maintenance_flag.turn_off(router.conf_dir)
+    assert _get(router.url + "/api/v1/events")[0] == 200
+    assert "reload" not in router.error_log().lower()
+
+
+def test_the_rendered_config_never_depends_on_maintenance() -> None:
+    """So the declarative ``router.maintenance`` never costs a reload either."""
+    p = router_params(_cfg())
+    on = dataclasses.replace(p, maintenance=True)
+    assert render_nginx_conf(p) == render_nginx_conf(on) and render_router_js(p) == render_router_js(on)
 
 
 @pytest.mark.nginx

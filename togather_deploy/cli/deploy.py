@@ -14,6 +14,9 @@ runs ``pulumi up`` again, and the deploy ends ``rolled_back``. Every outcome is
 written to the audit log, published as ``togather_deploy_*`` metrics and sent
 as a notification (which never fails the deploy).
 
+After a completed release the app images beyond the newest ``keepImages`` (5) are pruned
+(``togather_deploy.ops.images``; never a configured colour's).
+
 The skeleton (lock, sync, audit, restore-on-failure, notify) is ``cli.release``'s, shared
 with rollback. Exit codes: ``errors.ExitCode``.
 """
@@ -26,10 +29,13 @@ from collections.abc import Sequence
 from togather_deploy.cli import args
 from togather_deploy.cli.outcome import OperationResult, Outcome, migrations_and_snapshot
 from togather_deploy.cli.release import Session, run_release, switch
+from togather_deploy.cli.render import Stages
 from togather_deploy.config.image_ref import RELEASE_ALLOWED, release_version_pinned
 from togather_deploy.config.model import other_color
 from togather_deploy.config.source import from_stack_file
 from togather_deploy.db.migrations import release as migration_release
+from togather_deploy.errors import DeployError
+from togather_deploy.ops import images
 from togather_deploy.ops.context import OpsContext
 
 
@@ -51,9 +57,24 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
             s.watch.up(s.ctx, f"pulumi up (release {version} on {idle})")
         outcome.migrations, outcome.snapshot = migrations_and_snapshot(s.ctx, s.cfg, s.stages)
         switch(s, idle)
+        prune_images(s.ctx, s.stages)  # never raises: a note at most
 
     return run_release(ctx, kind="deployment", operation="deploy", lock_version=version,
                        decide=decide, steps=steps, take_over_stale=take_over_stale, quiet=quiet)
+
+
+def prune_images(ctx: OpsContext, stages: Stages) -> None:
+    """After a completed release: keep the newest ``keepImages`` app images (and both colours',
+    as the stack file names them now), remove the rest. Best effort: a failure is a note,
+    never a failed deploy."""
+    try:
+        pruned = images.prune(from_stack_file(ctx.project_dir, ctx.stack))
+    except DeployError as exc:
+        stages.note(f"images not pruned: {exc.message}")
+        return
+    if pruned.removed or pruned.refused:
+        stages.note(f"images pruned: {', '.join(pruned.removed) or 'none'}"
+                    + (f"; in use, kept: {', '.join(pruned.refused)}" if pruned.refused else ""))
 
 
 def _version(value: str) -> str:
@@ -64,7 +85,7 @@ def _version(value: str) -> str:
     return value
 
 
-def configure(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     args.add_stack(p)
     p.add_argument("version", metavar="VERSION", type=_version,
                    help="exact image tag to release, e.g. v1.5.0 (not latest, not 1.5)")

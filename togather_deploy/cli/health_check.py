@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "healthy at VERSION; exit 0 when it is, 4 when it is not within the timeout.")
 
 
-def configure(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("url", metavar="URL", help="base address, e.g. http://127.0.0.1:18081")
     p.add_argument("--version", required=True, help="the version the target must report")
     p.add_argument("--allow-degraded", action="store_true", help="accept status degraded too")

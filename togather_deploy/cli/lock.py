@@ -82,7 +82,7 @@ def render_human(out: object, r: LockResult) -> None:
         write(f"stack {r.stack}: not locked, nothing to release\n")
 
 
-def configure(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=("status", "release"), help="status: who holds it; "
                    "release: break it (asks first)")
     args.add_stack(p)

@@ -2,10 +2,11 @@
 
 ``VERBS`` is the table of verbs: name, the module that implements it, one line of help and an
 example. ``togather-deploy --help`` lists it without importing any verb (so help is instant and
-a broken verb cannot hide the others); ``togather-deploy VERB ...`` imports that verb's module,
-builds its parser with ``parser_for`` (the same prog, description, exit codes and example
-layout for every verb), lets the module add its arguments (``configure``) and calls its
-``run``. ``scripts/<verb>`` are one-line wrappers around this command.
+a broken verb cannot hide the others); ``togather-deploy VERB ...`` imports that verb's module
+and calls its ``main(argv)``. ``parser_for`` builds a verb's parser with one layout (prog,
+description, the module's ``add_arguments``, then the exit codes and an example); a verb with
+sub-verbs of its own (``cert``) keeps its ``build_parser``. ``scripts/<verb>`` are one-line
+wrappers around this command.
 
 Exit codes: ``togather_deploy.errors.ExitCode`` (0 ok, 1 failure, 2 usage, 3 locked,
 4 health, 5 migration, 10 config); an unknown verb is a usage error (2).
@@ -22,7 +23,6 @@ from types import ModuleType
 from typing import TextIO
 
 from togather_deploy.cli import entry
-from togather_deploy.cli.args import parse
 from togather_deploy.errors import EXIT_CODES_HELP, ExitCode
 
 PROG = "togather-deploy"
@@ -32,7 +32,7 @@ PROG = "togather-deploy"
 class Verb:
     name: str
     module: str
-    """``togather_deploy.cli.<module>``: defines ``configure(parser)`` and ``run(namespace)``."""
+    """``togather_deploy.cli.<module>``: defines ``add_arguments(parser)`` and ``main(argv)``."""
     help: str
     example: str
 
@@ -52,6 +52,16 @@ VERBS: tuple[Verb, ...] = (
          "togather-deploy snapshot list --stack production"),
     Verb("health-check", "health_check", "wait until a URL is healthy at a version",
          "togather-deploy health-check http://127.0.0.1:18081 --version v1.5.0"),
+    Verb("doctor", "doctor", "can this host release STACK? every pre-flight check at once",
+         "togather-deploy doctor production"),
+    Verb("logs", "logs", "the right container's log (active, idle, router, db…), filtered",
+         "togather-deploy logs production active --since 10m --status 5xx"),
+    Verb("exec", "exec_cmd", "a one-off command in a throwaway twin of the live colour",
+         "togather-deploy exec production -- ./server migrate status"),
+    Verb("maintenance", "maintenance", "the maintenance page on or off, without pulumi up",
+         "togather-deploy maintenance production on --message 'back at 14:00'"),
+    Verb("cert", "cert", "the stack's HTTPS certificate: status, renew",
+         "togather-deploy cert status production"),
 )
 
 
@@ -65,7 +75,7 @@ def module_of(verb: Verb) -> ModuleType:
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
     # wide enough that each argument's help stays on its own single line
-    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=40, width=140)
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=72, width=180)
 
 
 def parser_for(name: str, description: str | None = None) -> argparse.ArgumentParser:
@@ -78,7 +88,14 @@ def parser_for(name: str, description: str | None = None) -> argparse.ArgumentPa
         prog=f"{PROG} {verb.name}", description=description or verb.help[0].upper() + verb.help[1:],
         epilog=f"{EXIT_CODES_HELP}\nexample: {verb.example}",
         formatter_class=_formatter)
-    module_of(verb).configure(parser)
+    module = module_of(verb)
+    if not hasattr(module, "add_arguments"):  # a verb with sub-verbs of its own
+        own: argparse.ArgumentParser = module.build_parser()
+        own.prog, own.description = parser.prog, parser.description
+        own.epilog = "\n".join(filter(None, (own.epilog, parser.epilog)))
+        own.formatter_class = _formatter
+        return own
+    module.add_arguments(parser)
     return parser
 
 
@@ -101,10 +118,7 @@ def dispatch(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None 
         err.write(f"{PROG}: unknown verb {argv[0]!r}\n  fix: one of "
                   f"{', '.join(v.name for v in VERBS)} ({PROG} --help)\n")
         return ExitCode.USAGE
-    ns = parse(parser_for(verb.name), argv[1:])
-    if isinstance(ns, int):
-        return ns
-    code: int = module_of(verb).run(ns)
+    code: int = module_of(verb).main(list(argv[1:]))
     return code
 
 

@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser_for("migrate")
 
 
-def configure(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     _common(p, None)
     sub = p.add_subparsers(dest="verb", required=True)
 

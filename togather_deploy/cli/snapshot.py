@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser_for("snapshot")
 
 
-def configure(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     _common(p, None)
     sub = p.add_subparsers(dest="verb", required=True)
 

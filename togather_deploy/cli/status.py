@@ -1,11 +1,15 @@
-"""``togather-deploy status STACK [--json]``: what is serving, what each colour runs, is it healthy.
+"""``scripts/status STACK [--json]``: what is serving, what each colour runs, is it healthy.
 
 Read-only: it never takes the lock and never runs ``pulumi``. It reports the
 active colour twice — what the router serves (its ``active_color`` file) and
 what the stack config says — and flags a mismatch; the version and one health
 probe of each colour's slot; the newest snapshot; the lock holder; and the
-last deployment events of the audit log. Exit 0 when it could report (even bad
-news), 10 on bad config.
+last deployment events of the audit log; the app versions whose images are kept on the
+host (what ``rollback --to`` can go back to) and whether maintenance is on (the router's
+file and ``router.maintenance``, flagged when they disagree). Exit 0 when it could report
+(even bad news), 10 on bad config. With ``--check`` (for cron and external monitors): exit 4
+unless the live colour answers healthy (or degraded with ``health.allowDegraded``) at its
+configured version and the router serves the colour the stack config names.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from togather_deploy.cli.render import print_json, refuse
 from togather_deploy.config.model import COLORS, DeployConfig
 from togather_deploy.config.source import from_stack_file
 from togather_deploy.config.urls import loopback_url
-from togather_deploy.errors import DeployError, ExitCode
-from togather_deploy.ops import audit, health, lock, router_files
+from togather_deploy.errors import EXIT_HEALTH, DeployError
+from togather_deploy.ops import audit, health, images, lock, maintenance_flag, router_files
 from togather_deploy.ops import metrics as deploy_metrics
 from togather_deploy.ops.context import OpsContext
 
@@ -53,6 +57,14 @@ class StatusResult:
     snapshot: dict[str, Any] | None
     lock: dict[str, Any]
     events: tuple[dict[str, Any], ...]
+    kept_versions: tuple[str, ...] | None = None
+    """App versions whose image is on the host, newest first; ``None`` when Docker did not answer."""
+    maintenance: dict[str, Any] | None = None
+    """``{"router": message | None, "config": bool, "agree": bool}``."""
+    healthy: bool = True
+    """The live colour is healthy at its version and the router agrees with the config."""
+    problems: tuple[str, ...] = ()
+    """Why ``healthy`` is false (what ``--check`` prints)."""
 
 
 def _slot(cfg: DeployConfig, color: str) -> SlotStatus:
@@ -66,6 +78,26 @@ def _slot(cfg: DeployConfig, color: str) -> SlotStatus:
     if p.status_code is not None and p.version and p.version != version:
         state += " (WRONG VERSION)"
     return SlotStatus(color, version, url, state, p.describe())
+
+
+def _kept(cfg: DeployConfig) -> tuple[str, ...] | None:
+    try:
+        return tuple(i.version for i in images.kept_versions(cfg))
+    except DeployError:
+        return None
+
+
+def _problems(cfg: DeployConfig, router: str | None, router_error: str | None,
+              slots: tuple[SlotStatus, ...]) -> tuple[str, ...]:
+    live = router or cfg.active_color
+    found = [] if router else [f"router: {router_error or 'no active_color file'}"]
+    if router and router != cfg.active_color:
+        found.append(f"router serves {router}, stack config says {cfg.active_color}")
+    ok = {"healthy", "degraded"} if cfg.health.allow_degraded else {"healthy"}
+    s = next(x for x in slots if x.color == live)
+    if s.health not in ok:
+        found.append(f"{live} (live) is {s.health}: {s.detail}")
+    return tuple(found)
 
 
 def status(ctx: OpsContext) -> StatusResult:
@@ -84,7 +116,12 @@ def status(ctx: OpsContext) -> StatusResult:
     events = tuple({k: e.get(k) for k in ("ts", "event", "version", "from_color", "to_color",
                                           "exit_code", "error")}
                    for e in audit.read_events(cfg.state_dir, limit=EVENTS_SHOWN))
+    message = maintenance_flag.read(cfg.router_dir)
+    problems = _problems(cfg, router, router_error, slots)
     return StatusResult(
+        kept_versions=_kept(cfg), healthy=not problems, problems=problems,
+        maintenance={"router": message, "config": cfg.router.maintenance,
+                     "agree": (message is not None) == cfg.router.maintenance},
         stack=ctx.stack, active_color_config=cfg.active_color, active_color_router=router,
         router_error=router_error,
         mismatch=router is not None and router != cfg.active_color, slots=slots,
@@ -113,6 +150,15 @@ def render_human(out: TextIO, r: StatusResult) -> None:
           f"{r.snapshot['size_bytes']} bytes)\n")
     else:
         w("  last snapshot: none\n")
+    if r.kept_versions is not None:
+        w(f"  kept versions: {', '.join(r.kept_versions) or 'none'} (scripts/rollback STACK --to VERSION)\n")
+    m = r.maintenance or {}
+    if m.get("router") is not None or m.get("config"):
+        w(f"  maintenance: {'ON: ' + repr(m['router']) if m.get('router') is not None else 'off'} "
+          f"(router), router.maintenance={str(m.get('config')).lower()} (stack config)"
+          f"{'' if m.get('agree') else ' — DISAGREE: run scripts/maintenance STACK on|off'}\n")
+    for problem in r.problems:
+        w(f"  PROBLEM: {problem}\n")
     if r.lock["held"]:
         w(f"  lock: HELD by {r.lock['holder']}{' — STALE' if r.lock['stale'] else ''}\n")
     else:
@@ -124,17 +170,40 @@ def render_human(out: TextIO, r: StatusResult) -> None:
           f"{e.get('from_color')} → {e.get('to_color')}{extra}\n")
 
 
-def configure(p: argparse.ArgumentParser) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="togather-deploy status", description=DESCRIPTION,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    return p
+
+
+DESCRIPTION = """\
+Show STACK's active colour (router and config), each colour's version and health, the last
+snapshot, the kept versions, maintenance, the lock holder and recent deployment events.
+
+exit codes: 0 reported (even bad news), 2 usage, 4 with --check: the live colour is not
+healthy at its version (or the router disagrees with the config), 10 bad config
+
+example:
+  scripts/status production
+  scripts/status production --check --json    # from cron or an external monitor"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     args.add_stack(p)
+    p.add_argument("--check", action="store_true",
+                   help="exit 4 unless the live colour is healthy at its configured version")
     args.add_output(p, "print the status as JSON")
 
 
+def run(ns: argparse.Namespace, ctx: OpsContext | None = None) -> StatusResult:
+    return status(ctx or args.context(ns))
+
+
 def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> int:
-    """The test seam: ``togather-deploy status ARGV`` with this context."""
-    return args.main_of("status", run, argv, ctx)
-
-
-def run(ns: argparse.Namespace, ctx: OpsContext | None = None) -> int:
+    ns = args.parse(build_parser(), argv)
+    if isinstance(ns, int):
+        return ns
     ctx = ctx or args.context(ns)
     try:
         result = status(ctx)
@@ -144,7 +213,7 @@ def run(ns: argparse.Namespace, ctx: OpsContext | None = None) -> int:
         print_json(ctx.out, result)
     else:
         render_human(ctx.out, result)
-    return ExitCode.OK
+    return EXIT_HEALTH if ns.check and not result.healthy else 0
 
 
 if __name__ == "__main__":

@@ -89,3 +89,13 @@ def spawn(argv: Sequence[str], *, env: Mapping[str, str] | None = None, stdin: A
     except FileNotFoundError as exc:
         raise DeployError(f"{argv[0]}: command not found", cause=exc,
                           fix=f"install {argv[0]} or put it on PATH") from exc
+
+
+def interactive(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> int:
+    """Run ``argv`` on the caller's terminal (stdin, stdout, stderr inherited; Ctrl-C reaches it
+    too) and return its exit code: an operator's one-off command (``scripts/exec``)."""
+    try:
+        return subprocess.run(list(argv), env={**os.environ, **(env or {})}, check=False).returncode
+    except FileNotFoundError as exc:
+        raise DeployError(f"{argv[0]}: command not found", cause=exc,
+                          fix=f"install {argv[0]} or put it on PATH") from exc

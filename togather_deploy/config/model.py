@@ -21,6 +21,8 @@ from togather_deploy.config import fields as f
 from togather_deploy.config import paths as config_paths
 from togather_deploy.config.image_ref import check_repository
 from togather_deploy.config.layout import StateLayout
+from togather_deploy.config.registry import KEY as REGISTRY_KEY
+from togather_deploy.config.registry import RegistryConfig, read_registry
 from togather_deploy.config.secrets import Secrets, concealing, read_secrets
 from togather_deploy.config.sections import (
     RESERVED_ENV,
@@ -41,6 +43,7 @@ from togather_deploy.config.sections import (
     read_slot,
     read_snapshots,
 )
+from togather_deploy.config.tls import TlsConfig, read_tls, tls_ports
 from togather_deploy.errors import ConfigError
 
 COLORS = ("blue", "green")
@@ -79,6 +82,13 @@ class DeployConfig:
     """Emergency hatch: let an update replace the live colour's container (brief outage)."""
     state_dir: str
     secrets: Secrets
+    tls: TlsConfig
+    """HTTPS at the router (``togather_deploy.config.tls``)."""
+    keep_images: int = 5
+    """``keepImages``: app images kept on the host per stack (rollback --to needs them); the
+    deployed colours' images are always kept on top of the newest ones."""
+    registry: RegistryConfig | None = None
+    """``togather:registry``: pull credentials for the app images (``config/registry.py``)."""
 
     def slot(self, color: str) -> SlotConfig:
         return self.blue if color == "blue" else self.green
@@ -154,6 +164,8 @@ def _load(raw: Mapping[str, Any], project: str, stack: str, project_dir: str,
     build = top.section("build")
     build_context = f.optional_string(build.key("context"), build.get("context"))
     build.done()
+    domain = f.string("domain", top.get("domain"), "_", pattern=r"_|[A-Za-z0-9.-]+",
+                      allowed="a host name like events.example.org")
     state_dir = config_paths.state_dir(f.string("stateDir", top.get("stateDir"),
                                                 f"/var/lib/togather-deploy/{stack}"), project_dir, stack)
     cfg = DeployConfig(
@@ -166,8 +178,7 @@ def _load(raw: Mapping[str, Any], project: str, stack: str, project_dir: str,
         blue=blue,
         green=green,
         public_port=f.port("publicPort", top.get("publicPort"), 80),
-        domain=f.string("domain", top.get("domain"), "_", pattern=r"_|[A-Za-z0-9.-]+",
-                        allowed="a host name like events.example.org"),
+        domain=domain,
         database=read_database(top.section("database")),
         migrations=read_migrations(top.section("migrations"), project_dir),
         snapshots=read_snapshots(top.section("snapshots"), project_dir, state_dir),
@@ -182,6 +193,10 @@ def _load(raw: Mapping[str, Any], project: str, stack: str, project_dir: str,
         allow_live_replace=f.boolean("allowLiveReplace", top.get("allowLiveReplace"), False),
         state_dir=state_dir,
         secrets=read_secrets(top, secret_keys, RESERVED_ENV),
+        keep_images=f.integer("keepImages", top.get("keepImages"), 5, minimum=2),
+        registry=read_registry(top.section(REGISTRY_KEY), top.raw.get("image") or "", secret_keys),
+        tls=read_tls(top.section("tls"), environment=environment, domain=domain,
+                     secret_keys=secret_keys),
     )
     top.done()
     _cross_checks(cfg)
@@ -212,7 +227,7 @@ def _cross_checks(cfg: DeployConfig) -> None:
     # Every host port the stack binds: a clash found here beats a bind failure mid-`pulumi up`.
     ports = {"publicPort": cfg.public_port, "router.previewPort": cfg.router.preview_port,
              "database.hostPort": cfg.database.host_port, "blue.hostPort": cfg.blue.host_port,
-             "green.hostPort": cfg.green.host_port}
+             "green.hostPort": cfg.green.host_port, **tls_ports(cfg.tls)}
     if cfg.monitoring.enabled:
         ports.update({"monitoring.prometheusPort": cfg.monitoring.prometheus_port,
                       "monitoring.alertmanagerPort": cfg.monitoring.alertmanager_port,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from togather_deploy.config import fields as f
 from togather_deploy.config import paths as config_paths
-from togather_deploy.config.image_ref import TAG
+from togather_deploy.config.image_ref import MOVING_TAGS, TAG
 from togather_deploy.config.layout import StateLayout
 from togather_deploy.config.notify_urls import apprise_urls
 
@@ -108,6 +108,8 @@ class RouterSettings:
 def read_slot(s: f.Section, color: str, default_port: int) -> SlotConfig:
     version = f.optional_string(s.key("version"), s.get("version"), pattern=VERSION_PATTERN,
                                 allowed="an image tag like v1.4.0")
+    if version is not None and version.lower() in MOVING_TAGS:  # an explicit version, never `latest`
+        raise f.invalid(s.key("version"), version, "an explicit version like v1.4.0 (not a moving tag)")
     slot = SlotConfig(
         color=color,
         version=version,

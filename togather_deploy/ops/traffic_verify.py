@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -18,11 +19,23 @@ from togather_deploy.commands import docker as docker_cli
 from togather_deploy.commands import runner
 
 
+def _loopback_tls(url: str) -> ssl.SSLContext | None:
+    """HTTPS to our own router on loopback: the certificate names the domain, not 127.0.0.1,
+    and is checked by ``scripts/cert status``; here only the colour and version matter."""
+    if not url.startswith(("https://127.0.0.1", "https://[::1]", "https://localhost")):
+        return None
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 def check_public(public_url: str, path: str, color: str, version: str,
                  timeout: float) -> str | None:
     """One request through the router: ``None`` when it shows ``color`` at ``version``."""
     try:
-        with urllib.request.urlopen(public_url.rstrip("/") + path, timeout=timeout) as resp:  # noqa: S310
+        with urllib.request.urlopen(public_url.rstrip("/") + path, timeout=timeout,  # noqa: S310
+                                    context=_loopback_tls(public_url)) as resp:
             headers, raw = resp.headers, resp.read(100_000)
     except urllib.error.HTTPError as exc:
         slot, seen = exc.headers.get("X-Togather-Slot"), exc.headers.get("X-Togather-Version")

@@ -25,6 +25,8 @@ ROUTER_PUBLIC_PORT = 8080
 """The router's public listener inside its container (unprivileged on purpose)."""
 ROUTER_PREVIEW_PORT = 8081
 """The router's idle-colour preview listener inside its container."""
+ROUTER_HTTPS_PORT = 8443
+"""The router's HTTPS listener inside its container (``tls.mode`` acme or files)."""
 ROUTER_CONF_DIR = "/etc/togather-router"
 """Where the router's host config directory is mounted, read-only. A directory,
 not single files: a bind-mounted file pins its inode, so an atomic rename on the
@@ -176,7 +178,9 @@ def router_spec(cfg: DeployConfig) -> ContainerSpec:
         name=cfg.name("router"),
         image=cfg.router.image,
         command=("nginx", "-c", f"{ROUTER_CONF_DIR}/nginx.conf", "-g", "daemon off;"),
-        ports=(PortSpec(ROUTER_PUBLIC_PORT, cfg.public_port, "0.0.0.0"),
+        ports=(PortSpec(ROUTER_PUBLIC_PORT, cfg.public_port, cfg.tls.public_bind),
+               *((PortSpec(ROUTER_HTTPS_PORT, cfg.tls.https_port, cfg.tls.public_bind),)
+                 if cfg.tls.enabled else ()),
                PortSpec(ROUTER_PREVIEW_PORT, cfg.router.preview_port, "127.0.0.1")),
         mounts=(MountSpec("bind", cfg.router_dir, ROUTER_CONF_DIR, read_only=True),),
         network=cfg.network_name,

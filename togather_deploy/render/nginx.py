@@ -15,6 +15,13 @@ request, which reads the one-word ``active_color`` file in the config directory
   far above what one node serves.
 
 Nothing here depends on the active colour, so a flip never changes this text.
+
+Maintenance works the same way: ``router.js`` also reads the ``maintenance`` file
+of that directory per request on the public listener (present: the 503 page with
+the file's text as the message, health paths still proxied; absent: normal
+service). ``scripts/maintenance`` and ``RouterConfig`` (from ``router.maintenance``)
+write or remove it; the rendered text does not depend on ``maintenance`` either,
+so turning it on or off needs neither a ``pulumi up`` nor a reload.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from togather_deploy.config.model import COLORS, DeployConfig
+from togather_deploy.render import router_js
+from togather_deploy.render import nginx_tls
 from togather_deploy.render.containers import (
     APP_PORT,
     ROUTER_CONF_DIR,
@@ -31,7 +40,8 @@ from togather_deploy.render.containers import (
     app_alias,
 )
 
-ACTIVE_FILE = "active_color"
+ACTIVE_FILE = router_js.ACTIVE_FILE
+MAINTENANCE_FILE = router_js.MAINTENANCE_FILE
 CONF_FILE = "nginx.conf"
 JS_FILE = "router.js"
 DOCKER_DNS = "127.0.0.11"
@@ -58,6 +68,8 @@ class RouterParams:
     """DNS server for upstream names; ``None`` when upstreams are IP literals."""
     server_name: str = "_"
     maintenance: bool = False
+    """The declarative form: ``RouterConfig`` writes or removes the ``maintenance`` file from
+    it; the rendered text never depends on it (see the module docstring)."""
     client_max_body_size: str = "10m"
     error_log: str = "stderr"
     access_log: str = "/dev/stdout"
@@ -66,6 +78,8 @@ class RouterParams:
     """Where nginx keeps request/response temp files (prefix-relative in tests)."""
     worker_processes: str = "auto"
     extra_headers: Mapping[str, str] = field(default_factory=dict)
+    tls: nginx_tls.TlsParams | None = None
+    """HTTPS on ``tls.port``; ``listen_port`` then only redirects (``render.nginx_tls``)."""
 
 
 def router_params(cfg: DeployConfig) -> RouterParams:
@@ -82,36 +96,13 @@ def router_params(cfg: DeployConfig) -> RouterParams:
         server_name=cfg.domain,
         maintenance=cfg.router.maintenance,
         client_max_body_size=cfg.router.client_max_body_size,
+        tls=nginx_tls.container_tls(cfg),
     )
 
 
 def render_router_js(p: RouterParams) -> str:
-    """njs handlers: the active colour (from the file) and the idle one (the other)."""
-    path = f"{p.conf_dir.rstrip('/')}/{ACTIVE_FILE}"
-    colors = ", ".join(f"'{c}'" for c in COLORS)
-    return f"""// Rendered by togather-deploy (togather_deploy/render/nginx.py). Do not edit.
-import fs from 'fs';
-
-const COLORS = [{colors}];
-
-// Read per request: the switch replaces the file atomically (rename), so a
-// request sees the old colour or the new one, never a torn write.
-function activeColor(r) {{
-    try {{
-        const c = fs.readFileSync('{path}', 'utf8').trim();
-        return COLORS.indexOf(c) >= 0 ? c : '';
-    }} catch (e) {{
-        return '';
-    }}
-}}
-
-function idleColor(r) {{
-    const c = activeColor(r);
-    return c === '' ? '' : (c === COLORS[0] ? COLORS[1] : COLORS[0]);
-}}
-
-export default {{activeColor, idleColor}};
-"""
+    """njs handlers: the active colour (from the file), the idle one, maintenance."""
+    return router_js.render(p.conf_dir)
 
 
 _LOG_FORMAT = (
@@ -147,7 +138,7 @@ def _server(p: RouterParams, *, addr: str, port: int, color_var: str, public: bo
     """One server block. ``color_var`` picks the colour: active (public) or idle (preview)."""
     lines = [
         "    server {",
-        f"        listen {addr}:{port};",
+        nginx_tls.https_listen(p.tls, addr) if public and p.tls else f"        listen {addr}:{port};",
         f"        server_name {p.server_name};",
         f"        set $togather_color {color_var};",
         "        set $togather_upstream \"\";",
@@ -166,17 +157,16 @@ def _server(p: RouterParams, *, addr: str, port: int, color_var: str, public: bo
     lines.append(_PROXY)
     lines.append("        }")
     lines.append("        location / {")
-    if public and p.maintenance:
-        lines.append("            return 503;")
-    else:
-        lines.append("            if ($togather_upstream = \"\") { return 503; }")
-        lines.append(_PROXY)
+    if public:
+        lines.append("            if ($togather_maintenance) { return 503; }")
+    lines.append("            if ($togather_upstream = \"\") { return 503; }")
+    lines.append(_PROXY)
     lines.append("        }")
     lines.append("        error_page 503 @maintenance;")
     lines.append("        location @maintenance {")
     lines.append("            default_type text/html;")
     lines.append("            return 503 '<!doctype html><title>Maintenance</title>"
-                 "<h1>Down for maintenance</h1><p>Back shortly.</p>\\n';")
+                 "<h1>Down for maintenance</h1><p>$togather_maintenance_message</p>\\n';")
     lines.append("        }")
     lines.append("    }")
     return "\n".join(lines)
@@ -192,7 +182,7 @@ def render_nginx_conf(p: RouterParams, *, js_file: str = JS_FILE) -> str:
     return f"""# Rendered by togather-deploy (togather_deploy/render/nginx.py). Do not edit: a flip
 # changes only {conf_dir}/{ACTIVE_FILE}, read per request by {js_file}.
 load_module {p.js_module};
-worker_processes {p.worker_processes};
+{nginx_tls.main_directives(p.tls)}worker_processes {p.worker_processes};
 pid {p.pid};
 error_log {p.error_log} warn;
 
@@ -216,11 +206,13 @@ http {{
     proxy_buffering off;
     gzip on;
     gzip_types application/json application/ld+json text/css application/javascript text/plain;
-{resolver}
+{resolver}{nginx_tls.http_directives(p.tls)}
     js_path "{conf_dir}/";
     js_import router from {js_file};
     js_set $togather_active router.activeColor;
     js_set $togather_idle router.idleColor;
+    js_set $togather_maintenance router.maintenance;
+    js_set $togather_maintenance_message router.maintenanceMessage;
     # A caller's request id is passed through when it is sane, else nginx makes one.
     map $http_x_request_id $togather_request_id {{
         "~^[A-Za-z0-9._:-]{{1,128}}$" $http_x_request_id;
@@ -231,6 +223,7 @@ http {{
         {_LOG_FORMAT};
     access_log {p.access_log} togather_json;
 
+{nginx_tls.redirect_server(p.tls, p.listen_addr, p.listen_port) if p.tls else ""}\
 {_server(p, addr=p.listen_addr, port=p.listen_port, color_var="$togather_active", public=True)}
 
 {_server(p, addr=p.preview_addr, port=p.preview_port, color_var="$togather_idle", public=False)}

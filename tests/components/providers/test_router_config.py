@@ -22,7 +22,7 @@ from tests.support.nginx import (
 )
 from tests.support.provider_wire import ProviderCallError, ProviderWire
 from tests.support.stub_app import StubApp
-from togather_deploy.ops import router_files
+from togather_deploy.ops import maintenance_flag, router_files
 from togather_deploy.render.nginx import CONF_FILE, JS_FILE
 
 pytestmark = [pytest.mark.nginx,
@@ -101,7 +101,8 @@ def test_a_valid_structural_change_is_written_without_touching_the_colour(live: 
     props = {"router_dir": router.conf_dir, "params": params_to_dict(router.params), "container": "",
              "image": "nginx:1.27.3", "initial_color": "green"}
     first = wire.create(RouterConfigProvider(), props)
-    changed = {**props, "params": params_to_dict(dataclasses.replace(router.params, maintenance=True))}
+    bigger = dataclasses.replace(router.params, client_max_body_size="20m")
+    changed = {**props, "params": params_to_dict(bigger)}
     out = wire.update(RouterConfigProvider(), "router-config", first.outs, changed).outs
     assert out["conf_sha256"] != first.outs["conf_sha256"]
     assert out["reloaded"] is False  # no router container: nothing to signal
@@ -134,9 +135,14 @@ def test_a_running_router_validates_inside_and_reloads_only_for_a_structural_cha
     assert first["validated_with"] == "container" and first["reloaded"] is False  # first write
     same = wire.update(RouterConfigProvider(), "router-config", first, props, env=env).outs
     assert same == first
-    changed = {**props, "params": {**props["params"], "maintenance": True}}
-    out = wire.update(RouterConfigProvider(), "router-config", first, changed, env=env).outs
+    on = {**props, "params": {**props["params"], "maintenance": True}}
+    flagged = wire.update(RouterConfigProvider(), "router-config", first, on, env=env).outs
+    assert flagged["reloaded"] is False and flagged["conf_sha256"] == first["conf_sha256"]
+    assert maintenance_flag.read(d) == "Back shortly."  # router.maintenance: the file, no reload
+    changed = {**props, "params": {**props["params"], "client_max_body_size": "20m"}}
+    out = wire.update(RouterConfigProvider(), "router-config", flagged, changed, env=env).outs
     assert out["reloaded"] is True
+    assert maintenance_flag.read(d) is None  # and back off with the declarative value
     bad = {**props, "params": {**props["params"], "client_max_body_size": "1 0"}}
     with pytest.raises(ProviderCallError, match="fails `nginx -t` \\(container\\)"):
         wire.update(RouterConfigProvider(), "router-config", out, bad, env=env)
@@ -144,3 +150,20 @@ def test_a_running_router_validates_inside_and_reloads_only_for_a_structural_cha
         calls = fh.read().splitlines()
     assert f"exec dev-router nginx -t -q -c {d}/nginx.candidate.conf" in calls
     assert calls.count("kill --signal HUP -- dev-router") == 1  # never for unchanged or invalid text
+
+
+def test_router_maintenance_and_the_operator_verb_agree(workdir: str, wire: ProviderWire) -> None:
+    """The declarative key writes the file only when the key changes: the verb's message
+    survives a ``pulumi up`` that adopts ``router.maintenance: true``, and an unrelated
+    update leaves the verb's file alone."""
+    d = os.path.join(workdir, "router")
+    props = router_props(d)
+    first = wire.create(RouterConfigProvider(), props).outs
+    assert maintenance_flag.read(d) is None
+    maintenance_flag.turn_on(d, "Moving to a bigger server")  # scripts/maintenance on
+    on = {**props, "params": {**props["params"], "maintenance": True}}
+    adopted = wire.update(RouterConfigProvider(), "router-config", first, on).outs
+    assert maintenance_flag.read(d) == "Moving to a bigger server"
+    bigger = {**on, "params": {**on["params"], "client_max_body_size": "20m"}}
+    wire.update(RouterConfigProvider(), "router-config", adopted, bigger)
+    assert maintenance_flag.read(d) == "Moving to a bigger server"
