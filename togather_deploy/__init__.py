@@ -2,7 +2,9 @@
 
 Layers, top to bottom (enforced by import-linter, see pyproject.toml):
 cli -> ops -> db -> commands -> hostfs -> render -> config -> errors.
-Nothing here imports pulumi, and nothing has an import-time side effect.
+Nothing here imports pulumi — except ``ops.automation``, which drives the engine through
+``pulumi.automation`` (the CLI as a subprocess), importing it only when a verb first uses the
+engine — and nothing has an import-time side effect.
 """
 
 import os

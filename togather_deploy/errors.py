@@ -10,15 +10,29 @@ the process exit code the scripts use, so a script never has to guess:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_LOCKED = 3
-EXIT_HEALTH = 4
-EXIT_MIGRATION = 5
-EXIT_CONFIG = 10
+
+class ExitCode(IntEnum):
+    """The documented process exit codes (``togather-deploy VERB --help`` lists them)."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    LOCKED = 3
+    HEALTH = 4
+    MIGRATION = 5
+    CONFIG = 10
+
+
+EXIT_CODES_HELP = ("exit codes: 0 ok, 1 failure, 2 usage, 3 locked (lock held or stack edited meanwhile), "
+                   "4 health, 5 migration, 10 config")
+
+# The old names, for modules not yet moved to ``ExitCode`` (same values).
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = ExitCode.OK, ExitCode.FAILURE, ExitCode.USAGE
+EXIT_LOCKED, EXIT_HEALTH, EXIT_MIGRATION, EXIT_CONFIG = (
+    ExitCode.LOCKED, ExitCode.HEALTH, ExitCode.MIGRATION, ExitCode.CONFIG)
 
 
 @dataclass
@@ -37,7 +51,7 @@ class DeployError(Exception):
     cause: BaseException | None = None
     context: dict[str, Any] = field(default_factory=dict)
 
-    exit_code: int = EXIT_FAILURE
+    exit_code: int = ExitCode.FAILURE
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -62,32 +76,32 @@ class DeployError(Exception):
 class ConfigError(DeployError):
     """Bad stack config or bad input, found before anything changed."""
 
-    exit_code: int = EXIT_CONFIG
+    exit_code: int = ExitCode.CONFIG
 
 
 @dataclass
 class MigrationError(DeployError):
-    exit_code: int = EXIT_MIGRATION
+    exit_code: int = ExitCode.MIGRATION
 
 
 @dataclass
 class SnapshotError(DeployError):
-    exit_code: int = EXIT_FAILURE
+    exit_code: int = ExitCode.FAILURE
 
 
 @dataclass
 class HealthError(DeployError):
-    exit_code: int = EXIT_HEALTH
+    exit_code: int = ExitCode.HEALTH
 
 
 @dataclass
 class SwitchError(DeployError):
-    exit_code: int = EXIT_HEALTH
+    exit_code: int = ExitCode.HEALTH
 
 
 @dataclass
 class LockError(DeployError):
-    exit_code: int = EXIT_LOCKED
+    exit_code: int = ExitCode.LOCKED
 
 
 SECRET_SHOWN = "<secret>"
@@ -116,4 +130,4 @@ class StackChangedError(DeployError):
     """The stack config changed under a scripted deploy/rollback, not by it (exit 3, like lock
     contention: someone else is operating on the stack). Nothing is restored over their edit."""
 
-    exit_code: int = EXIT_LOCKED
+    exit_code: int = ExitCode.LOCKED

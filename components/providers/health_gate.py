@@ -19,7 +19,9 @@ Contract
   an idle, stopped colour is never woken up for nothing. A gate that times out
   fails the update with ``HealthError`` (last HTTP status, failing checks,
   version seen); the traffic switch depends on the gate, so an unproven colour
-  is never switched to. With ``stop_on_failure`` (``stopIdleSlot``, and the colour
+  is never switched to. Each probe round is reported to the operator's progress file when
+  the verb set one (``togather_deploy.ops.progress_file``; not an input, no diff).
+  With ``stop_on_failure`` (``stopIdleSlot``, and the colour
   does not serve) the failed colour is stopped first: after any outcome one colour runs.
 - ``delete``: nothing (the gate owns no real object).
 """
@@ -47,7 +49,8 @@ from togather_deploy.commands import docker as docker_cli
 from togather_deploy.commands import runner
 from togather_deploy.config.model import COLORS
 from togather_deploy.errors import HealthError
-from togather_deploy.ops.health import wait_healthy
+from togather_deploy.ops import progress_file
+from togather_deploy.ops.health import Probe, wait_healthy
 from togather_deploy.ops.traffic_verify import stop_failed
 
 TRIGGER_KEYS = ("color", "base_url", "version", "container", "container_id")
@@ -116,10 +119,16 @@ def run_gate(props: Mapping[str, Any]) -> dict[str, Any]:
 
 def _run_gate(i: GateInputs) -> dict[str, Any]:
     started = ensure_started(i.container)
+    begun = time.monotonic()
+
+    def on_probe(p: Probe) -> None:  # the waiting operator sees each round (ops.progress_file)
+        progress_file.report(f"{i.color} at {i.version}: {time.monotonic() - begun:5.1f}s of "
+                             f"{i.timeout_seconds:.0f}s: {p.describe()}")
+
     try:
         p = wait_healthy(i.base_url, version=i.version, allow_degraded=i.allow_degraded,
                          consecutive=i.consecutive, timeout_s=i.timeout_seconds,
-                         interval_s=i.interval_seconds, health_path=i.path)
+                         interval_s=i.interval_seconds, health_path=i.path, on_probe=on_probe)
     except HealthError as exc:
         exc.slot = exc.slot or i.color
         if i.stop_on_failure and i.container:

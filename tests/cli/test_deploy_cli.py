@@ -71,12 +71,13 @@ def test_deploy_releases_on_idle_then_switches(project, fake, hook):
     proc = run_deploy(fake, project, "v1.1.0")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert fake.verbs() == ["config", "stack output", "config set togather:green.version=v1.1.0", "up",
-                            "stack output", "config set togather:activeColor=green", "up"]
+                            "stack output", "config set togather:activeColor=green", "up", "stack output"]
     first = fake.calls()[2]["argv"]
     assert "--path" in first and first[first.index("--stack") + 1] == STACK
-    assert all(c["argv"][c["argv"].index("--cwd") + 1] == project for c in fake.calls())
+    assert all(c["cwd"] == project for c in fake.calls())  # the API runs pulumi in the project
     up = fake.calls()[3]["argv"]
-    assert up[:3] == ["up", "--yes", "--skip-preview"]
+    assert [a for a in up if a != "--non-interactive"][:3] == ["up", "--yes", "--skip-preview"]
+    assert any(a.startswith("tcp://127.0.0.1:") for a in up)  # the structured event stream
     # the safety policies run on the release path too, from the tool's own directory
     assert all(c["argv"][c["argv"].index("--policy-pack") + 1] == os.path.join(ROOT, "policy")
                for c in fake.calls() if c["verb"] == "up")
@@ -121,8 +122,8 @@ def test_failed_switch_restores_the_previous_colour(project, fake, hook):
     fake.rule("up", nth=2, exit=255, stdout="error: [togather:switch] /version answered blue\n")
     proc = run_deploy(fake, project, "v1.1.0")
     assert proc.returncode == EXIT_HEALTH, proc.stdout + proc.stderr
-    assert fake.verbs()[-4:] == ["config set togather:activeColor=green", "up",
-                                 "config set togather:activeColor=blue", "up"]
+    assert fake.verbs()[-5:] == ["config set togather:activeColor=green", "up",
+                                 "config set togather:activeColor=blue", "up", "stack output"]
     assert read_stack(project, STACK)["activeColor"] == "blue"
     assert events(project) == ["deployment.started", "deployment.rolled_back"]
     assert "✓ restore" in proc.stdout and "traffic restored to blue" in proc.stdout

@@ -119,7 +119,7 @@ def test_unverifiable_switch_is_restored_for_real(world):
     proc = run_script(fake, "deploy", STACK, "v1.1.0", "--project-dir", project)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "not switching to green" in proc.stderr
-    assert fake.verbs()[-2:] == ["config set togather:activeColor=blue", "up"]
+    assert fake.verbs()[-3:] == ["config set togather:activeColor=blue", "up", "stack output"]
     assert read_stack(project, STACK)["activeColor"] == "blue"
     assert _serving(router) == ("blue", "v1.0.0")
     events = [e["event"] for e in audit.read_events(os.path.join(project, "state"))]

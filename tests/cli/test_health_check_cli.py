@@ -75,4 +75,4 @@ def test_usage_errors_exit_2() -> None:
     assert _script("http://127.0.0.1:1").returncode == 2  # --version missing
     assert _script("127.0.0.1:1", "--version", "v1").returncode == 2
     assert _script("http://x", "--version", "v1", "--timeout", "0").returncode == 2
-    assert build_parser().prog == "scripts/health-check"
+    assert build_parser().prog == "togather-deploy health-check"

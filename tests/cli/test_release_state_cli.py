@@ -47,7 +47,7 @@ def test_second_ci_deploy_in_a_row_starts_from_the_deployed_state(project, tmp_p
         "config set togather:green.version=v1.1.0", "config set togather:activeColor=green",
         "config",  # the synced stack file, read again with its secrets
         "config set togather:blue.version=v1.2.0", "up", "stack output",  # the idle colour: blue
-        "config set togather:activeColor=blue", "up"]
+        "config set togather:activeColor=blue", "up", "stack output"]
     assert "stack file said activeColor = blue, the deployed stack green: using green" in second.stdout
     assert "deployed v1.2.0 on test: traffic green → blue" in second.stdout
     stack = read_stack(project, STACK)

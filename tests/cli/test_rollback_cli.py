@@ -54,7 +54,8 @@ def test_rollback_to_a_healthy_previous_colour(tmp_path, fake, green):
     project = make_project(tmp_path, green_port=green.port)
     proc = run_rollback(fake, project)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert fake.verbs() == ["config", "stack output", "config set togather:activeColor=green", "up"]
+    assert fake.verbs() == ["config", "stack output", "config set togather:activeColor=green", "up",
+                            "stack output"]  # the API reads the outputs after each update
     assert read_stack(project, STACK)["activeColor"] == "green"
     assert "✓ gate" in proc.stdout and "healthy" in proc.stdout and "version v1.0.0" in proc.stdout
     assert events(project) == ["rollback.started", "rollback.completed"]
@@ -87,7 +88,7 @@ def test_stopped_idle_slot_is_gated_by_pulumi_up_and_restored_on_failure(tmp_pat
     assert proc.returncode == EXIT_HEALTH, proc.stdout + proc.stderr
     assert "stopIdleSlot" in proc.stdout
     assert fake.verbs() == ["config", "stack output", "config set togather:activeColor=green", "up",
-                            "config set togather:activeColor=blue", "up"]
+                            "config set togather:activeColor=blue", "up", "stack output"]
     assert read_stack(project, STACK)["activeColor"] == "blue"
     assert events(project) == ["rollback.started", "rollback.rolled_back"]
 

@@ -41,7 +41,8 @@ def test_to_a_kept_version_brings_it_up_on_the_other_colour_then_switches(tmp_pa
     proc = run_script(fake, "rollback", STACK, "--to", "v1.0.0", "--project-dir", d)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert fake.verbs() == ["config", "stack output", "config set togather:green.version=v1.0.0", "up",
-                            "config set togather:activeColor=green", "up"]
+                            "stack output",  # the API reads the outputs after each update
+                            "config set togather:activeColor=green", "up", "stack output"]
     stack = read_stack(d, STACK)
     assert stack["green"]["version"] == "v1.0.0" and stack["activeColor"] == "green"
     assert "rolled back to v1.0.0" in proc.stdout

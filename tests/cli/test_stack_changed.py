@@ -91,4 +91,4 @@ def test_our_own_edits_never_count_as_someone_elses(project, fake):
     fake.rule("up", nth=3, exit=255, stdout="error: [togather:switch] no answer\n")
     proc = run_script(fake, "rollback", STACK, "--project-dir", project)
     assert proc.returncode == 4, proc.stdout + proc.stderr  # restored: nobody else edited
-    assert fake.verbs()[-2:] == ["config set togather:activeColor=green", "up"]
+    assert fake.verbs()[-3:] == ["config set togather:activeColor=green", "up", "stack output"]

@@ -16,6 +16,7 @@ from tests.support.fake_pulumi import install_fake_pulumi, write_stack
 from tests.support.ports import free_port
 from togather_deploy import ROOT
 from togather_deploy.cli import status as status_cli
+from togather_deploy.cli.main import parser_for
 from togather_deploy.db.snapshots import store as snapshots
 from togather_deploy.ops import audit, lock, router_files
 from togather_deploy.ops.context import OpsContext
@@ -113,6 +114,6 @@ def test_bad_config_exits_10(tmp_path):
 
 
 def test_parser_accepts_documented_forms():
-    p = status_cli.build_parser()
+    p = parser_for("status")
     assert p.parse_args(["production"]).stack == "production"
     assert p.parse_args(["production", "--json"]).json is True

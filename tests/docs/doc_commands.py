@@ -1,6 +1,7 @@
 """Check each shell command shown in the handbook against the real code.
 
-- ``scripts/<verb> ...``: parsed by that verb's own ``togather_deploy/cli/<verb>.py`` ``build_parser()``
+- ``scripts/<verb> ...`` and ``togather-deploy <verb> ...``: parsed by that verb's parser
+  (``togather_deploy.cli.main.parser_for``, the one the command itself uses)
   (bash-only scripts are listed in ``BASH_SCRIPTS`` with how they are checked);
 - ``pulumi config set [--secret] [--path] togather:KEY VALUE``: applied to a committed
   stack's config and validated by ``togather_deploy.config.model.load_config``;
@@ -10,7 +11,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import re
@@ -34,25 +34,26 @@ def check_script(argv: tuple[str, ...]) -> None:
     verb = argv[0][len("scripts/"):]
     path = os.path.join(ROOT, "scripts", verb)
     assert os.access(path, os.X_OK), f"scripts/{verb} does not exist or is not executable"
-    module_name = SCRIPT_MODULES.get(verb, verb.replace("-", "_"))
-    module_path = os.path.join(ROOT, "togather_deploy", "cli", module_name + ".py")
-    if not os.path.exists(module_path):
-        assert verb in BASH_SCRIPTS, \
-            f"scripts/{verb} has no togather_deploy/cli/{module_name}.py parser and no BASH_SCRIPTS entry"
-        BASH_SCRIPTS[verb][1](argv[1:])
+    check_verb(verb, argv[1:])
+
+
+def check_verb(verb: str, args: tuple[str, ...]) -> None:
+    from togather_deploy.cli.main import find, module_of, parser_for
+
+    row = find(verb)
+    if row is None:
+        assert verb in BASH_SCRIPTS, f"{verb} is not a togather-deploy verb and has no BASH_SCRIPTS entry"
+        BASH_SCRIPTS[verb][1](args)
         return
-    module = importlib.import_module(f"togather_deploy.cli.{module_name}")
-    parser: argparse.ArgumentParser = module.build_parser()
+    module = module_of(row)  # the parser the verb's own main() uses
+    parser: argparse.ArgumentParser = (module.build_parser() if hasattr(module, "build_parser")
+                                       else parser_for(verb))
     try:
-        ns = parser.parse_args(list(argv[1:]))
+        ns = parser.parse_args(list(args))
     except SystemExit:
         raise AssertionError(f"scripts/{verb} rejects these arguments: {parser.format_usage()}") from None
     if getattr(ns, "stack", None):
         _stack_exists(ns.stack)
-
-
-SCRIPT_MODULES = {"exec": "exec_cmd"}
-"""A script whose module cannot carry its name (``exec`` is a Python keyword)."""
 
 
 def _set_path(obj: dict[str, Any], path: list[str], value: str) -> None:
@@ -196,6 +197,9 @@ def check_command(cmd: Command) -> None:
     check_stack_outputs(argv)
     if argv[0].startswith("scripts/"):
         check_script(argv)
+        return
+    if argv[0] == "togather-deploy" and len(argv) > 1:
+        check_verb(argv[1], argv[2:])
         return
     if argv[:3] == ("pulumi", "config", "set"):
         check_config_set(argv, cmd.before)

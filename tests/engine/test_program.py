@@ -10,6 +10,7 @@ leaving the database volume and every snapshot. The resource plugins are whateve
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -168,6 +169,9 @@ def test_scripts_deploy_and_rollback_drive_the_real_cli_under_load(node: Node) -
     with Load(node.public_url + "/api/v1/events") as load:
         deployed = script("deploy", V1)
         assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
+        # live progress from the Automation API's events and the gate's own rounds
+        assert re.search(r"^ +✓ (create|update|replace) +\S+ +[0-9.]+s$", deployed.stdout, re.M)
+        assert re.search(r"^ +│ gate +\w+ at v1\.0\.0:", deployed.stdout, re.M), deployed.stdout
         assert node.served() == ("blue", V1)
         rolled = script("rollback")
         assert rolled.returncode == 0, rolled.stdout[-3000:] + rolled.stderr[-3000:]

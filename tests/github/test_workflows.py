@@ -164,16 +164,16 @@ def test_release_state_is_read_from_the_backend_not_committed_back() -> None:
         assert not any(re.search(r"\bgit (commit|push)\b", r) for r in runs), name
         login = runs.index('pulumi login "$PULUMI_BACKEND_URL"')
         assert login < runs.index('scripts/deploy "$STACK" "$VERSION"'), name
-    assert "release_state.sync(" in _read("togather_deploy", "cli", "deploy.py")  # the script reads it first
+    assert "release_state.sync(" in _read("togather_deploy", "cli", "release.py")  # read first
 
 
 def test_deploy_command_parses_with_the_real_cli() -> None:
-    from togather_deploy.cli.deploy import build_parser
+    from togather_deploy.cli.main import parser_for
 
     line = next(s["run"] for s in _load("deploy.yml")["jobs"]["production"]["steps"]
                 if s.get("run", "").startswith("scripts/deploy"))
     argv = [a.replace("$STACK", "production").replace("$VERSION", "v1.4.0") for a in shlex.split(line)]
-    ns = build_parser().parse_args(argv[1:])
+    ns = parser_for("deploy").parse_args(argv[1:])
     assert (ns.stack, ns.version) == ("production", "v1.4.0")
 
 

@@ -8,6 +8,8 @@ The real CLI cannot run here. ``install_fake_pulumi`` writes an executable
   like the real CLI cancelling an update);
 - for ``config set [--path] togather:KEY VALUE --stack S --cwd DIR`` edits
   ``DIR/Pulumi.S.yaml`` like the real CLI, so the next read sees the change;
+- answers what the Automation API asks around each command (``version``, ``stack select``,
+  ``stack history``); ``FakePulumi.verbs`` leaves those out;
 - for ``stack output --json`` prints the outputs: those the test set, and, like the program's
   exports, ``activeColor`` and ``versions`` as the last successful ``up`` left them;
 - for ``config --show-secrets --json`` prints the stack file's config the way the real CLI
@@ -27,114 +29,13 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-_SCRIPT = r'''
-import json, os, sys, time
-import yaml
+_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_pulumi_cli.py")
+"""The fake's program (a file of its own, so it is linted like any code)."""
 
-LOG, PLAN = os.environ["FAKE_PULUMI_LOG"], os.environ["FAKE_PULUMI_PLAN"]
-argv = sys.argv[1:]
 
-def on_sigint(signum, frame):  # the real CLI cancels the update cleanly on SIGINT
-    with open(LOG, "a") as fh:
-        fh.write(json.dumps({"argv": argv, "verb": "<SIGINT>", "cwd": "", "env": {}}) + "\n")
-    print("error: update canceled", flush=True)
-    sys.exit(255)
-
-import signal
-signal.signal(signal.SIGINT, on_sigint)
-
-def opt(name):
-    return argv[argv.index(name) + 1] if name in argv and argv.index(name) + 1 < len(argv) else None
-
-words = [a for i, a in enumerate(argv) if not a.startswith("-")
-         and (i == 0 or argv[i - 1] not in ("--stack", "--cwd", "-s", "-C"))]
-verb = " ".join(words[:2]) if words[:1] in (["config"], ["stack"]) else (words[0] if words else "")
-cwd = opt("--cwd") or os.getcwd()
-with open(PLAN) as fh:
-    plan = json.load(fh)
-previous = 0
-if os.path.exists(LOG):
-    with open(LOG) as fh:
-        previous = sum(1 for line in fh if json.loads(line)["verb"] == verb)
-with open(LOG, "a") as fh:
-    env = {k: v for k, v in os.environ.items() if k.startswith("PULUMI_")}
-    fh.write(json.dumps({"argv": argv, "verb": verb, "cwd": cwd, "env": env}) + "\n")
-nth = previous + 1
-for rule in plan.get("rules", []):
-    if rule["verb"] == verb and rule.get("nth") in (None, nth):
-        if rule.get("sleep"):
-            time.sleep(rule["sleep"])
-        for path, text in (rule.get("write") or {}).items():
-            with open(path, "w") as out:
-                out.write(text)
-        if rule.get("run"):  # what the real engine would do, e.g. the real gate and switch code
-            import subprocess
-            hook_env = dict(os.environ, FAKE_PULUMI_CWD=cwd, FAKE_PULUMI_STACK=opt("--stack") or "")
-            done = subprocess.run(rule["run"], env=hook_env, capture_output=True, text=True)
-            sys.stdout.write(done.stdout)
-            sys.stderr.write(done.stderr)
-            if done.returncode:
-                sys.exit(done.returncode)
-        if rule.get("exit"):
-            sys.stdout.write(rule.get("stdout", ""))
-            sys.stderr.write(rule.get("stderr", ""))
-            sys.exit(rule["exit"])
-        break
-if verb == "config set":
-    rest = [a for a in words[2:]]
-    key, value = rest[0], rest[1]
-    path = os.path.join(cwd, "Pulumi.%s.yaml" % opt("--stack"))
-    with open(path) as fh:
-        doc = yaml.safe_load(fh) or {}
-    config = doc.setdefault("config", {})
-    if "--path" in argv and "." in key:
-        top, _, sub = key.partition(".")
-        section = config.get(top) if isinstance(config.get(top), dict) else {}
-        section[sub] = value
-        config[top] = section
-    else:
-        config[key] = value
-    with open(path + ".tmp", "w") as fh:
-        yaml.safe_dump(doc, fh, sort_keys=False)
-    os.replace(path + ".tmp", path)
-elif verb == "stack output":
-    print(json.dumps(plan.get("outputs", {})))
-elif verb == "config" and "--json" in argv:  # `pulumi config --show-secrets --json`
-    with open(os.path.join(cwd, "Pulumi.%s.yaml" % opt("--stack"))) as fh:
-        config = (yaml.safe_load(fh) or {}).get("config") or {}
-
-    def reveal(value):  # this fake's "decryption": a secure value's text is the secret itself
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            return value["secure"], True
-        if isinstance(value, dict):
-            pairs = {k: reveal(v) for k, v in value.items()}
-            return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
-        return value, False
-
-    shown = {}
-    for key, value in config.items():
-        plain, secret = reveal(value)
-        text = json.dumps(plain) if isinstance(plain, (dict, list)) else (
-            str(plain).lower() if isinstance(plain, bool) else str(plain))
-        shown[key] = {"value": text, "secret": secret}
-        if isinstance(plain, (dict, list)):
-            shown[key]["objectValue"] = plain
-    print(json.dumps(shown))
-elif verb == "up":
-    stack = opt("--stack")
-    print("Updating (%s):\n    pulumi:pulumi:Stack togather-deploy-%s running" % (stack, stack))
-    print("Resources:\n    unchanged")
-    # like the program's exports, kept in the "backend" (the plan), not in the stack file
-    with open(os.path.join(cwd, "Pulumi.%s.yaml" % stack)) as fh:
-        conf = (yaml.safe_load(fh) or {}).get("config") or {}
-    slots = {c: conf.get("togather:" + c) or {} for c in ("blue", "green")}
-    plan.setdefault("outputs", {}).update(
-        activeColor=conf.get("togather:activeColor", "blue"),
-        versions={c: s["version"] for c, s in slots.items() if isinstance(s, dict) and s.get("version")})
-    with open(PLAN + ".tmp", "w") as fh:
-        json.dump(plan, fh)
-    os.replace(PLAN + ".tmp", PLAN)
-'''
+BOOKKEEPING = ("version", "stack select", "stack history", "whoami")
+"""What the Automation API runs around the real work (version check, selecting the stack,
+the update summary)."""
 
 
 @dataclass(frozen=True)
@@ -179,11 +80,16 @@ class FakePulumi:
         plan["outputs"] = outputs
         self._save(plan)
 
-    def calls(self) -> list[dict[str, Any]]:
+    def all_calls(self) -> list[dict[str, Any]]:
         if not os.path.exists(self.log_path):
             return []
         with open(self.log_path, encoding="utf-8") as fh:
             return [json.loads(line) for line in fh if line.strip()]
+
+    def calls(self) -> list[dict[str, Any]]:
+        """The calls doing the work: without the API's bookkeeping, one per outputs read."""
+        return [c for c in self.all_calls() if c["verb"] not in BOOKKEEPING and not (
+            c["verb"] == "stack output" and "--show-secrets" in c["argv"])]
 
     def verbs(self) -> list[str]:
         """``["config set", "up", ...]`` in call order, with the config key for ``config set``."""
@@ -191,7 +97,8 @@ class FakePulumi:
         for call in self.calls():
             if call["verb"] == "config set":
                 key = next(a for a in call["argv"][2:] if a.startswith("togather:"))
-                value = call["argv"][call["argv"].index(key) + 1]
+                argv = call["argv"]  # the API passes the value after "--"
+                value = argv[argv.index("--") + 1] if "--" in argv else argv[argv.index(key) + 1]
                 out.append(f"config set {key}={value}")
             else:
                 out.append(call["verb"])
@@ -218,7 +125,8 @@ def install_fake_pulumi(directory: str, *, docker: bool = True) -> FakePulumi:
     ``docker info``) into ``directory/bin``; returns its handle."""
     bin_dir = os.path.join(directory, "bin")
     os.makedirs(bin_dir, exist_ok=True)
-    _executable(os.path.join(bin_dir, "pulumi"), f"#!{sys.executable}\n{_SCRIPT}")
+    with open(_SCRIPT, encoding="utf-8") as fh:
+        _executable(os.path.join(bin_dir, "pulumi"), f"#!{sys.executable}\n{fh.read()}")
     if docker:
         _executable(os.path.join(bin_dir, "docker"), _DOCKER)
     fake = FakePulumi(bin_dir, os.path.join(directory, "pulumi-calls.jsonl"),

@@ -29,7 +29,7 @@ from togather_deploy.ops.tls import renewal
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scripts/cert", description=__doc__,
+    p = argparse.ArgumentParser(prog="togather-deploy cert", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="verb", required=True)
     st = sub.add_parser("status", help="the served certificate: names, expiry, renewal due")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from togather_deploy.cli.render import print_error
-from togather_deploy.errors import EXIT_FAILURE, DeployError
+from togather_deploy.errors import DeployError, ExitCode
 
 DEBUG_ENV = "TOGATHER_DEBUG"
 
@@ -52,4 +52,4 @@ def run(main: Callable[[], int], err: TextIO | None = None) -> int:
             raise
         error = as_error(exc)
         print_error(err or sys.stderr, error)
-        return error.exit_code if isinstance(exc, DeployError) else EXIT_FAILURE
+        return error.exit_code if isinstance(exc, DeployError) else ExitCode.FAILURE

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from togather_deploy.cli import entry
-from togather_deploy.errors import EXIT_HEALTH, EXIT_OK, EXIT_USAGE, HealthError
+from togather_deploy.errors import ExitCode, HealthError
 from togather_deploy.ops.health import Probe, wait_healthy
 
 
@@ -38,7 +38,7 @@ class HealthCheckResult:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_OK if self.healthy else EXIT_HEALTH
+        return ExitCode.OK if self.healthy else ExitCode.HEALTH
 
 
 def health_check(url: str, *, version: str, allow_degraded: bool = False, consecutive: int = 3,
@@ -89,9 +89,13 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scripts/health-check", description=(
-        "Wait until URL (a slot's or the router's base address) is healthy at VERSION; "
-        "exit 0 when it is, 4 when it is not within the timeout."))
+    from togather_deploy.cli.main import parser_for
+
+    return parser_for("health-check", "Wait until URL (a slot's or the router's base address) is "
+                      "healthy at VERSION; exit 0 when it is, 4 when it is not within the timeout.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("url", metavar="URL", help="base address, e.g. http://127.0.0.1:18081")
     p.add_argument("--version", required=True, help="the version the target must report")
     p.add_argument("--allow-degraded", action="store_true", help="accept status degraded too")
@@ -102,17 +106,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=_positive(float), default=2.0,
                    help="seconds between rounds (default 2)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    return p
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """The test seam: ``togather-deploy health-check ARGV`` printing to ``out``."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:
-        return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
+        return ExitCode.USAGE if exc.code not in (0, None) else ExitCode.OK
+    return run(args, out)
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if not args.url.startswith(("http://", "https://")):
         (out or sys.stderr).write(f"URL must start with http:// or https://, got {args.url!r}\n")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     result = health_check(args.url, version=args.version, allow_degraded=args.allow_degraded,
                           consecutive=args.consecutive, timeout_s=args.timeout, interval_s=args.interval)
     render(out or sys.stdout, result, as_json=args.json)

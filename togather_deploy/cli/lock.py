@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from togather_deploy.cli import args, entry
 from togather_deploy.cli.render import print_json, refuse
 from togather_deploy.config.source import from_stack_file
-from togather_deploy.errors import EXIT_FAILURE, EXIT_OK, DeployError
+from togather_deploy.errors import DeployError, ExitCode
 from togather_deploy.ops import lock
 from togather_deploy.ops.context import OpsContext
 
@@ -41,7 +41,7 @@ def lock_status(ctx: OpsContext) -> LockResult:
     now = ctx.clock()
     st = lock.inspect(cfg.state_dir, ctx.stack, now=now)
     return LockResult(ctx.stack, "status", st.held, st.stale,
-                      st.holder.describe(now) if st.holder else None, st.path, EXIT_OK)
+                      st.holder.describe(now) if st.holder else None, st.path, ExitCode.OK)
 
 
 def lock_release(ctx: OpsContext, *, yes: bool) -> LockResult:
@@ -52,7 +52,7 @@ def lock_release(ctx: OpsContext, *, yes: bool) -> LockResult:
     holder = st.holder.describe(now) if st.holder else None
     if not st.held:
         lock.break_lock(cfg.state_dir, ctx.stack)  # only a dead holder's record, if anything
-        return LockResult(ctx.stack, "nothing-to-release", False, False, holder, st.path, EXIT_OK)
+        return LockResult(ctx.stack, "nothing-to-release", False, False, holder, st.path, ExitCode.OK)
     if not yes:
         ctx.out.write(f"stack {ctx.stack} is locked by {holder or 'an unknown process'}"
                       f"{' (STALE)' if st.stale else ''}.\n"
@@ -61,9 +61,9 @@ def lock_release(ctx: OpsContext, *, yes: bool) -> LockResult:
         answer = ctx.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             return LockResult(ctx.stack, "not-released", True, st.stale, holder, st.path,
-                              EXIT_FAILURE)
+                              ExitCode.FAILURE)
     lock.break_lock(cfg.state_dir, ctx.stack, confirmed=st.holder)
-    return LockResult(ctx.stack, "released", True, st.stale, holder, st.path, EXIT_OK)
+    return LockResult(ctx.stack, "released", True, st.stale, holder, st.path, ExitCode.OK)
 
 
 def render_human(out: object, r: LockResult) -> None:
@@ -82,25 +82,24 @@ def render_human(out: object, r: LockResult) -> None:
         write(f"stack {r.stack}: not locked, nothing to release\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scripts/lock", description=(
-        "Show or release the per-stack deploy lock."))
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=("status", "release"), help="status: who holds it; "
                    "release: break it (asks first)")
     args.add_stack(p)
     p.add_argument("--yes", "-y", action="store_true", help="release without asking")
     args.add_output(p)
-    return p
 
 
 def main(argv: Sequence[str] | None = None, ctx: OpsContext | None = None) -> int:
-    ns = args.parse(build_parser(), argv)
-    if isinstance(ns, int):
-        return ns
+    """The test seam: ``togather-deploy lock ARGV`` with this context."""
+    return args.main_of("lock", run, argv, ctx)
+
+
+def run(ns: argparse.Namespace, ctx: OpsContext | None = None) -> int:
     ctx = ctx or args.context(ns)
     if ns.action == "release" and ns.json and not ns.yes:
         return refuse(ctx.out, ctx.err, ns.stack, DeployError(
-            "--json cannot ask for confirmation", exit_code=2, fix="add --yes"), as_json=True)
+            "--json cannot ask for confirmation", exit_code=ExitCode.USAGE, fix="add --yes"), as_json=True)
     try:
         result = lock_status(ctx) if ns.action == "status" else lock_release(ctx, yes=ns.yes)
     except DeployError as exc:

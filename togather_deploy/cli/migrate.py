@@ -1,4 +1,4 @@
-"""``scripts/migrate status|up|lint|force``: the runner ``pulumi up`` uses, by hand.
+"""``togather-deploy migrate status|up|lint|force``: the runner ``pulumi up`` uses, by hand.
 
     scripts/migrate status                 recorded version, dirty flag, pending files
     scripts/migrate up                     apply pending migrations (forward only)
@@ -31,7 +31,7 @@ from togather_deploy.cli.render import print_json, verb_failed
 from togather_deploy.db.migrations.apply import DEFAULT_LOCK_TIMEOUT_S, force, migrate_up, pending, status
 from togather_deploy.db.migrations.files import Migration, load_migrations
 from togather_deploy.db.migrations.lint import lint_migrations
-from togather_deploy.errors import EXIT_FAILURE, ConfigError, DeployError
+from togather_deploy.errors import ConfigError, DeployError, ExitCode
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class MigrateResult:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_FAILURE if self.findings else 0
+        return ExitCode.FAILURE if self.findings else ExitCode.OK
 
 
 def _url(st: Settings) -> str:
@@ -127,7 +127,12 @@ def render(out: TextIO, r: MigrateResult, *, as_json: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scripts/migrate", description=__doc__.split("\n\n")[0])
+    from togather_deploy.cli.main import parser_for
+
+    return parser_for("migrate")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     _common(p, None)
     sub = p.add_subparsers(dest="verb", required=True)
 
@@ -141,7 +146,6 @@ def build_parser() -> argparse.ArgumentParser:
     verb("lint", "blue/green safety lint").add_argument("--all", action="store_true",
                                                         help="lint every file, not only pending ones")
     verb("force", "set the recorded version and clear dirty").add_argument("version", type=int)
-    return p
 
 
 def _common(p: argparse.ArgumentParser, default: Any) -> None:
@@ -150,7 +154,8 @@ def _common(p: argparse.ArgumentParser, default: Any) -> None:
     p.add_argument("--stack", default=default, help="read dirs from Pulumi.STACK.yaml")
     p.add_argument("--snapshot-dir", default=default, help="named in dirty-recovery steps")
     p.add_argument("--lock-timeout", default=default, type=float, help="seconds to wait for the lock")
-    p.add_argument("--json", default=default if default is not None else False, action="store_true")
+    p.add_argument("--json", default=default if default is not None else False, action="store_true",
+                   help="print the result as JSON")
 
 
 def settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
@@ -168,8 +173,13 @@ def settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None,
          env: dict[str, str] | None = None) -> int:
+    """The test seam: ``togather-deploy migrate ARGV`` with these streams and environment."""
+    return run(build_parser().parse_args(argv), out=out, err=err, env=env)  # exits 2 on usage
+
+
+def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None,
+        env: dict[str, str] | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    args = build_parser().parse_args(argv)  # exits 2 on usage errors
     try:
         st = settings(args, dict(os.environ) if env is None else env)
         if args.verb == "status":
@@ -184,7 +194,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         return verb_failed(out, err, args.verb, exc, as_json=args.json)
     except KeyboardInterrupt:
         err.write("interrupted\n")
-        return EXIT_FAILURE
+        return ExitCode.FAILURE
     render(out, result, as_json=args.json)
     return result.exit_code
 

@@ -16,24 +16,17 @@ reported, never allowed to turn a good deploy into a failed one.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from togather_deploy.cli.render import StageResult, Stages, error_data
 from togather_deploy.config.model import DeployConfig
-from togather_deploy.config.source import engine_config_argv, from_stack_file, with_engine_secrets
+from togather_deploy.config.source import from_stack_file, with_engine_secrets
 from togather_deploy.errors import DeployError, StackChangedError
 from togather_deploy.ops import audit, notify
-from togather_deploy.ops import metrics as deploy_metrics
-from togather_deploy.ops.context import (
-    OpsContext,
-    config_set_argv,
-    pulumi_checked,
-    stack_output_argv,
-    up_argv,
-)
+from togather_deploy.ops.context import OpsContext
+from togather_deploy.ops.engine import engine_of
 from togather_deploy.ops.stack_watch import StackWatch
 
 
@@ -118,9 +111,8 @@ def restore_active_on_failure(ctx: OpsContext, stages: Stages, previous: str,
         try:
             with stages.stage("restore", f"activeColor = {previous}; pulumi up"):
                 if watch is None:
-                    pulumi_checked(ctx, config_set_argv(ctx, "activeColor", previous),
-                                   "restoring activeColor")
-                    pulumi_checked(ctx, up_argv(ctx), f"pulumi up (restore {previous})")
+                    engine_of(ctx).set_config("activeColor", previous)
+                    engine_of(ctx).up(f"pulumi up (restore {previous})", ctx.on_progress)
                 else:
                     watch.edit(ctx, "activeColor", previous)
                     watch.up(ctx, f"pulumi up (restore {previous})")
@@ -163,16 +155,15 @@ def migrations_and_snapshot(ctx: OpsContext, cfg: DeployConfig,
     and ``snapshotPath`` (the ``DbSnapshot``'s ``path``); best effort, never fails the deploy."""
     outputs: dict[str, Any] = {}
     try:
-        result = ctx.pulumi(stack_output_argv(ctx))
-        if result.ok:
-            loaded = json.loads(result.stdout or "{}")
-            outputs = loaded if isinstance(loaded, dict) else {}
-    except (ValueError, DeployError) as exc:
+        outputs = engine_of(ctx).outputs()
+    except DeployError as exc:
         stages.note(f"stack outputs unreadable: {exc}")
     raw = outputs.get("migrationsApplied") or []
     migrations = [_migration_name(m) for m in raw] if isinstance(raw, list) else []
     snapshot = outputs.get("snapshotPath")
     if not snapshot:
+        from togather_deploy.ops import metrics as deploy_metrics  # see finish()
+
         facts = deploy_metrics.latest_snapshot(cfg.snapshots.dir)
         snapshot = facts.path if facts and facts.timestamp >= ctx.clock() - 3600 else None
     return migrations, str(snapshot) if snapshot else None
@@ -199,6 +190,10 @@ def finish(o: Outcome, exc: DeployError | None) -> None:
         o.exit_code, o.error = exc.exit_code, exc
     o.record(o.status)
     try:
+        # imported here: prometheus_client is not needed to refuse at pre-flight (a user who
+        # cannot read the venv gets the pre-flight's fix, not an ImportError)
+        from togather_deploy.ops import metrics as deploy_metrics
+
         o.metrics_file = deploy_metrics.publish(from_stack_file(o.ctx.project_dir, o.ctx.stack))
     except (DeployError, OSError) as exc:
         o.stages.note(f"metrics not written: {exc}")
@@ -238,8 +233,6 @@ def engine_config(ctx: OpsContext, stages: Stages) -> DeployConfig:
     """The stack's config with its secrets, as the engine decrypts them (a release verb runs
     ``pulumi up`` anyway, so it holds the passphrase). From here on every secret value is
     redacted by value (``stages``, audit, notifications), not only by pattern."""
-    result = pulumi_checked(ctx, engine_config_argv(ctx.project_dir, ctx.stack),
-                            "reading the stack's secrets (pulumi config --show-secrets)")
-    cfg, values = with_engine_secrets(ctx.project_dir, ctx.stack, result.stdout)
+    cfg, values = with_engine_secrets(ctx.project_dir, ctx.stack, engine_of(ctx).config_json())
     stages.secrets = tuple(dict.fromkeys((*audit.secret_values(cfg), *values)))
     return cfg

@@ -1,4 +1,4 @@
-"""``scripts/snapshot create|list|verify|restore|prune``: the same snapshots ``pulumi up`` takes.
+"""``togather-deploy snapshot create|list|verify|restore|prune``: the same snapshots ``pulumi up`` takes.
 
     scripts/snapshot create  [--app-version V] [--reason TEXT]
     scripts/snapshot list
@@ -34,7 +34,7 @@ from togather_deploy.db.migrations.database import parse_url
 from togather_deploy.db.snapshots.dump import Target, create_snapshot
 from togather_deploy.db.snapshots.restore import restore_snapshot
 from togather_deploy.db.snapshots.store import SnapshotInfo, list_snapshots, prune, verify_snapshot
-from togather_deploy.errors import EXIT_FAILURE, ConfigError, DeployError
+from togather_deploy.errors import ConfigError, DeployError, ExitCode
 from togather_deploy.ops import metrics as deploy_metrics
 
 
@@ -154,7 +154,12 @@ def _common(p: argparse.ArgumentParser, default: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scripts/snapshot", description=__doc__.split("\n\n")[0])
+    from togather_deploy.cli.main import parser_for
+
+    return parser_for("snapshot")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     _common(p, None)
     sub = p.add_subparsers(dest="verb", required=True)
 
@@ -177,7 +182,6 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--retention-days", type=int)
     pr.add_argument("--keep-min", type=int)
     pr.add_argument("--dry-run", action="store_true")
-    return p
 
 
 def settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
@@ -210,8 +214,13 @@ def _typed_confirmation(database: str, stdin: TextIO, out: TextIO) -> bool:
 
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: TextIO | None = None,
          err: TextIO | None = None, env: dict[str, str] | None = None) -> int:
+    """The test seam: ``togather-deploy snapshot ARGV`` with these streams and environment."""
+    return run(build_parser().parse_args(argv), stdin=stdin, out=out, err=err, env=env)
+
+
+def run(args: argparse.Namespace, *, stdin: TextIO | None = None, out: TextIO | None = None,
+        err: TextIO | None = None, env: dict[str, str] | None = None) -> int:
     stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
-    args = build_parser().parse_args(argv)  # exits 2 on usage errors
     try:
         st = settings(args, dict(os.environ) if env is None else env)
         if args.verb == "create":
@@ -229,9 +238,9 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out:
         return verb_failed(out, err, args.verb, exc, as_json=args.json)
     except KeyboardInterrupt:
         err.write("interrupted\n")
-        return EXIT_FAILURE
+        return ExitCode.FAILURE
     render(out, result, as_json=args.json)
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

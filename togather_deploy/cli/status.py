@@ -171,7 +171,7 @@ def render_human(out: TextIO, r: StatusResult) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scripts/status", description=DESCRIPTION,
+    p = argparse.ArgumentParser(prog="togather-deploy status", description=DESCRIPTION,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
     return p

@@ -28,19 +28,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from togather_deploy import ROOT
 from togather_deploy.commands import runner
 from togather_deploy.config.source import NAMESPACE
-from togather_deploy.errors import (
-    EXIT_CONFIG,
-    EXIT_FAILURE,
-    EXIT_HEALTH,
-    EXIT_LOCKED,
-    EXIT_MIGRATION,
-    DeployError,
-)
+from togather_deploy.errors import DeployError, ExitCode
 from togather_deploy.hostfs import paths as host_paths
 from togather_deploy.ops.audit import redact_text
 
@@ -48,11 +41,11 @@ PULUMI_TIMEOUT_S = 3600.0
 PULUMI_CANCEL_WAIT_S = 60.0
 # Marker or error-class name -> exit code, most specific first.
 _FAILURE_MARKERS: tuple[tuple[str, int], ...] = (
-    (r"\[togather:migration\]|\bMigrationError\b", EXIT_MIGRATION),
-    (r"\[togather:health\]|\bHealthError\b", EXIT_HEALTH),
-    (r"\[togather:switch\]|\bSwitchError\b", EXIT_HEALTH),
-    (r"\[togather:config\]|\bConfigError\b", EXIT_CONFIG),
-    (r"\[togather:lock\]|\bLockError\b", EXIT_LOCKED),
+    (r"\[togather:migration\]|\bMigrationError\b", ExitCode.MIGRATION),
+    (r"\[togather:health\]|\bHealthError\b", ExitCode.HEALTH),
+    (r"\[togather:switch\]|\bSwitchError\b", ExitCode.HEALTH),
+    (r"\[togather:config\]|\bConfigError\b", ExitCode.CONFIG),
+    (r"\[togather:lock\]|\bLockError\b", ExitCode.LOCKED),
 )
 
 PulumiRunner = Callable[[Sequence[str]], runner.Result]
@@ -131,6 +124,11 @@ class OpsContext:
     sleep: Callable[[float], None] = time.sleep
     log_dir: str | None = None
     """Where the full output of a failed ``pulumi`` is kept (the verbs use ``<state_dir>/logs``)."""
+    engine: object | None = None
+    """A ``togather_deploy.ops.engine.Engine`` (the release verbs: the Automation API one);
+    ``None``: ``pulumi`` argv through ``pulumi`` above."""
+    on_progress: Callable[[Any], None] | None = None
+    """Live progress of ``up`` (``togather_deploy.ops.engine.Progress`` facts), if shown."""
 
 
 def config_set_argv(ctx: OpsContext, key: str, value: str, *, path: bool = False) -> tuple[str, ...]:
@@ -159,7 +157,7 @@ def classify_failure(output: str) -> int:
     for pattern, code in _FAILURE_MARKERS:
         if re.search(pattern, output):
             return code
-    return EXIT_FAILURE
+    return ExitCode.FAILURE
 
 
 def failure_reason(output: str, limit: int = 12) -> str:

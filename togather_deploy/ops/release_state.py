@@ -15,7 +15,6 @@ is used as it is. If the backend cannot be read, ``sync`` refuses (exit 1) rathe
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,8 @@ from typing import Any
 from togather_deploy.config.model import COLORS, DeployConfig
 from togather_deploy.config.source import from_stack_file
 from togather_deploy.errors import DeployError
-from togather_deploy.ops.context import OpsContext, config_set_argv, pulumi_checked, stack_output_argv
+from togather_deploy.ops.context import OpsContext
+from togather_deploy.ops.engine import engine_of
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,7 @@ def drift(cfg: DeployConfig, deployed: Deployed) -> list[tuple[str, str, bool]]:
 
 
 def read(ctx: OpsContext) -> Deployed | None:
-    result = pulumi_checked(ctx, stack_output_argv(ctx), "reading the deployed release state")
-    try:
-        outputs = json.loads(result.stdout or "{}")
-    except ValueError as exc:
-        raise DeployError("`pulumi stack output --json` did not print JSON", cause=exc) from None
-    return from_outputs(outputs) if isinstance(outputs, dict) else None
+    return from_outputs(engine_of(ctx).outputs("reading the deployed release state"))
 
 
 def sync(ctx: OpsContext, cfg: DeployConfig, note: Callable[[str], None]) -> DeployConfig:
@@ -77,7 +72,7 @@ def sync(ctx: OpsContext, cfg: DeployConfig, note: Callable[[str], None]) -> Dep
     changes = drift(cfg, deployed)
     for key, value, path in changes:
         note(f"stack file said {key} = {_current(cfg, key)}, the deployed stack {value}: using {value}")
-        pulumi_checked(ctx, config_set_argv(ctx, key, value, path=path), f"setting {key}")
+        engine_of(ctx).set_config(key, value, path=path)
     return from_stack_file(ctx.project_dir, ctx.stack) if changes else cfg
 
 

@@ -18,7 +18,8 @@ import os
 from dataclasses import dataclass, field
 
 from togather_deploy.errors import StackChangedError
-from togather_deploy.ops.context import OpsContext, config_set_argv, pulumi_checked, up_argv
+from togather_deploy.ops.context import OpsContext
+from togather_deploy.ops.engine import engine_of
 
 
 def stack_file(project_dir: str, stack: str) -> str:
@@ -62,13 +63,13 @@ class StackWatch:
                 f"--stack {ctx.stack}`, then run `pulumi up --stack {ctx.stack}` or the script again")
 
     def edit(self, ctx: OpsContext, key: str, value: str, *, path: bool = False) -> None:
-        """``pulumi config set KEY VALUE``, between two checks of the file."""
+        """Set ``KEY = VALUE`` in the stack config, between two checks of the file."""
         self.check(ctx, f"setting {key}")
-        pulumi_checked(ctx, config_set_argv(ctx, key, value, path=path), f"setting {key}")
+        engine_of(ctx).set_config(key, value, path=path)
         self.digest = _digest(self.path)
         self.edits.append(f"{key} = {value}")
 
     def up(self, ctx: OpsContext, what: str) -> None:
-        """``pulumi up`` on the config this operation expects."""
+        """``pulumi up`` on the config this operation expects (live progress to ``ctx.on_progress``)."""
         self.check(ctx, what)
-        pulumi_checked(ctx, up_argv(ctx), what)
+        engine_of(ctx).up(what, ctx.on_progress)
