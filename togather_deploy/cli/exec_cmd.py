@@ -169,7 +169,8 @@ class CommandParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = CommandParser(prog="togather-deploy exec", description=DESCRIPTION,
-                      usage="togather-deploy exec STACK [--colour C] [--entrypoint PATH] [--json] -- CMD [ARGS...]",
+                      usage=("togather-deploy exec STACK [--colour C] [--entrypoint PATH] [--json]"
+                             " -- CMD [ARGS...]"),
                       formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
     return p
