@@ -23,9 +23,12 @@ from togather_deploy.config.source import from_pulumi_runtime
 # 1. Config: validated once, before any resource is declared.
 cfg = from_pulumi_runtime()
 
-# 2. The private network every container joins.
+# 2. The private network every container joins: an explicit subnet, so each colour keeps its
+#    address when replaced (the router pools connections to it); others get the ip_range half.
 network = docker.Network(
     "network", name=cfg.network_name,
+    ipam_configs=[docker.NetworkIpamConfigArgs(subnet=cfg.network.subnet, gateway=cfg.network.gateway,
+                                               ip_range=cfg.network.ip_range)],
     labels=[docker.NetworkLabelArgs(label="togather.stack", value=cfg.stack)])
 
 # 3. The host directories (private state, snapshots; router config readable by nginx).

@@ -13,6 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from tests.support.nginx import private_dir  # noqa: E402
 from tests.support.pg import PostgresServer, pg_bindir, start_postgres  # noqa: E402
 from tests.support.provider_wire import ProviderWire, wire_session  # noqa: E402
 
@@ -48,3 +49,11 @@ def wire() -> Iterator[ProviderWire]:
 def preview_wire() -> Iterator[ProviderWire]:
     """Calls providers as the engine does in ``pulumi preview`` (unknowns, no create/update)."""
     yield from wire_session(preview=True)
+
+
+@pytest.fixture
+def workdir() -> Iterator[str]:
+    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``).
+    Here, not in ``tests/components/``: the router tests now live in ``render/`` and ``ops/`` too."""
+    with private_dir() as d:
+        yield d
