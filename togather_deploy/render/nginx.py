@@ -1,21 +1,16 @@
 """The router's nginx.conf and router.js, rendered as pure text from ``RouterParams``.
 
-How a colour flip works without a reload: ``js_set`` runs ``router.js`` per
-request, which reads the one-word ``active_color`` file in the config directory
-(njs ``fs.readFileSync``: one small read, no cache needed). Each colour has its own
-``upstream togather_<colour>`` with a pool of kept-alive connections to the colour's
-FIXED address (``network.subnet``, ``togather_deploy.config.network``); ``proxy_pass
-http://$togather_upstream`` names one of those groups per request, so:
+How a colour flip works without a reload: ``js_set`` runs ``router.js`` per request, which
+reads the one-word ``active_color`` file in the config directory (njs ``fs.readFileSync``).
+Each colour has an ``upstream togather_<colour>``: a pool of kept-alive HTTP/1.1
+connections to the colour's FIXED address (``network.subnet``), and ``proxy_pass
+http://$togather_upstream`` names one of them per request, so:
 
-* a flip changes which pool the next request uses; requests already in flight on the
-  old colour finish normally, and the old pool's idle connections close by themselves
-  (``keepalive_timeout`` below), so nothing new reaches the old colour;
-* a replaced idle container answers at the same address: no reload, no resolver. Its
-  predecessor's pooled connections are dead; a request that fails on such a cached
-  connection is retried by nginx on a fresh one (``proxy_next_upstream``, below);
-* HTTP/1.1 with ``Connection ""``: no TCP handshake per request, and no TIME_WAIT
-  build-up on the router's ephemeral ports (the old one-connection-per-request router
-  needed the slot to close every connection to avoid exactly that).
+* a flip changes the pool the next request uses; requests in flight on the old colour
+  finish, and its idle pooled connections close by themselves (``keepalive_timeout``);
+* a replaced idle container answers at the same address: no reload, no resolver; a request
+  that fails on a dead pooled connection is retried on a fresh one (``proxy_next_upstream``);
+* no handshake per request and no TIME_WAIT build-up on the router's ephemeral ports.
 
 Nothing here depends on the active colour, so a flip never changes this text.
 """
@@ -126,13 +121,11 @@ _LOG_FORMAT = (
 )
 
 _PROXY = """            proxy_pass http://$togather_upstream;
-            # kept-alive pooled connections: HTTP/1.1 and no "Connection: close" upstream
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            # A request that fails on a cached connection (its container was replaced, or
-            # the slot closed it just then) is retried on a fresh one: nginx does not count
-            # that try. Not for POST/PATCH/LOCK once sent (no non_idempotent): the slot may
-            # have acted on it, and a duplicate write is worse than one 502.
+            # A request failing on a pooled connection (container replaced, or the slot closed
+            # it just then) is retried on a fresh one, uncounted. Not a sent POST/PATCH/LOCK
+            # (no non_idempotent): the slot may have acted on it; a duplicate write is worse.
             proxy_next_upstream error timeout;
             proxy_set_header Host $host;
             proxy_set_header X-Real-IP $remote_addr;
@@ -157,13 +150,8 @@ def _upstreams(p: RouterParams) -> str:
     # (the demo app after 75 s, Go servers usually 60 s+), so the slot never closes one
     # under a request; keepalive_requests 100000: nginx recycling a connection every 1,000
     # (the default) would park a router port in TIME_WAIT per 1,000 requests.
-    return "\n".join(
-        f"""    upstream {upstream_name(c)} {{
-        server {p.upstreams[c]};
-        keepalive {p.pool_size};
-        keepalive_timeout 15s;
-        keepalive_requests 100000;
-    }}""" for c in COLORS)
+    return "\n".join(f"    upstream {upstream_name(c)} {{ server {p.upstreams[c]}; keepalive {p.pool_size}; "
+                     "keepalive_timeout 15s; keepalive_requests 100000; }" for c in COLORS)
 
 
 def _server(p: RouterParams, *, addr: str, port: int, color_var: str, public: bool) -> str:
