@@ -29,7 +29,9 @@ network = docker.Network(
     "network", name=cfg.network_name,
     ipam_configs=[docker.NetworkIpamConfigArgs(subnet=cfg.network.subnet, gateway=cfg.network.gateway,
                                                ip_range=cfg.network.ip_range)],
-    labels=[docker.NetworkLabelArgs(label="togather.stack", value=cfg.stack)])
+    labels=[docker.NetworkLabelArgs(label="togather.stack", value=cfg.stack)],
+    # its name is fixed: a new subnet replaces it, and the old one must go first
+    opts=pulumi.ResourceOptions(delete_before_replace=True))
 
 # 3. The host directories (private state, snapshots; router config readable by nginx).
 host = HostDirs("host-dirs", HostDirsArgs(cfg))

@@ -22,7 +22,9 @@ def parse_wrk(text: str) -> dict[str, Any]:
     sock = dict(zip(("connect", "read", "write", "timeout"),
                     (int(x) for x in errors.groups()) if errors else (0, 0, 0, 0), strict=True))
     failed_non2xx = int(non2xx.group(1)) if non2xx else 0
+    latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", text)  # avg, stdev, max as wrk prints them
     return {"requests": int(total.group(1)) if total else 0, "non_2xx": failed_non2xx,
+            "latency": dict(zip(("avg", "stdev", "max"), latency.groups(), strict=True)) if latency else None,
             "socket_errors": sock, "failed": failed_non2xx + sum(sock.values())}
 
 
