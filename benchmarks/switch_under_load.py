@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -98,6 +99,10 @@ def no_reload_phase(slots: Slots, workdir: str, duration: int, flips: int) -> di
         result = run_load(router.url, duration, flips, flip, replace_idle)
         # the soak's end, before nginx exits (its exit closes the pool, legitimately)
         result["time_wait_after_soak"] = base.time_wait({a.port for a in slots.apps.values()})
+        # each is a request that met a dead pooled connection (or a closing slot) and was
+        # retried by nginx on a fresh one: wrk's failure count says whether any retry failed
+        result["upstream_errors_logged"] = len(re.findall(
+            r"upstream prematurely closed|Connection reset by peer|Broken pipe", router.error_log()))
     finally:
         router.stop()
     return {**result, "replaced_idle_colour": state["replaced"], "reloads": 0,
