@@ -108,7 +108,7 @@ def test_public_reaches_active_preview_reaches_idle_and_a_flip_needs_no_reload(
     status, headers, body = _get(router.url + "/version")
     assert (status, headers["X-Togather-Slot"]) == (200, "green") and b"v2" in body
     blue_hits = sum(slots[0].state.hits.values())
-    for _ in range(20):  # nothing new reaches the old colour: no pooled upstream connection
+    for _ in range(20):  # nothing new reaches the old colour: its pool is not the one picked
         _get(router.url + "/x")
     assert sum(slots[0].state.hits.values()) == blue_hits
     assert _get(router.preview_url + "/")[1]["X-Togather-Slot"] == "blue"

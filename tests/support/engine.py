@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD_SCRIPT = os.path.join(ROOT, "scripts", "build-engine")
 PASSPHRASE = "engine-tests-only"
 # The program's own files, linked into each workspace (stack files are the workspace's own).
-PROJECT_ENTRIES = ("__main__.py", "components", "policy", "migrations", "demo-app", "venv")
+PROJECT_ENTRIES = ("__main__.py", "components", "togather_deploy", "policy", "migrations", "demo-app", "venv")
 
 
 @dataclass(frozen=True)
