@@ -85,25 +85,52 @@ def time_wait(ports: set[int]) -> dict[str, int]:
     return {"router_side": client, "slot_side": server}
 
 
+def cpu_seconds(master: int) -> float:
+    """User + system CPU used so far by nginx's workers (the master's children): a cost per
+    request that a busy neighbour on the shared cores barely moves, unlike req/s."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == master:  # ppid; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def compare(targets: dict[str, tuple[str, int]], path: str, *, connections: int, seconds: int,
+            rounds: int) -> dict[str, Any]:
+    """``targets``: name -> (url, nginx master pid). wrk against each in turn, ``rounds`` times
+    (interleaved: a busy neighbour hurts all alike); req/s, failures, nginx CPU µs per request."""
+    rps: dict[str, list[int]] = {k: [] for k in targets}
+    cpu: dict[str, list[float]] = {k: [] for k in targets}
+    failed = dict.fromkeys(targets, 0)
+    for _ in range(rounds):
+        for name, (url, master) in targets.items():
+            before = cpu_seconds(master)
+            text, _ = wrk(url + path, connections=connections, duration=seconds, threads=2).communicate(
+                timeout=seconds + 60)
+            r = parse_wrk(text)
+            rps[name].append(round(r["requests"] / seconds))
+            cpu[name].append(round((cpu_seconds(master) - before) * 1e6 / max(r["requests"], 1), 1))
+            failed[name] += r["failed"]
+    return {"seconds_per_round": seconds, "req_per_s": rps, "nginx_cpu_us_per_request": cpu,
+            "failed": failed,
+            "throughput_vs_static": round(sum(rps["router"]) / max(sum(rps["static"]), 1), 3)}
+
+
 def trivial_phase(workdir: str, seconds: int, rounds: int) -> dict[str, Any]:
-    """Router vs static in front of ``return 200``: interleaved, so a busy neighbour on the
-    shared cores hurts both alike."""
+    """Router vs static in front of ``return 200``: the router's own cost."""
     up = trivial_upstream(os.path.join(workdir, "trivial"))
     router = start_router({"blue": up.addr, "green": up.addr}, os.path.join(workdir, "router-trivial"),
                           worker_processes="2")
     static = static_pooled(os.path.join(workdir, "static-trivial"), up.addr)
-    out: dict[str, list[dict[str, Any]]] = {"router": [], "static": []}
     try:
-        for _ in range(rounds):
-            for name, url in (("static", static.url), ("router", router.url)):
-                text, _ = wrk(url + "/", connections=50, duration=seconds, threads=2).communicate(
-                    timeout=seconds + 60)
-                out[name].append(parse_wrk(text))
+        return compare({"static": (static.url, static.proc.pid), "router": (router.url, router.proc.pid)},
+                       "/", connections=50, seconds=seconds, rounds=rounds)
     finally:
         router.stop()
         static.stop()
         up.stop()
-    rps = {k: [round(r["requests"] / seconds) for r in v] for k, v in out.items()}
-    return {"seconds_per_round": seconds, "req_per_s": rps,
-            "failed": {k: sum(r["failed"] for r in v) for k, v in out.items()},
-            "throughput_vs_static": round(sum(rps["router"]) / max(sum(rps["static"]), 1), 3)}
