@@ -1,7 +1,10 @@
 """What ``switch_under_load.py`` measures the router against: plain nginx, no njs, no flips.
 
 * ``static_pooled``: the limit for any nginx router here: one ``upstream`` with a keep-alive
-  pool, ``proxy_pass`` to it by name, no access log, no njs, nothing read per request;
+  pool, ``proxy_pass`` to it by name, no access log, no njs, nothing read per request; it
+  sends the slot the same forwarded headers as the router (the app contract needs them, and
+  the Python demo app pays per header parsed: without them the comparison would bill the
+  router for the contract, not for picking a pool per request);
 * ``trivial_upstream``: an nginx that answers ``return 200`` on kept-alive connections, so
   a run against it measures the proxy's own cost, not the app's;
 * ``time_wait``: TIME_WAIT sockets by side, from ``ss`` (the kernel's own table).
@@ -65,7 +68,11 @@ def static_pooled(conf_dir: str, upstream: str, pool_size: int = 64) -> Nginx:
     port = free_port()
     body = f"""upstream app {{ server {upstream}; keepalive {pool_size}; keepalive_requests 100000; }}
 server {{ listen 127.0.0.1:{port};
-    location / {{ proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}"""
+    location / {{ proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
+        proxy_set_header Host $host; proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme; proxy_set_header X-Forwarded-Host $host;
+        proxy_set_header X-Request-ID $request_id; }} }}"""
     return _start(conf_dir, body, port, workers=2)
 
 
