@@ -24,10 +24,15 @@ from togather_deploy.render.nginx_tls import public_url
 # 1. Config: validated once, before any resource is declared.
 cfg = from_pulumi_runtime()
 
-# 2. The private network every container joins.
+# 2. The private network every container joins: an explicit subnet, so each colour keeps its
+#    address when replaced (the router pools connections to it); others get the ip_range half.
 network = docker.Network(
     "network", name=cfg.network_name,
-    labels=[docker.NetworkLabelArgs(label="togather.stack", value=cfg.stack)])
+    ipam_configs=[docker.NetworkIpamConfigArgs(subnet=cfg.network.subnet, gateway=cfg.network.gateway,
+                                               ip_range=cfg.network.ip_range)],
+    labels=[docker.NetworkLabelArgs(label="togather.stack", value=cfg.stack)],
+    # its name is fixed: a new subnet replaces it, and the old one must go first
+    opts=pulumi.ResourceOptions(delete_before_replace=True))
 
 # 3. The host directories (private state, snapshots; router config readable by nginx).
 host = HostDirs("host-dirs", HostDirsArgs(cfg))

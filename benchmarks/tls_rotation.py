@@ -42,7 +42,7 @@ sys.path.insert(0, ROOT)
 
 from cryptography import x509  # noqa: E402
 
-from benchmarks.switch_under_load import parse_wrk  # noqa: E402
+from benchmarks.wrk_load import parse_wrk  # noqa: E402
 from tests.support.nginx import NginxRouter, nginx_argv, prepare_dir, start_router  # noqa: E402
 from tests.support.ports import free_port, wait_port  # noqa: E402
 from tests.support.tls import TestCA, nobody_uid  # noqa: E402

@@ -66,7 +66,7 @@ def container_args(spec: ContainerSpec) -> dict[str, Any]:
         "mounts": [docker.ContainerMountArgs(target=m.target, type=m.type, source=m.source,
                                              read_only=m.read_only) for m in spec.mounts],
         "networks_advanced": [docker.ContainerNetworksAdvancedArgs(
-            name=spec.network, aliases=list(spec.aliases) or None),
+            name=spec.network, aliases=list(spec.aliases) or None, ipv4_address=spec.ipv4_address),
             *[docker.ContainerNetworksAdvancedArgs(name=n) for n in spec.extra_networks]]
         if spec.network else None,
         "healthcheck": docker.ContainerHealthcheckArgs(

@@ -53,6 +53,7 @@ def preview_wire() -> Iterator[ProviderWire]:
 
 @pytest.fixture
 def workdir() -> Iterator[str]:
-    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``)."""
+    """Our own temp dir, never pruned by a concurrent pytest run (see ``private_dir``).
+    Here, not in ``tests/components/``: the router tests now live in ``render/`` and ``ops/`` too."""
     with private_dir() as d:
         yield d

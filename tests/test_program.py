@@ -133,6 +133,22 @@ def test_router_inputs_do_not_depend_on_active_colour() -> None:
     assert router_blue == router_green
 
 
+def test_the_router_pools_to_the_addresses_the_slots_have() -> None:
+    """One subnet, one address per colour: the network's IPAM, each slot's fixed address and
+    the upstream the router's config names must agree, or a pooled router reaches nothing."""
+    raw = {**stack_config("dev"), "green": {"version": "v1.1.0"}, "network": {"subnet": "10.9.8.0/24"}}
+    result = run_program("dev", raw)
+    net = result.named("network")
+    assert net.delete_before_replace  # fixed name: the old network must go before the new one
+    assert net.inputs["ipamConfigs"] == [{"subnet": "10.9.8.0/24", "gateway": "10.9.8.1",
+                                          "ipRange": "10.9.8.128/25"}]
+    upstreams = result.named("router-config").inputs["params"]["upstreams"]
+    for color in ("blue", "green"):
+        (endpoint,) = result.containers()[f"togather-deploy-dev-app-{color}"].inputs["networksAdvanced"]
+        assert upstreams[color] == f"{endpoint['ipv4Address']}:8080"
+        assert endpoint["ipv4Address"].startswith("10.9.8.")
+
+
 def test_app_env_carries_slot_identity_and_operator_env() -> None:
     raw = {**stack_config("dev"), "appEnv": '{"LOG_LEVEL": "debug"}'}
     result = run_program("dev", raw, secrets={"jwtSecret": "j" * 40})

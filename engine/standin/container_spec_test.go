@@ -9,7 +9,7 @@ func TestBuildContainerCreate(t *testing.T) {
 	in := PlainMap(containerIn(map[string]any{
 		"ports":  []any{map[string]any{"internal": 8080.0, "external": 18080.0, "ip": "127.0.0.1"}},
 		"mounts": []any{map[string]any{"type": "volume", "source": "pgdata", "target": "/data", "readOnly": true}},
-		"networksAdvanced": []any{map[string]any{"name": "net1", "aliases": []any{"db"}},
+		"networksAdvanced": []any{map[string]any{"name": "net1", "aliases": []any{"db"}, "ipv4Address": "10.77.0.2"},
 			map[string]any{"name": "net2"}},
 		"healthcheck": map[string]any{"tests": []any{"CMD", "python3", "/app/hc.py"}, "interval": "5s",
 			"timeout": "2s", "retries": 3.0, "startPeriod": "0s"},
@@ -32,6 +32,10 @@ func TestBuildContainerCreate(t *testing.T) {
 	}
 	if host["NetworkMode"] != "net1" || len(spec.Extra) != 1 || spec.Extra[0]["name"] != "net2" {
 		t.Errorf("networks: %v %v", host["NetworkMode"], spec.Extra)
+	}
+	ep := b["NetworkingConfig"].(map[string]any)["EndpointsConfig"].(map[string]any)["net1"].(map[string]any)
+	if ep["IPAMConfig"].(map[string]any)["IPv4Address"] != "10.77.0.2" {
+		t.Errorf("fixed address: %v", ep)
 	}
 	bind := host["PortBindings"].(map[string]any)["8080/tcp"].([]any)[0].(map[string]any)
 	if bind["HostIp"] != "127.0.0.1" || bind["HostPort"] != "18080" {

@@ -35,6 +35,8 @@ func TestContainerDiffForceNewVsUpdate(t *testing.T) {
 		{map[string]any{"restart": "always"}, false},         // docker update
 		{map[string]any{"destroyGraceSeconds": 30.0}, false}, // state only
 		{map[string]any{"mustRun": false}, false},            // state only
+		// networks_advanced is ForceNew upstream: a new fixed address is a new container
+		{map[string]any{"networksAdvanced": []any{map[string]any{"name": "n", "ipv4Address": "10.77.0.10"}}}, true},
 	}
 	for _, c := range cases {
 		d := Container{}.Diff(old, containerIn(c.change))
@@ -112,5 +114,11 @@ func TestOtherDiffRules(t *testing.T) {
 	nw := props(map[string]any{"name": "n", "labels": []any{map[string]any{"label": "a", "value": "b"}}})
 	if d := (Network{}).Diff(nw, props(map[string]any{"name": "n"})); len(d.Replaces) != 1 {
 		t.Errorf("network labels replace: %+v", d)
+	}
+	ipam := func(subnet string) resource.PropertyMap {
+		return props(map[string]any{"name": "n", "ipamConfigs": []any{map[string]any{"subnet": subnet}}})
+	}
+	if d := (Network{}).Diff(ipam("10.77.0.0/24"), ipam("10.78.0.0/24")); len(d.Replaces) != 1 || d.Replaces[0] != "ipamConfigs" {
+		t.Errorf("ipam_config is ForceNew upstream: %+v", d)
 	}
 }

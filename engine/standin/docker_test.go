@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -41,7 +42,11 @@ func TestDockerLifecycleAgainstRealEngine(t *testing.T) {
 	_, _ = rand.Read(b)
 	pfx := "standin-test-" + hex.EncodeToString(b)
 
-	netIn, _ := Network{get}.Check(props(map[string]any{"name": pfx + "-net"}))
+	// a fixed address needs a user subnet: random in 10.200-254.x.0/24 (others' tests run too)
+	subnet := fmt.Sprintf("10.%d.%d.0/24", 200+int(b[0])%55, b[1])
+	fixed := strings.TrimSuffix(subnet, "0/24") + "10"
+	netIn, _ := Network{get}.Check(props(map[string]any{"name": pfx + "-net",
+		"ipamConfigs": []any{map[string]any{"subnet": subnet, "ipRange": strings.TrimSuffix(subnet, "0/24") + "128/25"}}}))
 	netID, _, err := Network{get}.Create(ctx, "n", netIn, false)
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +74,7 @@ func TestDockerLifecycleAgainstRealEngine(t *testing.T) {
 		"envs":             []any{resource.MakeSecret(resource.NewStringProperty("SECRET=s3"))},
 		"ports":            []any{map[string]any{"internal": 80.0, "ip": "127.0.0.1"}},
 		"mounts":           []any{map[string]any{"type": "volume", "source": pfx + "-vol", "target": "/data"}},
-		"networksAdvanced": []any{map[string]any{"name": pfx + "-net", "aliases": []any{"app"}}},
+		"networksAdvanced": []any{map[string]any{"name": pfx + "-net", "aliases": []any{"app"}, "ipv4Address": fixed}},
 		"healthcheck":      map[string]any{"tests": []any{"CMD", "true"}, "interval": "1s"},
 		"wait":             true, "memory": 64.0, "destroyGraceSeconds": 1.0,
 	}))
@@ -90,12 +95,16 @@ func TestDockerLifecycleAgainstRealEngine(t *testing.T) {
 		Config          struct{ Env []string }
 		HostConfig      struct{ Memory int64 }
 		NetworkSettings struct {
-			Networks map[string]struct{ Aliases []string }
+			Networks map[string]struct {
+				Aliases   []string
+				IPAddress string
+			}
 		}
 	}
 	_ = d.Call(ctx, "GET", "/containers/"+id+"/json", nil, nil, &info)
 	if !contains(info.Config.Env, "SECRET=s3") || info.HostConfig.Memory != 64*mb ||
-		!contains(info.NetworkSettings.Networks[pfx+"-net"].Aliases, "app") {
+		!contains(info.NetworkSettings.Networks[pfx+"-net"].Aliases, "app") ||
+		info.NetworkSettings.Networks[pfx+"-net"].IPAddress != fixed {
 		t.Errorf("container as created: %+v", info)
 	}
 

@@ -32,6 +32,7 @@ def test_database_run_argv_maps_every_field(cfg) -> None:
     assert argv[:5] == ("docker", "run", "-d", "--name", "togather-deploy-dev-db")
     assert _pairs(argv, "--network") == ["togather-deploy-dev-net"]
     assert _pairs(argv, "--network-alias") == ["db"]
+    assert _pairs(argv, "--ip") == ["10.77.0.2"]
     assert _pairs(argv, "--publish") == ["127.0.0.1:15432:5432"]
     assert _pairs(argv, "--mount") == [
         "type=volume,source=togather-deploy-dev-pgdata,target=/var/lib/postgresql/data"]
@@ -97,10 +98,12 @@ def test_bad_specs_are_refused_with_the_field_named(cfg) -> None:
         cli.run_argv(replace(base, mounts=(MountSpec("bind", "/a,b", "/x"),)))
     with pytest.raises(ValueError, match="bind or volume"):
         cli.run_argv(replace(base, mounts=(MountSpec("tmpfs", "x", "/x"),)))
-    with pytest.raises(ValueError, match="aliases need a network"):
+    with pytest.raises(ValueError, match="aliases and a fixed address need a network"):
         cli.run_argv(replace(base, network="", aliases=("x",)))
+    with pytest.raises(ValueError, match="fixed address need a network"):
+        cli.run_argv(replace(base, network="", aliases=(), ipv4_address="10.77.0.9"))
     with pytest.raises(ValueError, match="extra networks need a"):
-        cli.run_argv(replace(base, network="", extra_networks=("x",)))
+        cli.run_argv(replace(base, network="", ipv4_address=None, extra_networks=("x",)))
     with pytest.raises(ValueError, match="plain string"):
         cli.run_argv(replace(base, env={"A": object()}))
     with pytest.raises(ValueError, match="docker CLI uses it"):
@@ -112,6 +115,12 @@ def test_object_argv() -> None:
     assert cli.network_create_argv("n", labels) == (
         "docker", "network", "create", "--driver", "bridge",
         "--label", "togather.project=p", "--label", "togather.stack=dev", "--", "n")
+    assert cli.network_create_argv("n", subnet="10.1.2.0/24", gateway="10.1.2.1",
+                                   ip_range="10.1.2.128/25") == (
+        "docker", "network", "create", "--driver", "bridge", "--subnet", "10.1.2.0/24",
+        "--gateway", "10.1.2.1", "--ip-range", "10.1.2.128/25", "--", "n")
+    with pytest.raises(ValueError, match="needs a subnet"):
+        cli.network_create_argv("n", gateway="10.1.2.1")
     assert cli.volume_create_argv("v") == ("docker", "volume", "create", "--", "v")
     assert cli.rm_argv("c") == ("docker", "rm", "--force", "--", "c")
     assert cli.state_argv("c") == ("docker", "container", "inspect", "--format", "{{json .State}}",

@@ -66,7 +66,7 @@ def test_declares_a_gate_per_colour_and_a_switch_behind_the_active_gate() -> Non
     deps = " ".join(switch.dependencies)
     assert "traffic-gate-green" in deps and "router" in deps and "traffic-gate-blue" not in deps
     assert regs["traffic-gate-green"].inputs["active"] is True
-    assert regs["router-config"].inputs["params"]["upstreams"]["green"] == "app-green:8080"
+    assert regs["router-config"].inputs["params"]["upstreams"]["green"] == "10.77.0.11:8080"  # fixed address
     assert "active" not in str(regs["router-config"].inputs["params"])  # no colour in the router
 
 

@@ -27,7 +27,8 @@ from togather_deploy.db.snapshots.store import list_snapshots
 
 pytestmark = [pytest.mark.engine, pytest.mark.docker, pytest.mark.slow]
 
-STACK = "enginetest"
+STACK = f"enginetest-{os.urandom(3).hex()}"
+"""Unique per run: engineers share one Docker engine, and the teardown removes by this label."""
 V1, V2 = "v1.0.0", "v2.0.0"
 """Exact releases: the policy pack refuses a moving tag like ``v1`` for the app."""
 IMAGES = {V1: V1, V2: V2}

@@ -46,6 +46,8 @@ def initial_raw(imgs: RehearsalImages, *, state_dir: str, migrations_dir: str,
         "appEnv": {"RATE_LIMIT_PUBLIC": "100000"},
         "database": {"image": imgs.postgres, "hostPort": free_port(), "memoryMb": 512},
         "router": {"image": imgs.nginx, "previewPort": free_port(), "jsModule": NGINX_JS_MODULE},
+        # a subnet of its own: two stacks on one Docker engine must not overlap (the default would)
+        "network": {"subnet": f"10.{100 + secrets.randbelow(150)}.{secrets.randbelow(256)}.0/24"},
         "migrations": {"dir": migrations_dir},
         "snapshots": {"mode": "container"},
         "health": {"intervalSeconds": 1, "timeoutSeconds": 60, "consecutive": 2},

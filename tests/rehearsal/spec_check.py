@@ -39,8 +39,11 @@ def mismatches(spec: ContainerSpec) -> list[str]:
                     for m in c["Mounts"])
     want("mounts", sorted((m.type, m.source, m.target, m.read_only) for m in spec.mounts), mounts)
     if spec.network:
-        aliases = c["NetworkSettings"]["Networks"].get(spec.network, {}).get("Aliases") or []
+        endpoint = c["NetworkSettings"]["Networks"].get(spec.network, {})
+        aliases = endpoint.get("Aliases") or []
         want("aliases", set(spec.aliases), set(spec.aliases) & set(aliases))
+        if spec.ipv4_address:
+            want("ipv4 address", spec.ipv4_address, endpoint.get("IPAddress"))
     for extra in spec.extra_networks:
         want(f"network {extra}", True, extra in c["NetworkSettings"]["Networks"])
     if spec.health is not None:

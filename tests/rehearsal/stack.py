@@ -89,7 +89,10 @@ class Rehearsal:
 
     # -- the steps the program takes -------------------------------------------------------
     def create_network_and_volume(self) -> None:
-        runner.run(docker_cli.network_create_argv(self.cfg.network_name, self.labels), timeout=60)
+        net = self.cfg.network
+        runner.run(docker_cli.network_create_argv(self.cfg.network_name, self.labels, subnet=net.subnet,
+                                                  gateway=net.gateway, ip_range=net.ip_range),
+                   timeout=60)
         runner.run(docker_cli.volume_create_argv(self.cfg.name("pgdata"), self.labels), timeout=60)
 
     def start_database(self) -> None:

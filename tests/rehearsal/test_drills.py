@@ -77,11 +77,12 @@ def test_idle_container_replaced_while_traffic_flows(no_green: Rehearsal) -> Non
     s.gate("green", green)
     first = docker.state(green.name("app-green"))["StartedAt"]
     with Load(s.public_url + "/api/v1/events") as load:
-        s.start_slot("green", green)  # remove + run: a new container, a new address
+        s.start_slot("green", green)  # remove + run: a new container at the same fixed address
         s.gate("green", green)
     assert docker.state(green.name("app-green"))["StartedAt"] != first
     _only_blue_served(load)
-    # the preview listener resolves the idle colour per request: it finds the new container
+    # the preview listener's pool to green held connections to the old container: dead ones
+    # are retried on fresh connections, so it finds the new container (no reload)
     deadline = time.monotonic() + 20
     while s.served_preview() != ("green", "v2"):
         assert time.monotonic() < deadline, "preview never reached the replaced green"

@@ -1,7 +1,7 @@
 """Issue 7, steps 1-3: from nothing to blue, release green under load, roll back.
 
 Real containers from the stack's own specs, real migrations and ``pg_dump``
-through ``docker exec``, the router resolving slots by name, the providers' own
+through ``docker exec``, the router pooling connections to each slot's fixed address, the providers' own
 gate and switch (``active_color`` replaced, no reload, verified through the
 public port, the old colour drained and stopped), wrk through the published
 port. The tests run in order on one stack.

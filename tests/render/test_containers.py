@@ -21,6 +21,7 @@ def test_app_spec_identity_ports_and_env(cfg) -> None:
     assert spec.name == "togather-deploy-dev-app-green"
     assert spec.image == "togather-demo-app:v1.1.0"
     assert spec.aliases == ("app-green",) and spec.network == "togather-deploy-dev-net"
+    assert spec.ipv4_address == "10.77.0.11"  # fixed: the router pools connections to it
     assert [(p.internal, p.external, p.ip) for p in spec.ports] == [(8080, 18082, "127.0.0.1")]
     assert spec.env["SLOT"] == spec.env["DEPLOYMENT_SLOT"] == "green"
     assert spec.env["ENVIRONMENT"] == "development"
@@ -67,7 +68,7 @@ def test_container_args_maps_every_spec_field(cfg) -> None:
     (port,) = args["ports"]
     assert (port.internal, port.external, port.ip) == (5432, 15432, "127.0.0.1")
     (net,) = args["networks_advanced"]
-    assert net.name == spec.network and net.aliases == ["db"]
+    assert net.name == spec.network and net.aliases == ["db"] and net.ipv4_address == "10.77.0.2"
     assert args["healthcheck"].tests == list(spec.health.test)  # type: ignore[union-attr]
     assert args["healthcheck"].interval == "10s"
     assert {(lbl.label, lbl.value) for lbl in args["labels"]} == set(spec.labels.items())

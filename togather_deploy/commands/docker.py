@@ -94,10 +94,12 @@ def run_argv(spec: ContainerSpec, secret_names: Collection[str] = ()) -> Argv:
         argv += ["--network", spec.network]
         for alias in spec.aliases:
             argv += ["--network-alias", alias]
+        if spec.ipv4_address:  # on the first network, like the aliases
+            argv += ["--ip", spec.ipv4_address]
         for extra in spec.extra_networks:  # Docker >= 25; --network-alias stays with the first
             argv += ["--network", extra]
-    elif spec.aliases:
-        raise ValueError(f"{spec.name}: network aliases need a network")
+    elif spec.aliases or spec.ipv4_address:
+        raise ValueError(f"{spec.name}: network aliases and a fixed address need a network")
     elif spec.extra_networks:
         raise ValueError(f"{spec.name}: extra networks need a (first) network")
     for p in spec.ports:
@@ -128,9 +130,19 @@ def _labels(labels: Mapping[str, str] | None) -> list[str]:
     return out
 
 
-def network_create_argv(name: str, labels: Mapping[str, str] | None = None) -> Argv:
-    """A private bridge network: containers resolve each other by alias."""
-    return ("docker", "network", "create", "--driver", "bridge", *_labels(labels), "--", name)
+def network_create_argv(name: str, labels: Mapping[str, str] | None = None, *,
+                        subnet: str | None = None, gateway: str | None = None,
+                        ip_range: str | None = None) -> Argv:
+    """A private bridge network: containers resolve each other by alias. With ``subnet``
+    (``cfg.network``) containers may take fixed addresses; Docker hands out the others only
+    from ``ip_range``."""
+    ipam: list[str] = []
+    for flag, value in (("--subnet", subnet), ("--gateway", gateway), ("--ip-range", ip_range)):
+        if value:
+            ipam += [flag, value]
+    if ipam and not subnet:
+        raise ValueError(f"network {name}: a gateway or ip range needs a subnet")
+    return ("docker", "network", "create", "--driver", "bridge", *ipam, *_labels(labels), "--", name)
 
 
 def volume_create_argv(name: str, labels: Mapping[str, str] | None = None) -> Argv:

@@ -21,6 +21,7 @@ from togather_deploy.config import fields as f
 from togather_deploy.config import paths as config_paths
 from togather_deploy.config.image_ref import check_repository
 from togather_deploy.config.layout import StateLayout
+from togather_deploy.config.network import NetworkConfig, read_network
 from togather_deploy.config.registry import KEY as REGISTRY_KEY
 from togather_deploy.config.registry import RegistryConfig, read_registry
 from togather_deploy.config.secrets import Secrets, concealing, read_secrets
@@ -73,6 +74,8 @@ class DeployConfig:
     monitoring: MonitoringConfig
     notify: NotifyConfig
     router: RouterSettings
+    network: NetworkConfig
+    """``network.subnet`` and the fixed address of each container on it."""
     app_env: Mapping[str, str]
     app_memory_mb: int
     app_healthcheck: tuple[str, ...]
@@ -186,6 +189,7 @@ def _load(raw: Mapping[str, Any], project: str, stack: str, project_dir: str,
         monitoring=read_monitoring(top.section("monitoring")),
         notify=read_notify(top.section("notify")),
         router=read_router(top.section("router")),
+        network=read_network(top.section("network")),
         app_env=f.env_map("appEnv", top.get("appEnv"), reserved=RESERVED_ENV),
         app_memory_mb=f.integer("appMemoryMb", top.get("appMemoryMb"), 512, minimum=64),
         app_healthcheck=f.argv("appHealthcheck", top.get("appHealthcheck"), DEFAULT_APP_HEALTHCHECK),

@@ -73,6 +73,8 @@ class ContainerSpec:
     network: str = ""
     aliases: tuple[str, ...] = ()
     """Names the container answers to on ``network`` (only there)."""
+    ipv4_address: str | None = None
+    """Fixed address on ``network`` (``network.subnet``): a replacement answers where the old one did."""
     extra_networks: tuple[str, ...] = ()
     """Further networks joined without an alias (Prometheus: the app network, only to scrape)."""
     health: HealthSpec | None = None
@@ -94,7 +96,8 @@ def container_labels(cfg: DeployConfig, role: str, **extra: str) -> dict[str, st
 
 
 def app_alias(color: str) -> str:
-    """The DNS name a colour answers to on the private network (resolved per request)."""
+    """The DNS name a colour answers to on the private network (for people and tools; the
+    router reaches a colour by its fixed address, ``cfg.network.address(color)``)."""
     return f"app-{color}"
 
 
@@ -118,6 +121,7 @@ def database_spec(cfg: DeployConfig, password: Any) -> ContainerSpec:
         mounts=(MountSpec("volume", cfg.name("pgdata"), PG_DATA),),
         network=cfg.network_name,
         aliases=(DB_ALIAS,),
+        ipv4_address=cfg.network.address("db"),
         # -h 127.0.0.1: over TCP, like every client. During first-boot init the image runs a
         # temporary server on the Unix socket only; a socket check would call it ready too early.
         # start_period 60 s: initdb plus the PostGIS init scripts on a small shared host.
@@ -162,6 +166,8 @@ def app_spec(cfg: DeployConfig, color: str, secrets: Mapping[str, Any]) -> Conta
         ports=(PortSpec(APP_PORT, slot.host_port, "127.0.0.1"),),
         network=cfg.network_name,
         aliases=(app_alias(color),),
+        # the router pools connections to this address (upstream togather_<color>, no resolver)
+        ipv4_address=cfg.network.address(color),
         # /healthz is cheap and not rate limited; 30 s because frequent checks leaked
         # files in /run on the upstream's hosts (app contract, "Lessons").
         health=HealthSpec(tuple(cfg.app_healthcheck), interval_s=30, start_period_s=20),
@@ -184,6 +190,7 @@ def router_spec(cfg: DeployConfig) -> ContainerSpec:
                PortSpec(ROUTER_PREVIEW_PORT, cfg.router.preview_port, "127.0.0.1")),
         mounts=(MountSpec("bind", cfg.router_dir, ROUTER_CONF_DIR, read_only=True),),
         network=cfg.network_name,
+        ipv4_address=cfg.network.address("router"),
         health=HealthSpec(("CMD", "nginx", "-t", "-q", "-c", f"{ROUTER_CONF_DIR}/nginx.conf"),
                           interval_s=30),
         labels=container_labels(cfg, "router"),

@@ -1,18 +1,16 @@
 """The router's nginx.conf and router.js, rendered as pure text from ``RouterParams``.
 
-How a colour flip works without a reload: ``js_set`` runs ``router.js`` per
-request, which reads the one-word ``active_color`` file in the config directory
-(njs ``fs.readFileSync``: one small read, no cache needed). ``proxy_pass`` takes
-``http://$togather_upstream``, a variable, so:
+How a colour flip works without a reload: ``js_set`` runs ``router.js`` per request, which
+reads the one-word ``active_color`` file in the config directory (njs ``fs.readFileSync``).
+Each colour has an ``upstream togather_<colour>``: a pool of kept-alive HTTP/1.1
+connections to the colour's FIXED address (``network.subnet``), and ``proxy_pass
+http://$togather_upstream`` names one of them per request, so:
 
-* the slot's name is resolved at request time through ``resolver`` (Docker's
-  embedded DNS): a replaced idle container (new IP) needs no reload;
-* nginx builds an implicit upstream with no keep-alive pool, so no proxy
-  connection is ever shared across colours: after a flip nothing reaches the old
-  colour except requests already in flight, which finish normally. The price is
-  one upstream connection per request: measured on the 2-core test machine,
-  ~11.8k req/s through nginx vs ~55k with a pooled upstream (trivial upstream),
-  far above what one node serves.
+* a flip changes the pool the next request uses; requests in flight on the old colour
+  finish, and its idle pooled connections close by themselves (``keepalive_timeout``);
+* a replaced idle container answers at the same address: no reload, no resolver; a request
+  that fails on a dead pooled connection is retried on a fresh one (``proxy_next_upstream``);
+* no handshake per request and no TIME_WAIT build-up on the router's ephemeral ports.
 
 Nothing here depends on the active colour, so a flip never changes this text.
 
@@ -36,14 +34,14 @@ from togather_deploy.render.containers import (
     ROUTER_CONF_DIR,
     ROUTER_PREVIEW_PORT,
     ROUTER_PUBLIC_PORT,
-    app_alias,
 )
 
 ACTIVE_FILE = router_js.ACTIVE_FILE
 MAINTENANCE_FILE = router_js.MAINTENANCE_FILE
 CONF_FILE = "nginx.conf"
 JS_FILE = "router.js"
-DOCKER_DNS = "127.0.0.11"
+POOL_SIZE = 64
+"""Idle kept-alive connections each worker keeps per colour (``keepalive``)."""
 HEALTH_PATHS = ("/health", "/healthz", "/readyz")
 
 
@@ -58,13 +56,13 @@ class RouterParams:
     """Preview listener: reaches the idle colour. Loopback-only on the host."""
     preview_port: int
     upstreams: Mapping[str, str]
-    """Colour -> ``host:port`` (``app-blue:8080``; IP literals in tests)."""
+    """Colour -> ``ip:port`` (the colour's fixed address; loopback in tests). An IP literal:
+    nginx resolves an upstream's name once, at start, and not at all if the name is missing."""
     conf_dir: str
     """Directory as nginx sees it: holds nginx.conf, router.js and active_color."""
     js_module: str
     """Path of ngx_http_js_module.so for ``load_module``."""
-    resolver: str | None = None
-    """DNS server for upstream names; ``None`` when upstreams are IP literals."""
+    pool_size: int = POOL_SIZE
     server_name: str = "_"
     maintenance: bool = False
     """The declarative form: ``RouterConfig`` writes or removes the ``maintenance`` file from
@@ -82,16 +80,15 @@ class RouterParams:
 
 
 def router_params(cfg: DeployConfig) -> RouterParams:
-    """The containerised router: slots by network alias, Docker's DNS, fixed ports."""
+    """The containerised router: slots at their fixed addresses on the private network."""
     return RouterParams(
         listen_addr="0.0.0.0",  # noqa: S104 (inside the container; published by specs.router_spec)
         listen_port=ROUTER_PUBLIC_PORT,
         preview_addr="0.0.0.0",  # noqa: S104 (published on 127.0.0.1 only)
         preview_port=ROUTER_PREVIEW_PORT,
-        upstreams={c: f"{app_alias(c)}:{APP_PORT}" for c in COLORS},
+        upstreams={c: f"{cfg.network.address(c)}:{APP_PORT}" for c in COLORS},
         conf_dir=ROUTER_CONF_DIR,
         js_module=cfg.router.js_module,
-        resolver=DOCKER_DNS,
         server_name=cfg.domain,
         maintenance=cfg.router.maintenance,
         client_max_body_size=cfg.router.client_max_body_size,
@@ -115,11 +112,11 @@ _LOG_FORMAT = (
 
 _PROXY = """            proxy_pass http://$togather_upstream;
             proxy_http_version 1.1;
-            # One upstream connection per request and the *slot* closes it: its side keeps
-            # the TIME_WAIT. If nginx closed first, every request would park one of the
-            # router's ~28k ephemeral ports in TIME_WAIT for 60 s, and sustained load
-            # ends in 502 "Cannot assign requested address" (seen in the rehearsal).
-            proxy_set_header Connection close;
+            proxy_set_header Connection "";
+            # A request failing on a pooled connection (container replaced, or the slot closed
+            # it just then) is retried on a fresh one, uncounted. Not a sent POST/PATCH/LOCK
+            # (no non_idempotent): the slot may have acted on it; a duplicate write is worse.
+            proxy_next_upstream error timeout;
             proxy_set_header Host $host;
             proxy_set_header X-Real-IP $remote_addr;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
@@ -133,6 +130,20 @@ _PROXY = """            proxy_pass http://$togather_upstream;
             proxy_send_timeout 60s;"""
 
 
+def upstream_name(color: str) -> str:
+    """The ``upstream`` group of a colour: what ``proxy_pass http://$togather_upstream`` names."""
+    return f"togather_{color}"
+
+
+def _upstreams(p: RouterParams) -> str:
+    # keepalive_timeout 15s: nginx closes an idle pooled connection before the slot would
+    # (the demo app after 75 s, Go servers usually 60 s+), so the slot never closes one
+    # under a request; keepalive_requests 100000: nginx recycling a connection every 1,000
+    # (the default) would park a router port in TIME_WAIT per 1,000 requests.
+    return "\n".join(f"    upstream {upstream_name(c)} {{ server {p.upstreams[c]}; keepalive {p.pool_size}; "
+                     "keepalive_timeout 15s; keepalive_requests 100000; }" for c in COLORS)
+
+
 def _server(p: RouterParams, *, addr: str, port: int, color_var: str, public: bool) -> str:
     """One server block. ``color_var`` picks the colour: active (public) or idle (preview)."""
     lines = [
@@ -141,7 +152,7 @@ def _server(p: RouterParams, *, addr: str, port: int, color_var: str, public: bo
         f"        server_name {p.server_name};",
         f"        set $togather_color {color_var};",
         "        set $togather_upstream \"\";",
-        *(f"        if ($togather_color = {c}) {{ set $togather_upstream \"{p.upstreams[c]}\"; }}"
+        *(f"        if ($togather_color = {c}) {{ set $togather_upstream {upstream_name(c)}; }}"
           for c in COLORS),
         "        add_header X-Togather-Slot $togather_color always;",
         "        add_header X-Request-ID $togather_request_id always;",
@@ -174,9 +185,6 @@ def _server(p: RouterParams, *, addr: str, port: int, color_var: str, public: bo
 def render_nginx_conf(p: RouterParams, *, js_file: str = JS_FILE) -> str:
     """The whole nginx.conf. ``js_file`` lets a validation candidate import its own js."""
     conf_dir = p.conf_dir.rstrip("/")
-    # valid=1s: a replaced idle container's new address is seen within a second
-    resolver = f"    resolver {p.resolver} valid=1s ipv6=off;\n    resolver_timeout 2s;\n" \
-        if p.resolver else ""
     t = p.temp_dir.rstrip("/")
     return f"""# Rendered by togather-deploy (togather_deploy/render/nginx.py). Do not edit: a flip
 # changes only {conf_dir}/{ACTIVE_FILE}, read per request by {js_file}.
@@ -205,7 +213,9 @@ http {{
     proxy_buffering off;
     gzip on;
     gzip_types application/json application/ld+json text/css application/javascript text/plain;
-{resolver}{nginx_tls.http_directives(p.tls)}
+{nginx_tls.http_directives(p.tls)}
+{_upstreams(p)}
+
     js_path "{conf_dir}/";
     js_import router from {js_file};
     js_set $togather_active router.activeColor;
