@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import secrets
 import socket
 import ssl
 import time
@@ -49,13 +50,17 @@ def routed() -> Iterator[tuple[DeployConfig, TestCA]]:
                            "appEnv": {"CORS_ALLOWED_ORIGINS": f"https://{DOMAIN}"},
                            "router": {"image": image, "previewPort": free_port(),
                                       "jsModule": NGINX_JS_MODULE},
-                           "tls": {"mode": "acme", "httpsPort": free_port(), "publicBind": "127.0.0.1"}},
+                           "tls": {"mode": "acme", "httpsPort": free_port(), "publicBind": "127.0.0.1"},
+                           # its own subnet: the router takes a fixed address on it (network.subnet)
+                           "network": {"subnet": f"10.{100 + secrets.randbelow(150)}.{secrets.randbelow(256)}.0/24"}},
                           project="togather-deploy", stack=f"tls{os.getpid()}", project_dir=d)
         ca = TestCA()
         key = files.new_key_pem()
         router_config.apply(router_config.router_config_props(cfg, router_params(cfg)), None)
         files.install(cfg.state_dir, cfg.router_dir, ca.issue((DOMAIN,), key), key)
-        runner.run(docker_cli.network_create_argv(cfg.network_name), timeout=60)
+        net = cfg.network
+        runner.run(docker_cli.network_create_argv(cfg.network_name, subnet=net.subnet, gateway=net.gateway,
+                                                  ip_range=net.ip_range), timeout=60)
         try:
             docker.run_spec(router_spec(cfg))
             yield cfg, ca
