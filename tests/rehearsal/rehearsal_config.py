@@ -47,7 +47,7 @@ def initial_raw(imgs: RehearsalImages, *, state_dir: str, migrations_dir: str,
         "database": {"image": imgs.postgres, "hostPort": free_port(), "memoryMb": 512},
         "router": {"image": imgs.nginx, "previewPort": free_port(), "jsModule": NGINX_JS_MODULE},
         # a subnet of its own: two stacks on one Docker engine must not overlap (the default would)
-        "network": {"subnet": f"10.{100 + secrets.randbelow(150)}.{secrets.randbelow(256)}.0/24"},
+        "network": {"subnet": private_subnet()},
         "migrations": {"dir": migrations_dir},
         "snapshots": {"mode": "container"},
         "health": {"intervalSeconds": 1, "timeoutSeconds": 60, "consecutive": 2},
@@ -69,3 +69,8 @@ def copy_migrations(directory: str, upto: int) -> list[str]:
             shutil.copy(os.path.join(MIGRATIONS_SRC, name), directory)
             added.append(name)
     return added
+
+
+def private_subnet() -> str:
+    """A /24 of its own for one test stack: two stacks on one Docker engine must not overlap."""
+    return f"10.{100 + secrets.randbelow(150)}.{secrets.randbelow(256)}.0/24"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import secrets
 import socket
 import ssl
 import time
@@ -19,6 +18,7 @@ from cryptography import x509
 
 from components.providers import router_config
 from tests.rehearsal.app_images import NGINX_JS_MODULE
+from tests.rehearsal.rehearsal_config import private_subnet
 from tests.support import docker, images
 from tests.support.nginx import private_dir
 from tests.support.ports import free_port
@@ -52,7 +52,7 @@ def routed() -> Iterator[tuple[DeployConfig, TestCA]]:
                                       "jsModule": NGINX_JS_MODULE},
                            "tls": {"mode": "acme", "httpsPort": free_port(), "publicBind": "127.0.0.1"},
                            # its own subnet: the router takes a fixed address on it (network.subnet)
-                           "network": {"subnet": f"10.{100 + secrets.randbelow(150)}.{secrets.randbelow(256)}.0/24"}},
+                           "network": {"subnet": private_subnet()}},
                           project="togather-deploy", stack=f"tls{os.getpid()}", project_dir=d)
         ca = TestCA()
         key = files.new_key_pem()
