@@ -19,6 +19,7 @@ from typing import Any
 
 from togather_deploy.config import fields as f
 from togather_deploy.config import paths as config_paths
+from togather_deploy.config.backup import BackupConfig, read_backup
 from togather_deploy.config.image_ref import check_repository
 from togather_deploy.config.layout import StateLayout
 from togather_deploy.config.secrets import Secrets, concealing, read_secrets
@@ -79,6 +80,8 @@ class DeployConfig:
     """Emergency hatch: let an update replace the live colour's container (brief outage)."""
     state_dir: str
     secrets: Secrets
+    backup: BackupConfig | None = None
+    """Off-host backups (``togather_deploy.config.backup``); ``None``: none configured."""
 
     def slot(self, color: str) -> SlotConfig:
         return self.blue if color == "blue" else self.green
@@ -182,6 +185,7 @@ def _load(raw: Mapping[str, Any], project: str, stack: str, project_dir: str,
         allow_live_replace=f.boolean("allowLiveReplace", top.get("allowLiveReplace"), False),
         state_dir=state_dir,
         secrets=read_secrets(top, secret_keys, RESERVED_ENV),
+        backup=read_backup(top.section("backup"), project_dir, secret_keys),
     )
     top.done()
     _cross_checks(cfg)
