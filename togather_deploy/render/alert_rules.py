@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import yaml
 
 from togather_deploy.errors import DeployError
+from togather_deploy.render import backup_rules
 from togather_deploy.render.prometheus import APP_JOB, POSTGRES_JOB
 
 GROUP = "togather"
@@ -40,6 +41,7 @@ DEFAULT_DURATIONS: Mapping[str, str] = {
     "SnapshotTooOld": "10m",
     "DeployMetricsMissing": "15m",
     "ConfigReloadFailed": "5m",
+    **backup_rules.DURATIONS,
 }
 
 # Real filesystems only: tmpfs/overlay sizes say nothing about the host's disk.
@@ -131,6 +133,7 @@ def rules(snapshot_max_age_days: int, allow_degraded: bool = False) -> tuple[Rul
              "The last config reload failed, so rule or target changes from the last `pulumi up` "
              "are not in effect. `docker logs` of the {{ $labels.job }} container names the error; "
              "fix the rendered config and run `pulumi up` again."),
+        *(Rule(*r) for r in backup_rules.RULES),
     )
 
 

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from togather_deploy.commands.runner import Argv, docker_exec, run, spawn
 from togather_deploy.config.db_url import DbUrl, parse_url, redact
 from togather_deploy.db.migrations.database import VersionState, connect, read_version
+from togather_deploy.db.snapshots import contents
 from togather_deploy.db.snapshots.store import (
     SnapshotInfo,
     find_snapshot,
@@ -128,13 +129,14 @@ def create_snapshot(url: str, directory: str, *, target: Target, app_version: st
     try:
         _dump(target, db, url, partial, level, timeout_s)
         checked = verify_file(partial)
+        tables = contents.digest_file(partial)  # what the restore drill compares against
         meta = {"file": name, "database": db.dbname, "created_at": created.astimezone(UTC).isoformat(),
                 "reason": reason, "app_version": app_version,
                 "schema_version": schema.version, "schema_dirty": schema.dirty,
                 "sha256": checked.sha256, "size": checked.size,
                 "duration_s": round(time.perf_counter() - started, 3),
                 "pg_dump_version": tool_version, "mode": target.mode, "compress_level": level,
-                "rsyncable": True}
+                "rsyncable": True, "tables": tables}
         _write_private(meta_partial, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
         os.link(partial, final)  # fails rather than overwrite an existing snapshot
         os.replace(meta_partial, meta_path(final))
