@@ -2,6 +2,7 @@
 
     password          the restic password, 0600, written by ``pulumi up`` (never in argv or logs)
     credentials.env   ``NAME=value`` lines for the backend (``AWS_SECRET_ACCESS_KEY``…), 0600
+    database-url      the database URL the scheduled snapshot and the drill use, 0600
     jobs/<job>.json   the last run of each scheduled job, written by the job itself
     logs/<job>.log    what cron captured of each job's output
     cache/            restic's local cache
@@ -41,6 +42,10 @@ def credentials_path(state_dir: str) -> str:
     return os.path.join(backup_dir(state_dir), "credentials.env")
 
 
+def database_url_path(state_dir: str) -> str:
+    return os.path.join(backup_dir(state_dir), "database-url")
+
+
 def cache_dir(state_dir: str) -> str:
     return os.path.join(backup_dir(state_dir), "cache")
 
@@ -78,12 +83,15 @@ def ensure_dirs(state_dir: str) -> None:
                               0o700)
 
 
-def write_secrets(state_dir: str, password: str, credentials: Mapping[str, str]) -> None:
-    """The files a scheduled job reads (both 0600); called by ``pulumi up``."""
+def write_secrets(state_dir: str, password: str, credentials: Mapping[str, str],
+                  database_url: str | None = None) -> None:
+    """The files a scheduled job reads (all 0600); called by ``pulumi up``."""
     ensure_dirs(state_dir)
     write_atomic(password_path(state_dir), password.encode())
     lines = "".join(f"{k}={v}\n" for k, v in sorted(credentials.items()))
     write_atomic(credentials_path(state_dir), lines.encode())
+    if database_url:
+        write_atomic(database_url_path(state_dir), database_url.encode() + b"\n")
 
 
 def read_credentials(state_dir: str) -> dict[str, str]:
