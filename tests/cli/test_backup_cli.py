@@ -51,6 +51,10 @@ class Stack:
         return rc, json.loads(out.getvalue() or "{}"), err.getvalue()
 
 
+def prom(st: Stack) -> str:
+    return Path(metrics_path(st.state)).read_text()
+
+
 def seed(url: str, n: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE events (id int PRIMARY KEY, title text, body text)")
@@ -103,9 +107,8 @@ def test_upload_dedup_retention_and_restore_after_the_snapshots_are_gone(
     assert [s.name for s in list_snapshots(st.snaps)] == [snap1["snapshot"]]
     job = files.last(st.state, "backup")
     assert job is not None and job.ok
-    prom = Path(metrics_path(st.state)).read_text()
-    assert 'togather_backup_last_run_success{backup_job="backup"} 1' in prom
-    assert "togather_backup_last_bytes_added " in prom
+    assert 'togather_backup_last_run_success{backup_job="backup"} 1' in prom(st)
+    assert "togather_backup_last_bytes_added " in prom(st)
 
 
 def test_drill_passes_then_detects_a_corrupted_copy(database_url: str, tmp_path: Any) -> None:
@@ -131,7 +134,7 @@ def test_drill_passes_then_detects_a_corrupted_copy(database_url: str, tmp_path:
     assert not _scratch_exists(database_url, "t_drill")
     job = files.last(st.state, "drill")
     assert job is not None and not job.ok
-    assert 'togather_backup_last_run_success{backup_job="drill"} 0' in Path(metrics_path(st.state)).read_text()
+    assert 'togather_backup_last_run_success{backup_job="drill"} 0' in prom(st)
     assert audit.read_events(st.state)[-1]["event"] == "backup.job_failed"
 
     # Damage inside the repository itself: restic's own authentication refuses the pack.
@@ -171,7 +174,7 @@ def test_server_down_during_upload_keeps_the_snapshot_and_the_next_run_catches_u
     assert len(list_snapshots(st.snaps)) == 1  # the local snapshot is untouched
     job = files.last(st.state, "backup")
     assert job is not None and not job.ok and (job.facts or {}).get("last_success")
-    assert 'togather_backup_last_run_success{backup_job="backup"} 0' in Path(metrics_path(st.state)).read_text()
+    assert 'togather_backup_last_run_success{backup_job="backup"} 0' in prom(st)
     rest.start()
     rc, _, text = st.run("run")
     assert rc == 0, text
