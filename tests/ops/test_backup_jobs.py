@@ -94,3 +94,25 @@ def test_digests_ignore_row_order_and_see_one_changed_byte(tmp_path: Any) -> Non
     assert contents.digest_file(str(path)) == a
     assert contents.differences(a, {}) == ["public.empty: missing after restore",
                                            "public.events: missing after restore"]
+
+
+def test_release_gate_only_with_required_before_release(tmp_path: Any) -> None:
+    import pytest
+
+    from togather_deploy.errors import DeployError
+
+    state = str(tmp_path / "state")
+    backup_status.release_gate(cfg(state), files.now())  # not required: never blocks
+    raw_cfg = cfg(state)
+    import dataclasses
+    required = dataclasses.replace(raw_cfg, backup=dataclasses.replace(raw_cfg.backup,
+                                                                       required_before_release=True))
+    with pytest.raises(DeployError, match="never succeeded"):
+        backup_status.release_gate(required, files.now())
+    backup_jobs.finish(required, "backup", started=files.now(), ok=True, detail="uploaded")
+    backup_status.release_gate(required, files.now())
+    with pytest.raises(DeployError, match="h old"):
+        backup_status.release_gate(required, files.now() + 40 * 3600)
+    backup_jobs.finish(required, "backup", started=files.now(), ok=False, detail="server down")
+    with pytest.raises(DeployError, match="server down"):
+        backup_status.release_gate(required, files.now())

@@ -43,7 +43,7 @@ from togather_deploy.config.model import other_color
 from togather_deploy.config.source import from_stack_file
 from togather_deploy.db.migrations import release as migration_release
 from togather_deploy.errors import DeployError
-from togather_deploy.ops import audit, lock, preflight, release_state
+from togather_deploy.ops import audit, backup_status, lock, preflight, release_state
 from togather_deploy.ops.context import OpsContext
 from togather_deploy.ops.stack_watch import StackWatch
 
@@ -54,6 +54,7 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
     cfg = from_stack_file(ctx.project_dir, ctx.stack)
     # The migrations must be the release's own, before the lock: refusing changes nothing.
     migration_release.check_release(cfg.migrations.dir, version, environment=cfg.environment)
+    backup_status.release_gate(cfg, ctx.clock())  # only with backup.requiredBeforeRelease
     stages = Stages(ctx.out, ctx.monotonic, quiet=quiet, secrets=audit.secret_values(cfg))
     with contextlib.ExitStack() as held:
         with stages.stage("lock", f"{ctx.stack}"):
