@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from togather_deploy.commands.runner import Argv, docker_exec, run, spawn
 from togather_deploy.config.db_url import DbUrl, parse_url, redact
 from togather_deploy.db.migrations.database import VersionState, connect, read_version
-from togather_deploy.db.snapshots import contents
+from togather_deploy.db.snapshots import contents, restrict
 from togather_deploy.db.snapshots.store import (
     SnapshotInfo,
     find_snapshot,
@@ -72,10 +72,12 @@ def _wrap(target: Target, argv: list[str], db: DbUrl, *, stdin: bool = False) ->
                        env=env, interactive=stdin), env
 
 
-def pg_dump_argv(target: Target, db: DbUrl) -> tuple[Argv, dict[str, str]]:
-    """Plain SQL on stdout; ``gzip_argv`` compresses it on the host (see ``DEFAULT_COMPRESS_LEVEL``)."""
+def pg_dump_argv(target: Target, db: DbUrl, restrict_key: str | None = None) -> tuple[Argv, dict[str, str]]:
+    """Plain SQL on stdout; ``gzip_argv`` compresses it on the host (see ``DEFAULT_COMPRESS_LEVEL``).
+    ``restrict_key``: see ``togather_deploy.db.snapshots.restrict`` (not a credential)."""
+    key = [f"--restrict-key={restrict_key}"] if restrict_key else []
     return _wrap(target, ["pg_dump", "--format=plain", "--no-owner", "--no-acl", "--clean", "--if-exists",
-                          "--compress=0", "--lock-wait-timeout=120000"], db)
+                          "--compress=0", "--lock-wait-timeout=120000", *key], db)
 
 
 def gzip_argv(level: int = DEFAULT_COMPRESS_LEVEL) -> Argv:
@@ -89,10 +91,10 @@ def psql_restore_argv(target: Target, db: DbUrl) -> tuple[Argv, dict[str, str]]:
     return argv, {**env, "PGOPTIONS": "-c client_min_messages=warning -c lock_timeout=60s"}
 
 
-def version_argv(target: Target) -> Argv:
+def version_argv(target: Target, flag: str = "--version") -> Argv:
     if target.mode == "host":
-        return ("pg_dump", "--version")
-    return docker_exec(target.container or "", ["pg_dump", "--version"])
+        return ("pg_dump", flag)
+    return docker_exec(target.container or "", ["pg_dump", flag])
 
 
 def ensure_directory(directory: str) -> None:
@@ -123,11 +125,13 @@ def create_snapshot(url: str, directory: str, *, target: Target, app_version: st
                             fix="wait a second and retry (names carry the time to the second)")
     schema = _schema_version(url)
     tool_version = _tool_version(target)
+    helped = run(version_argv(target, "--help"), timeout=60, check=False)
+    key = restrict.key_for(url, db.password) if restrict.supported(helped.stdout) else None
     partial = os.path.join(directory, f".{name}.partial-{os.getpid()}")
     meta_partial = os.path.join(directory, f".{name[:-len('.sql.gz')]}.meta.json.partial-{os.getpid()}")
     started = time.perf_counter()
     try:
-        _dump(target, db, url, partial, level, timeout_s)
+        _dump(target, db, url, partial, level, timeout_s, key)
         checked = verify_file(partial)
         tables = contents.digest_file(partial)  # what the restore drill compares against
         meta = {"file": name, "database": db.dbname, "created_at": created.astimezone(UTC).isoformat(),
@@ -175,8 +179,9 @@ def _tool_version(target: Target) -> str:
                             context=exc.context) from None
 
 
-def _dump(target: Target, db: DbUrl, url: str, partial: str, level: int, timeout_s: float) -> None:
-    argv, env = pg_dump_argv(target, db)
+def _dump(target: Target, db: DbUrl, url: str, partial: str, level: int, timeout_s: float,
+          key: str | None) -> None:
+    argv, env = pg_dump_argv(target, db, key)
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         dump = spawn(argv, env=env, stdout=subprocess.PIPE)
