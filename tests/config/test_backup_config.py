@@ -31,6 +31,7 @@ def error(backup: Any, secret_keys: tuple[str, ...] = ("backup",)) -> ConfigErro
 def test_absent_means_no_backup() -> None:
     assert load_config(MINIMAL, project="p", stack="t", project_dir="/srv").backup is None
     assert load({}) is None
+    assert load({"password": PASSWORD}) is None  # set before the repository: not configured yet
 
 
 def test_defaults_and_relative_local_path() -> None:
@@ -69,7 +70,7 @@ def test_plain_text_credential_is_refused() -> None:
 
 
 @pytest.mark.parametrize(("backup", "key", "words"), [
-    ({"password": PASSWORD}, "backup.repository", "required"),
+    ({"password": PASSWORD, "time": "03:00"}, "backup.repository", "required"),
     ({"repository": "/srv/repo"}, "backup.password", "required"),
     ({"repository": "/srv/repo", "password": "short"}, "backup.password", "12 characters"),
     ({"repository": "ftp:host/x", "password": PASSWORD}, "backup.repository", "unknown restic backend"),

@@ -151,6 +151,8 @@ ALLOWED: list[tuple[str, str]] = [
      r"python3|git|cd|export|echo|read|sha256sum|df|du|free|ssh|scp|aws|age|gpg|id|set|\.)( .*)?",
      "ordinary shell tools"),
     (r"venv/bin/(pip|pytest|python)\b.*", "the project's venv"),
+    (r"restic (snapshots|restore|check|ls)\b.*", "restic itself, in the burned-server runbook "
+     "(docs/backups.md): the tool reads the same repository scripts/backup writes"),
 ]
 
 

@@ -76,7 +76,8 @@ def read_backup(s: f.Section, project_dir: str, secret_keys: Collection[str]) ->
     if repo_raw is None:
         for name in s.raw:
             s.get(name)
-        if s.raw:
+        # A password (or credentials) set first, the repository next: not configured yet, not wrong.
+        if set(s.raw) - {"password", "credentials"}:
             raise ConfigError(f"{s.key('repository')}: is required once togather:backup has settings",
                               key=s.key("repository"),
                               fix="pulumi config set --path togather:backup.repository "
