@@ -7,8 +7,8 @@ Guarantees:
 - ``check``/``diff`` are pure (they run in preview): the path must be absolute with a file
   name cron accepts (``[A-Za-z0-9_-]``, no dot), the text must end with a newline; the diff
   compares SHA-256 digests (the state records no text).
-- ``create``/``update`` write the file atomically (temp file in the same directory, fsync,
-  rename) with mode 0644 and, when run as root, owner root:root — cron ignores a cron.d file
+- ``create``/``update`` write the file with ``hostfs.atomic`` (temp file in the same
+  directory, fsync, rename) with mode 0644, owned by root:root when run as root — cron ignores a cron.d file
   that is group/other-writable or, for root, not owned by root. Writing the same text again
   changes nothing; an interrupted write leaves the old file or the new one, never half.
   A missing directory is an error naming the package to install (``cron``).
@@ -31,6 +31,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from components.providers import inputs as provider_inputs
 from togather_deploy.errors import DeployError
+from togather_deploy.hostfs.atomic import atomic_write
 
 MODE = 0o644
 _CRON_NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -66,24 +67,12 @@ def write(path: str, text: str) -> None:
     if not os.path.isdir(directory):
         raise DeployError(f"{directory} does not exist: is cron installed?", file=path,
                           fix="apt-get install cron  (then pulumi up again)")
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.getpid()}")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, MODE)
-        try:
-            os.fchmod(fd, MODE)  # whatever the umask
-            if os.geteuid() == 0:
-                os.fchown(fd, 0, 0)
-            os.write(fd, text.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        # Created by root (pulumi up runs as root) hence owned by root:root, as cron demands.
+        atomic_write(path, text, mode=MODE)
     except PermissionError as exc:
         raise DeployError(f"cannot write {path}", file=path, cause=exc,
                           fix="run `pulumi up` as root (cron.d belongs to root)") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
 class HostScheduleProvider(ResourceProvider):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -25,6 +24,7 @@ from typing import Any
 
 from togather_deploy.errors import ConfigError
 from togather_deploy.hostfs import paths as host_paths
+from togather_deploy.hostfs.atomic import atomic_write
 
 JOBS = ("snapshot", "backup", "drill")
 _ENV_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)")
@@ -59,21 +59,8 @@ def job_path(state_dir: str, job: str) -> str:
 
 
 def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``data`` (mode ``mode``) so a reader sees the old or the new file."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
-    try:
-        os.fchmod(fd, mode)
-        os.write(fd, data)
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.replace(tmp, path)
-    finally:
-        if fd >= 0:
-            os.close(fd)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """``hostfs.atomic`` (the project's one atomic writer), 0600 unless told otherwise."""
+    atomic_write(path, data, mode=mode)
 
 
 def ensure_dirs(state_dir: str) -> None:

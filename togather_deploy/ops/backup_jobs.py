@@ -23,9 +23,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from togather_deploy.config.model import DeployConfig
+from togather_deploy.hostfs import paths as host_paths
+from togather_deploy.hostfs.atomic import atomic_write
 from togather_deploy.ops import audit, notify
 from togather_deploy.ops import backup_files as files
-from togather_deploy.ops.metrics import write_atomic
 
 FILENAME = "togather_backup.prom"
 
@@ -68,7 +69,8 @@ def publish(state_dir: str) -> str:
     results = {job: files.last(state_dir, job) for job in files.JOBS}
     successes = {job: files.last_success(state_dir, job) for job in files.JOBS}
     path = metrics_path(state_dir)
-    write_atomic(path, render(results, successes))
+    host_paths.ensure_dir(os.path.dirname(path), 0o755)  # the tool's own (a planted symlink is refused)
+    atomic_write(path, render(results, successes), mode=0o644)  # node-exporter runs as another user
     return path
 
 
