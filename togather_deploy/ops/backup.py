@@ -138,6 +138,9 @@ def copy(cfg: DeployConfig, repo: restic.Repo, project_dir: str, *,
     env = os.environ if env is None else env
     files.ensure_dirs(cfg.state_dir)
     created = ensure_repo(repo)
+    # A run killed mid-upload (timeout, server gone) leaves its lock: restic 0.14 then refuses
+    # forget's exclusive lock until someone unlocks. `unlock` removes only stale locks.
+    call(repo, restic.unlock_argv(), what="removing stale restic locks", timeout=600, check=False)
     paths = copy_paths(cfg, project_dir, env)
     started = time.perf_counter()
     argv = restic.backup_argv(repo, paths, host=socket.gethostname(),
