@@ -58,6 +58,7 @@ def test_cron_text_quotes_locks_logs_and_escapes_percent() -> None:
 @pytest.mark.parametrize(("name", "schedule", "argv"), [
     ("Bad Name", "* * * * *", ("x",)), ("ok", "60 * * * *", ("x",)), ("ok", "* * * *", ("x",)),
     ("ok", "*/5 * * * *", ("x",)), ("ok", "* * * * *", ()), ("ok", "* * * * *", ("a\nb",)),
+    ("ok", "0 3,24 * * *", ("x",)), ("ok", "0 3, * * *", ("x",)),
 ])
 def test_bad_jobs_are_refused(name: str, schedule: str, argv: tuple[str, ...]) -> None:
     with pytest.raises(ConfigError):
@@ -75,3 +76,8 @@ def test_next_run() -> None:
     assert next_run("0 4 * * 0", t) == datetime(2026, 12, 6, 4, 0)
     assert next_run("0 4 * * 7", t) == datetime(2026, 12, 6, 4, 0)
     assert next_run("15 2 1 * *", t) == datetime(2027, 1, 1, 2, 15)
+    # the HTTPS renewal's twice-daily shape shares this scheduler
+    assert next_run("7 3,15 * * *", t) == datetime(2026, 12, 2, 15, 7)
+    job = ScheduledJob("togather-deploy-production-cert-renew", "7 3,15 * * *",
+                       ("scripts/cert", "renew"), "tls")
+    assert "7 3,15 * * * root " in render_cron("production", [job], project_dir="/opt/td", state_dir="/s")

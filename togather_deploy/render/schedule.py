@@ -28,8 +28,9 @@ from togather_deploy.errors import ConfigError
 
 CRON_DIR = "/etc/cron.d"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-JOB_NAME = r"[a-z][a-z0-9-]{0,30}"
-_FIELD = r"\*|[0-9]{1,2}"
+JOB_NAME = r"[a-z][a-z0-9-]{0,62}"
+_FIELD = r"\*|[0-9]{1,2}(,[0-9]{1,2})*"
+"""``*`` or a comma list of numbers: what the backup and HTTPS renewal jobs use (``3,15``)."""
 LIMITS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 JITTER_SPREAD_MIN = 30
 DRILL_DAYS = {"daily": ("*", "*"), "weekly": ("*", "0"), "monthly": ("1", "*")}
@@ -40,7 +41,7 @@ DRILL_DAYS = {"daily": ("*", "*"), "weekly": ("*", "0"), "monthly": ("1", "*")}
 class ScheduledJob:
     name: str
     schedule: str
-    """``minute hour day-of-month month day-of-week``: ``*`` or one number per field."""
+    """``minute hour day-of-month month day-of-week``: ``*`` or comma-separated numbers per field."""
     argv: tuple[str, ...]
     description: str
 
@@ -48,8 +49,9 @@ class ScheduledJob:
         if not re.fullmatch(JOB_NAME, self.name):
             raise ConfigError(f"scheduled job name {self.name!r} must match {JOB_NAME}", key="schedule")
         fields = self.schedule.split()
-        if len(fields) != 5 or not all(re.fullmatch(_FIELD, v) and (v == "*" or lo <= int(v) <= hi)
-                                       for v, (lo, hi) in zip(fields, LIMITS, strict=True)):
+        if len(fields) != 5 or not all(
+                re.fullmatch(_FIELD, v) and (v == "*" or all(lo <= int(n) <= hi for n in v.split(",")))
+                for v, (lo, hi) in zip(fields, LIMITS, strict=True)):
             raise ConfigError(f"job {self.name}: {self.schedule!r} is not a 5-field schedule of "
                               "numbers or *", key="schedule")
         if not self.argv or any(not a or any(c in a for c in "\n\r\x00") for a in self.argv):
@@ -118,12 +120,15 @@ def render_cron(stack: str, jobs: Sequence[ScheduledJob], *, project_dir: str, s
 def next_run(schedule: str, after: datetime) -> datetime:
     """The first minute strictly after ``after`` that ``schedule`` matches (local, naive ok)."""
     minute, hour, dom, month, dow = schedule.split()
+
+    def hit(field: str, value: int, modulo: int = 0) -> bool:
+        return field == "*" or any((int(n) % modulo if modulo else int(n)) == value for n in field.split(","))
+
     t = after.replace(second=0, microsecond=0) + timedelta(minutes=1)
     for _ in range(366 * 24 * 60):
         cron_dow = (t.weekday() + 1) % 7  # cron: 0 (or 7) is Sunday
-        if ((minute == "*" or int(minute) == t.minute) and (hour == "*" or int(hour) == t.hour)
-                and (dom == "*" or int(dom) == t.day) and (month == "*" or int(month) == t.month)
-                and (dow == "*" or int(dow) % 7 == cron_dow)):
+        if (hit(minute, t.minute) and hit(hour, t.hour) and hit(dom, t.day) and hit(month, t.month)
+                and hit(dow, cron_dow, 7)):
             return t
         t += timedelta(minutes=1)
     raise ConfigError(f"schedule {schedule!r} never fires", key="schedule")
