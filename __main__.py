@@ -11,6 +11,7 @@ import pulumi_docker as docker
 
 from components.app_secrets import AppSecrets, AppSecretsArgs
 from components.app_slot import AppSlot, AppSlotArgs
+from components.backup import BackupScheduleArgs, declare_backup
 from components.database import Database, DatabaseArgs
 from components.db_lifecycle import declare_db_lifecycle
 from components.host_dirs import HostDirs, HostDirsArgs
@@ -73,7 +74,11 @@ gates, switch = declare_traffic("traffic", cfg, slots=slots, router=router)
 monitoring = declare_monitoring("monitoring", MonitoringStackArgs(
     cfg, network, admin_dsn=database.host_url, depends_on=[database, host]))
 
-# 11. Outputs: `pulumi stack output` is how operators and scripts read the stack.
+# 11. Off-host backups, only when configured: the scheduled jobs (cron.d) and the 0600 files they
+#     read (restic password, credentials, database URL). Nothing at all otherwise.
+backup = declare_backup("backup", BackupScheduleArgs(cfg, database.host_url, depends_on=[database, host]))
+
+# 12. Outputs: `pulumi stack output` is how operators and scripts read the stack.
 pulumi.export("activeColor", cfg.active_color)
 pulumi.export("versions", {c: cfg.slot(c).version for c in cfg.deployed_colors})
 pulumi.export("publicUrl", public_url(cfg))
@@ -90,3 +95,5 @@ if monitoring is not None:
     pulumi.export("prometheusUrl", monitoring.prometheus_url)
     pulumi.export("alertmanagerUrl", monitoring.alertmanager_url)
     pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
+if backup is not None:
+    pulumi.export("backupCronFile", backup.cron.path)

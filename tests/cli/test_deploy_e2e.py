@@ -30,7 +30,8 @@ pytestmark = [pytest.mark.nginx, pytest.mark.postgres, pytest.mark.slow]
 STACK = "e2e"
 
 _ENGINE = r"""
-import json, os, traceback
+import json, os, sys, traceback
+sys.path.insert(0, os.environ["FAKE_PULUMI_REPO"])  # the program's own dir, as the engine runs it
 from togather_deploy.ops import health
 from components import traffic
 from components.providers import traffic_switch

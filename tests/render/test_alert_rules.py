@@ -108,8 +108,27 @@ CASES: dict[str, tuple[list[dict[str, str]], dict[str, str], list[dict[str, str]
         [_s('togather_tls_renewal_last_success{job="node",instance="n"}', "0x40")],
         {"job": "node", "instance": "n", "severity": "warning"},
         [_s('togather_tls_renewal_last_success{job="node",instance="n"}', "1x40")]),
+    # promtool's clock starts at 0: at 2d a backup that last succeeded at 0 is 48 h old (> 36)
+    "BackupTooOld": (
+        [_s('togather_backup_last_success_timestamp_seconds{job="node",instance="n",backup_job="backup"}',
+            "0x3000")],
+        {"job": "node", "instance": "n", "backup_job": "backup", "severity": "warning"},
+        [_s('togather_backup_last_success_timestamp_seconds{job="node",instance="n",backup_job="backup"}',
+            "100000x3000"),
+         _s('togather_backup_last_success_timestamp_seconds{job="node",instance="n",backup_job="drill"}',
+            "0x3000")]),
+    "BackupFailed": (
+        [_s('togather_backup_last_run_success{job="node",instance="n",backup_job="backup"}', "0x40")],
+        {"job": "node", "instance": "n", "backup_job": "backup", "severity": "warning"},
+        [_s('togather_backup_last_run_success{job="node",instance="n",backup_job="backup"}', "1x40"),
+         _s('togather_backup_last_run_success{job="node",instance="n",backup_job="drill"}', "0x40")]),
+    "RestoreDrillFailed": (
+        [_s('togather_backup_last_run_success{job="node",instance="n",backup_job="drill"}', "0x40")],
+        {"job": "node", "instance": "n", "backup_job": "drill", "severity": "critical"},
+        [_s('togather_backup_last_run_success{job="node",instance="n",backup_job="drill"}', "1x40"),
+         _s('togather_backup_last_run_success{job="node",instance="n",backup_job="backup"}', "0x40")]),
 }
-EVAL_TIME = {"SnapshotTooOld": "3d", "CertificateExpiresSoon": "2h"}
+EVAL_TIME = {"SnapshotTooOld": "3d", "CertificateExpiresSoon": "2h", "BackupTooOld": "2d"}
 
 
 def _promtool(*args: str, cwd: str) -> Any:

@@ -29,6 +29,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_pulumi_cli.py")
 """The fake's program (a file of its own, so it is linted like any code)."""
 
@@ -50,6 +51,7 @@ class FakePulumi:
         env["PATH"] = self.bin_dir + os.pathsep + env.get("PATH", "")
         env["FAKE_PULUMI_LOG"] = self.log_path
         env["FAKE_PULUMI_PLAN"] = self.plan_path
+        env["FAKE_PULUMI_REPO"] = _REPO
         if not env.get("PULUMI_CONFIG_PASSPHRASE_FILE"):  # the scripts' pre-flight asks for one
             env.setdefault("PULUMI_CONFIG_PASSPHRASE", "fake-passphrase")
         return env

@@ -9,6 +9,7 @@ import time
 import yaml
 
 LOG, PLAN = os.environ["FAKE_PULUMI_LOG"], os.environ["FAKE_PULUMI_PLAN"]
+REPO = os.environ.get("FAKE_PULUMI_REPO", "")  # this checkout: where the program's ``components`` live
 argv = sys.argv[1:]
 
 def on_sigint(signum, frame):  # the real CLI cancels the update cleanly on SIGINT
@@ -45,7 +46,8 @@ for rule in plan.get("rules", []):
                 out.write(text)
         if rule.get("run"):  # what the real engine would do, e.g. the real gate and switch code
             import subprocess
-            hook_env = dict(os.environ, FAKE_PULUMI_CWD=cwd, FAKE_PULUMI_STACK=opt("--stack") or "")
+            hook_env = dict(os.environ, FAKE_PULUMI_CWD=cwd, FAKE_PULUMI_STACK=opt("--stack") or "",
+                            FAKE_PULUMI_REPO=REPO)
             done = subprocess.run(rule["run"], env=hook_env, capture_output=True, text=True)
             sys.stdout.write(done.stdout)
             sys.stderr.write(done.stderr)

@@ -35,7 +35,7 @@ from togather_deploy.config.model import other_color
 from togather_deploy.config.source import from_stack_file
 from togather_deploy.db.migrations import release as migration_release
 from togather_deploy.errors import DeployError
-from togather_deploy.ops import images
+from togather_deploy.ops import backup_status, images
 from togather_deploy.ops.context import OpsContext
 
 
@@ -45,6 +45,7 @@ def deploy(ctx: OpsContext, version: str, *, take_over_stale: bool = False,
     cfg = from_stack_file(ctx.project_dir, ctx.stack)
     # The migrations must be the release's own, before the lock: refusing changes nothing.
     migration_release.check_release(cfg.migrations.dir, version, environment=cfg.environment)
+    backup_status.release_gate(cfg, ctx.clock())  # only with backup.requiredBeforeRelease
 
     def decide(s: Session) -> tuple[str, str]:
         return version, other_color(s.previous)

@@ -62,6 +62,8 @@ VERBS: tuple[Verb, ...] = (
          "togather-deploy maintenance production on --message 'back at 14:00'"),
     Verb("cert", "cert", "the stack's HTTPS certificate: status, renew",
          "togather-deploy cert status production"),
+    Verb("backup", "backup", "off-host backups (restic): run, snapshot, list, check, restore, drill",
+         "togather-deploy backup list --stack production"),
 )
 
 

@@ -27,7 +27,7 @@ from togather_deploy.config.model import COLORS, DeployConfig
 from togather_deploy.config.source import from_stack_file
 from togather_deploy.config.urls import loopback_url
 from togather_deploy.errors import EXIT_HEALTH, DeployError
-from togather_deploy.ops import audit, health, images, lock, maintenance_flag, router_files
+from togather_deploy.ops import audit, backup_status, health, images, lock, maintenance_flag, router_files
 from togather_deploy.ops import metrics as deploy_metrics
 from togather_deploy.ops.context import OpsContext
 
@@ -65,6 +65,8 @@ class StatusResult:
     """The live colour is healthy at its version and the router agrees with the config."""
     problems: tuple[str, ...] = ()
     """Why ``healthy`` is false (what ``--check`` prints)."""
+    scheduled_jobs: tuple[dict[str, Any], ...] = ()
+    """Off-host backup jobs (``togather_deploy.ops.backup_status``); empty without togather:backup."""
 
 
 def _slot(cfg: DeployConfig, color: str) -> SlotStatus:
@@ -127,7 +129,7 @@ def status(ctx: OpsContext) -> StatusResult:
         mismatch=router is not None and router != cfg.active_color, slots=slots,
         snapshot={"path": snap.path, "timestamp": snap.timestamp, "size_bytes": snap.size_bytes}
         if snap else None,
-        lock=lock_info, events=events)
+        lock=lock_info, events=events, scheduled_jobs=backup_status.jobs(cfg, now))
 
 
 def _when(ts: float) -> str:
@@ -163,6 +165,9 @@ def render_human(out: TextIO, r: StatusResult) -> None:
         w(f"  lock: HELD by {r.lock['holder']}{' — STALE' if r.lock['stale'] else ''}\n")
     else:
         w("  lock: free\n")
+    for j in r.scheduled_jobs:
+        last = _when(j["last_run"]) if j["last_run"] else "never"
+        w(f"  job {j['job']:<9} last {last} {j['result'] or '-':<6} next {j['next_run']}  {j['detail']}\n")
     w("  recent events:\n" if r.events else "  recent events: none\n")
     for e in r.events:
         extra = f" exit {e['exit_code']}" if e.get("exit_code") else ""

@@ -19,6 +19,7 @@ from typing import Any
 
 from togather_deploy.config import fields as f
 from togather_deploy.config import paths as config_paths
+from togather_deploy.config.backup import BackupConfig, read_backup
 from togather_deploy.config.image_ref import check_repository
 from togather_deploy.config.layout import StateLayout
 from togather_deploy.config.network import NetworkConfig, read_network
@@ -92,6 +93,8 @@ class DeployConfig:
     deployed colours' images are always kept on top of the newest ones."""
     registry: RegistryConfig | None = None
     """``togather:registry``: pull credentials for the app images (``config/registry.py``)."""
+    backup: BackupConfig | None = None
+    """Off-host backups (``togather_deploy.config.backup``); ``None``: none configured."""
 
     def slot(self, color: str) -> SlotConfig:
         return self.blue if color == "blue" else self.green
@@ -201,6 +204,7 @@ def _load(raw: Mapping[str, Any], project: str, stack: str, project_dir: str,
         registry=read_registry(top.section(REGISTRY_KEY), top.raw.get("image") or "", secret_keys),
         tls=read_tls(top.section("tls"), environment=environment, domain=domain,
                      secret_keys=secret_keys),
+        backup=read_backup(top.section("backup"), project_dir, secret_keys),
     )
     top.done()
     _cross_checks(cfg)

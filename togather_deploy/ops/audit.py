@@ -32,7 +32,8 @@ from togather_deploy.hostfs import paths as host_paths
 REDACTED = "[redacted]"
 EVENTS = ("deployment.started", "deployment.completed", "deployment.failed",
           "deployment.rolled_back", "rollback.started", "rollback.completed", "rollback.failed",
-          "rollback.rolled_back", "maintenance.on", "maintenance.off", "exec.run")
+          "rollback.rolled_back", "maintenance.on", "maintenance.off", "exec.run",
+          "backup.job_succeeded", "backup.job_failed")
 # A name is secret when it contains one of these (``PGPASSWORD``, ``api_token``)...
 _SECRET_FRAGMENT = re.compile(r"passw(?:or)?d|passphrase|secret|token|credential|apikey|privatekey"
                               r"|authorization", re.IGNORECASE)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import yaml
 
 from togather_deploy.errors import DeployError
+from togather_deploy.render import backup_rules
 from togather_deploy.render.alert_rules_tls import TLS_DURATIONS, tls_rules
 from togather_deploy.render.prometheus import APP_JOB, POSTGRES_JOB
 
@@ -42,6 +43,7 @@ DEFAULT_DURATIONS: Mapping[str, str] = {
     "DeployMetricsMissing": "15m",
     "ConfigReloadFailed": "5m",
     **TLS_DURATIONS,
+    **backup_rules.DURATIONS,
 }
 
 # Real filesystems only: tmpfs/overlay sizes say nothing about the host's disk.
@@ -134,6 +136,7 @@ def rules(snapshot_max_age_days: int, allow_degraded: bool = False) -> tuple[Rul
              "are not in effect. `docker logs` of the {{ $labels.job }} container names the error; "
              "fix the rendered config and run `pulumi up` again."),
         *(Rule(*r) for r in tls_rules()),
+        *(Rule(*r) for r in backup_rules.RULES),
     )
 
 

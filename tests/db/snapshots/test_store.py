@@ -13,7 +13,13 @@ import psycopg
 import pytest
 
 from togather_deploy.db.migrations.database import parse_url
-from togather_deploy.db.snapshots.dump import Target, create_snapshot, pg_dump_argv, psql_restore_argv
+from togather_deploy.db.snapshots.dump import (
+    Target,
+    create_snapshot,
+    gzip_argv,
+    pg_dump_argv,
+    psql_restore_argv,
+)
 from togather_deploy.db.snapshots.restore import restore_snapshot
 from togather_deploy.db.snapshots.store import (
     latest_snapshot,
@@ -62,7 +68,8 @@ def test_argv_never_carries_the_password() -> None:
     db = parse_url("postgresql://togather:s3cret@127.0.0.1:15432/togather")
     argv, env = pg_dump_argv(Target("container", "proj-db"), db)
     assert argv[:5] == ("docker", "exec", "-e", "PGPASSWORD", "proj-db")
-    assert "--username=togather" in argv and "--dbname=togather" in argv and "--compress=1" in argv
+    assert "--username=togather" in argv and "--dbname=togather" in argv and "--compress=0" in argv
+    assert gzip_argv(1) == ("gzip", "-1", "--rsyncable", "--no-name")
     assert env == {"PGPASSWORD": "s3cret"} and not any("s3cret" in a for a in argv)
     argv, env = psql_restore_argv(HOST, db)
     assert argv[0] == "psql" and "--single-transaction" in argv and "--set=ON_ERROR_STOP=1" in argv

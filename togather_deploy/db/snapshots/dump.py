@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 from togather_deploy.commands.runner import Argv, docker_exec, run, spawn
 from togather_deploy.config.db_url import DbUrl, parse_url, redact
 from togather_deploy.db.migrations.database import VersionState, connect, read_version
+from togather_deploy.db.snapshots import contents, restrict
 from togather_deploy.db.snapshots.store import (
     SnapshotInfo,
     find_snapshot,
@@ -41,7 +43,10 @@ from togather_deploy.hostfs.atomic import fsync_dir
 CONTAINER_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}"
 """Docker's container-name grammar."""
 DEFAULT_COMPRESS_LEVEL = 1
-"""gzip level 1: pg_dump compresses in-process far faster than ``pg_dump | gzip`` (level 6)."""
+"""``gzip -1 --rsyncable`` on the host. Measured (1M rows, 1 % changed, restic 0.14): pg_dump's own
+``--compress=1`` made the 2nd backup upload 100 % of the 1st (31.4 MB again); ``--rsyncable`` made it
+9.5 % (3.1 MB) for a 3 % bigger file; plain SQL 3.8 % but 4x the disk (123 MB). Same ``.sql.gz``
+format: every older snapshot restores unchanged."""
 
 
 @dataclass(frozen=True)
@@ -67,10 +72,16 @@ def _wrap(target: Target, argv: list[str], db: DbUrl, *, stdin: bool = False) ->
                        env=env, interactive=stdin), env
 
 
-def pg_dump_argv(target: Target, db: DbUrl,
-                 level: int = DEFAULT_COMPRESS_LEVEL) -> tuple[Argv, dict[str, str]]:
+def pg_dump_argv(target: Target, db: DbUrl, restrict_key: str | None = None) -> tuple[Argv, dict[str, str]]:
+    """Plain SQL on stdout; ``gzip_argv`` compresses it on the host (see ``DEFAULT_COMPRESS_LEVEL``).
+    ``restrict_key``: see ``togather_deploy.db.snapshots.restrict`` (not a credential)."""
+    key = [f"--restrict-key={restrict_key}"] if restrict_key else []
     return _wrap(target, ["pg_dump", "--format=plain", "--no-owner", "--no-acl", "--clean", "--if-exists",
-                          f"--compress={level}", "--lock-wait-timeout=120000"], db)
+                          "--compress=0", "--lock-wait-timeout=120000", *key], db)
+
+
+def gzip_argv(level: int = DEFAULT_COMPRESS_LEVEL) -> Argv:
+    return ("gzip", f"-{level}", "--rsyncable", "--no-name")
 
 
 def psql_restore_argv(target: Target, db: DbUrl) -> tuple[Argv, dict[str, str]]:
@@ -80,10 +91,10 @@ def psql_restore_argv(target: Target, db: DbUrl) -> tuple[Argv, dict[str, str]]:
     return argv, {**env, "PGOPTIONS": "-c client_min_messages=warning -c lock_timeout=60s"}
 
 
-def version_argv(target: Target) -> Argv:
+def version_argv(target: Target, flag: str = "--version") -> Argv:
     if target.mode == "host":
-        return ("pg_dump", "--version")
-    return docker_exec(target.container or "", ["pg_dump", "--version"])
+        return ("pg_dump", flag)
+    return docker_exec(target.container or "", ["pg_dump", flag])
 
 
 def ensure_directory(directory: str) -> None:
@@ -114,18 +125,22 @@ def create_snapshot(url: str, directory: str, *, target: Target, app_version: st
                             fix="wait a second and retry (names carry the time to the second)")
     schema = _schema_version(url)
     tool_version = _tool_version(target)
+    helped = run(version_argv(target, "--help"), timeout=60, check=False)
+    key = restrict.key_for(url, db.password) if restrict.supported(helped.stdout) else None
     partial = os.path.join(directory, f".{name}.partial-{os.getpid()}")
     meta_partial = os.path.join(directory, f".{name[:-len('.sql.gz')]}.meta.json.partial-{os.getpid()}")
     started = time.perf_counter()
     try:
-        _dump(target, db, url, partial, level, timeout_s)
+        _dump(target, db, url, partial, level, timeout_s, key)
         checked = verify_file(partial)
+        tables = contents.digest_file(partial)  # what the restore drill compares against
         meta = {"file": name, "database": db.dbname, "created_at": created.astimezone(UTC).isoformat(),
                 "reason": reason, "app_version": app_version,
                 "schema_version": schema.version, "schema_dirty": schema.dirty,
                 "sha256": checked.sha256, "size": checked.size,
                 "duration_s": round(time.perf_counter() - started, 3),
-                "pg_dump_version": tool_version, "mode": target.mode, "compress_level": level}
+                "pg_dump_version": tool_version, "mode": target.mode, "compress_level": level,
+                "rsyncable": True, "tables": tables}
         _write_private(meta_partial, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
         os.link(partial, final)  # fails rather than overwrite an existing snapshot
         os.replace(meta_partial, meta_path(final))
@@ -164,24 +179,33 @@ def _tool_version(target: Target) -> str:
                             context=exc.context) from None
 
 
-def _dump(target: Target, db: DbUrl, url: str, partial: str, level: int, timeout_s: float) -> None:
-    argv, env = pg_dump_argv(target, db, level)
+def _dump(target: Target, db: DbUrl, url: str, partial: str, level: int, timeout_s: float,
+          key: str | None) -> None:
+    argv, env = pg_dump_argv(target, db, key)
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        proc = spawn(argv, env=env, stdout=fd)
+        dump = spawn(argv, env=env, stdout=subprocess.PIPE)
+        zipper = spawn(gzip_argv(level), stdin=dump.stdout, stdout=fd)
+        if dump.stdout is not None:
+            dump.stdout.close()  # gzip holds the pipe now: pg_dump sees EPIPE if gzip dies
         try:
-            _out, err = proc.communicate(timeout=timeout_s)
+            _out, zerr = zipper.communicate(timeout=timeout_s)
+            _out, err = dump.communicate(timeout=60)
         except BaseException:
-            proc.kill()
-            proc.wait()
+            for proc in (dump, zipper):
+                proc.kill()
+                proc.wait()
             raise
-        if proc.returncode != 0:
-            stderr = redact(err.decode("utf-8", "replace"), url).strip()
-            how = (f"was killed by signal {-proc.returncode}" if proc.returncode < 0
-                   else f"failed with exit code {proc.returncode}")
+        if dump.returncode != 0 or zipper.returncode != 0:
+            # gzip first: when it dies (disk full), pg_dump only sees a broken pipe (SIGPIPE).
+            failed, rc, text = ("gzip", zipper.returncode, zerr) if zipper.returncode != 0 else \
+                ("pg_dump", dump.returncode, err)
+            stderr = redact(text.decode("utf-8", "replace"), url).strip()
+            how = (f"was killed by signal {-rc}" if rc < 0 else f"failed with exit code {rc}")
             if "No space left" in stderr:
                 how += ": no space left on the snapshot filesystem"
-            raise SnapshotError(f"pg_dump {how}; no snapshot was written", context={"stderr": stderr[-1500:]},
+            raise SnapshotError(f"{failed} {how}; no snapshot was written",
+                                context={"stderr": stderr[-1500:]},
                                 fix="free space in the snapshot directory" if "No space" in stderr else None)
         os.fsync(fd)
     finally:
