@@ -57,3 +57,14 @@ def workdir() -> Iterator[str]:
     Here, not in ``tests/components/``: the router tests now live in ``render/`` and ``ops/`` too."""
     with private_dir() as d:
         yield d
+
+
+@pytest.fixture(autouse=True)
+def _umask_is_restored() -> Iterator[None]:
+    """A test that sets ``umask 077`` and leaves it made every later test write private files
+    (nginx's workers then failed TLS handshakes and answered the CA 404): fail that test."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    after = os.umask(before)
+    assert after == before, f"the test left the umask at {after:04o} (was {before:04o}): restore it"

@@ -42,6 +42,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from components.providers import inputs as provider_inputs
 from togather_deploy.errors import DeployError
+from togather_deploy.hostfs.paths import make_dirs
 
 RELOAD_TIMEOUT_S = 10
 
@@ -92,12 +93,12 @@ def write_files(directory: str, files: Mapping[str, str], mode: int, group: int 
     from togather_deploy.ops.router_files import atomic_write
 
     dir_mode = 0o755 if group is None else 0o750
-    os.makedirs(directory, mode=dir_mode, exist_ok=True)
+    make_dirs(directory, dir_mode)
     _owned(directory, dir_mode, group)
     for rel, text in sorted(files.items()):
         path = os.path.join(directory, rel)
         parent = os.path.dirname(path)
-        os.makedirs(parent, mode=dir_mode, exist_ok=True)
+        make_dirs(parent, dir_mode)
         _owned(parent, dir_mode, group)
         atomic_write(path, text, mode=mode)
         _owned(path, mode, group)

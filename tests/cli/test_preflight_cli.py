@@ -31,7 +31,9 @@ def world() -> Iterator[tuple[str, FakePulumi]]:
         "blue": {"version": "v1.0.0", "hostPort": free_port()}, "green": {"hostPort": free_port()},
         "stateDir": "state"})
     fake = install_fake_pulumi(os.path.join(base, "fake"))
-    os.chmod(fake.plan_path, 0o644)
+    for top, dirs, files in os.walk(base):  # readable by nobody whatever the umask (077 on some hosts)
+        for path in [os.path.join(top, n) for n in dirs + files]:
+            os.chmod(path, 0o755 if os.stat(path).st_mode & 0o100 else 0o644)
     try:
         yield project, fake
     finally:

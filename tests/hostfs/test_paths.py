@@ -22,6 +22,22 @@ def test_a_missing_directory_is_created_with_exactly_its_mode(tmp_path: Path) ->
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(tmp_path / "a" / "router").st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(tmp_path / "a").st_mode) == 0o755  # the parent it made, too
+
+
+def test_make_dirs_gives_every_directory_it_makes_the_mode_and_leaves_existing_ones(tmp_path: Path) -> None:
+    """Under ``umask 077`` the ACME webroot and the served certificate directory came out 0700:
+    nginx's workers answered 404 to the CA and failed every TLS handshake."""
+    os.chmod(tmp_path, 0o711)
+    old = os.umask(0o077)
+    try:
+        host_paths.make_dirs(str(tmp_path / "acme" / ".well-known" / "acme-challenge"), 0o755)
+        host_paths.make_dirs(str(tmp_path / "acme"), 0o700)  # exists: left as it is
+    finally:
+        os.umask(old)
+    for rel in ("acme", "acme/.well-known", "acme/.well-known/acme-challenge"):
+        assert stat.S_IMODE(os.stat(tmp_path / rel).st_mode) == 0o755, rel
+    assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o711
 
 
 @pytest.mark.parametrize("mode", [0o1777, 0o775])

@@ -61,7 +61,8 @@ def test_the_rules_are_loaded(world: World) -> None:
     assert names == {"HighErrorRate", "DatabaseDown", "DiskSpaceLow", "HighMemoryUsage",
                      "ServiceUnhealthy", "HighLatency", "TargetDown", "SnapshotTooOld",
                      "DeployMetricsMissing", "ConfigReloadFailed",
-                     "CertificateExpiresSoon", "CertificateRenewalFailed"}
+                     "CertificateExpiresSoon", "CertificateRenewalFailed",
+                     "BackupTooOld", "BackupFailed", "RestoreDrillFailed"}
     assert all(r["health"] in ("ok", "unknown") for r in group["rules"]), group["rules"]
 
 

@@ -26,6 +26,7 @@ from tests.support.ports import free_port
 from tests.support.stub_app import StubApp
 from tests.support.tls import TestCA, nobody_uid
 from togather_deploy.config.model import DeployConfig, load_config
+from togather_deploy.hostfs.paths import make_dirs
 from togather_deploy.ops.tls import files as tls_files
 from togather_deploy.ops.traffic_verify import check_public
 from togather_deploy.render.nginx import render_nginx_conf, router_params
@@ -160,10 +161,8 @@ def test_port_80_redirects_everything_but_acme_challenges(tls_router: tuple[Ngin
     router, blue = tls_router
     port = router.params.tls.port  # type: ignore[union-attr]
     token_dir = tls_files.challenge_dir(router.conf_dir)
-    os.makedirs(token_dir, exist_ok=True)
-    with open(os.path.join(token_dir, "tok-123"), "w") as fh:
-        fh.write("tok-123.thumb")
-    os.chmod(token_dir, 0o755)
+    make_dirs(token_dir, 0o755)  # as acme_issue writes it: readable by the workers, whatever the umask
+    tls_files.write_file(os.path.join(token_dir, "tok-123"), b"tok-123.thumb", mode=0o644)
     for host, path, location in [(HOST, "/health", f"https://{HOST}:{port}/health"),
                                  ("www." + HOST, "/a?b=1", f"https://www.{HOST}:{port}/a?b=1"),
                                  ("evil.example", "/x", f"https://{HOST}:{port}/x")]:

@@ -67,11 +67,27 @@ def check_dir(path: str) -> None:
                       "togather:snapshots.dir)")
 
 
+def make_dirs(path: str, mode: int = 0o755) -> None:
+    """``mkdir -p -m MODE``: each directory it creates gets exactly ``mode``, whatever the
+    umask (an operator's ``umask 077`` made ``os.makedirs(..., 0o755)`` give 0700, and nginx's
+    workers could not read the router's files). Existing directories are left as they are."""
+    missing: list[str] = []
+    here = os.path.abspath(path)
+    while not os.path.isdir(here):
+        missing.append(here)
+        here = os.path.dirname(here)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            continue  # made meanwhile by someone else: theirs, not chmod-ed
+        os.chmod(directory, mode)
+
+
 def ensure_dir(path: str, mode: int) -> None:
     """Create ``path`` with ``mode`` if missing (parents as ``mkdir -p`` would); else ``check_dir``."""
     parent = os.path.dirname(path.rstrip("/")) or "/"
-    if not os.path.isdir(parent):
-        os.makedirs(parent, mode=0o755, exist_ok=True)  # parents: the usual 0755, like install -d
+    make_dirs(parent, 0o755)  # parents: the usual 0755, like install -d
     try:
         os.mkdir(path, 0o700)  # never wider than private while it is being set up
     except FileExistsError:

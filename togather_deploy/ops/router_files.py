@@ -16,6 +16,7 @@ from togather_deploy.errors import DeployError
 # re-exported: the providers write the router files through this module
 from togather_deploy.hostfs.atomic import atomic_write as atomic_write
 from togather_deploy.hostfs.atomic import sweep_temp_files as sweep_temp_files
+from togather_deploy.hostfs.paths import make_dirs
 from togather_deploy.render.nginx import ACTIVE_FILE
 
 FILE_MODE = 0o644
@@ -24,7 +25,7 @@ DIR_MODE = 0o755
 
 def ensure_dir(path: str) -> None:
     """Create the router directory (0755: nginx's workers must read it)."""
-    os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+    make_dirs(path, DIR_MODE)
     os.chmod(path, DIR_MODE)
 
 

@@ -51,8 +51,11 @@ def test_create_update_delete_only_that_file(wire: ProviderWire, tmp_path: Any) 
     path = f"{tmp_path}/togather-prod"
     neighbour = tmp_path / "e2scrub_all"
     neighbour.write_text("keep me\n")
-    os.umask(0o077)
-    created = wire.create(P, {"path": path, "text": TEXT})
+    old_umask = os.umask(0o077)  # a strict umask must not change the file's 0644
+    try:
+        created = wire.create(P, {"path": path, "text": TEXT})
+    finally:
+        os.umask(old_umask)
     st = os.stat(path)
     assert stat.S_IMODE(st.st_mode) == 0o644 and Path(path).read_text() == TEXT
     if os.geteuid() == 0:

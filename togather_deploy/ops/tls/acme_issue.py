@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from togather_deploy.errors import DeployError
+from togather_deploy.hostfs.paths import make_dirs
 from togather_deploy.ops.tls import files
 
 USER_AGENT = "togather-deploy"
@@ -128,7 +129,7 @@ def issue(req: IssueRequest) -> bytes:
     webroot = files.challenge_dir(req.router_dir)
     written: list[str] = []
     try:
-        os.makedirs(webroot, mode=0o755, exist_ok=True)
+        make_dirs(webroot, 0o755)  # nginx's workers read the tokens, whatever the umask
         for authzr in order.authorizations:
             if authzr.body.status == messages.STATUS_VALID:
                 continue  # validated by an earlier order (CAs reuse these for up to 30 days)

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from togather_deploy.errors import DeployError
+from togather_deploy.hostfs.paths import make_dirs
 from togather_deploy.render.nginx_tls import CERT_DIR, CERT_NAME, CHALLENGE_DIR, CHALLENGE_PREFIX
 
 ACCOUNT_KEY = "account.key"
@@ -128,7 +129,7 @@ def install(state_dir: str, router_dir: str, cert_pem: bytes, key_pem: bytes, *,
     write_file(os.path.join(tls_dir, f"{CERT_NAME}.key"), key_pem, mode=0o600)
     write_file(os.path.join(tls_dir, f"{CERT_NAME}.crt"), cert_pem, mode=0o644)
     served = router_cert_dir(router_dir)
-    os.makedirs(served, mode=0o755, exist_ok=True)
+    make_dirs(served, 0o755)  # the workers open both files at each handshake
     key_path = os.path.join(served, f"{CERT_NAME}.key")
     if read_bytes(key_path) != key_pem:
         write_file(key_path, key_pem, mode=0o600, uid=worker_uid)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from togather_deploy import ROOT
 from togather_deploy.config.model import DeployConfig
+from togather_deploy.hostfs.paths import make_dirs
 from togather_deploy.ops import audit, notify
 from togather_deploy.ops.tls import acme_issue, files
 
@@ -118,7 +119,7 @@ def write_metrics(state_dir: str, *, not_after: dt.datetime | None, domain: str,
                   f'togather_tls_certificate_expiry_timestamp_seconds{{domain="{domain}"}} '
                   f"{not_after.timestamp():.0f}"]
     directory = os.path.join(state_dir, "metrics")
-    os.makedirs(directory, mode=0o755, exist_ok=True)
+    make_dirs(directory, 0o755)
     path = os.path.join(directory, METRICS_FILE)
     files.write_file(path, ("\n".join(lines) + "\n").encode(), mode=0o644)
     return path
