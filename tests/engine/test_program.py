@@ -161,19 +161,21 @@ def test_a_colour_that_never_gets_healthy_is_never_switched_to(node: Node) -> No
 
 
 def test_scripts_deploy_and_rollback_drive_the_real_cli_under_load(node: Node) -> None:
-    """The operator scripts with the real CLI on PATH: a release onto the idle colour, then back."""
+    """The operator scripts with the real CLI on PATH: a release onto the idle colour, then back.
+    Blue (idle, running) is at V1 and proven: releasing V1 again would change nothing and gate
+    nothing, so the release is V2 (a new blue container, gated round by round)."""
     def script(*argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([os.path.join(ROOT, "scripts", argv[0]), STACK, *argv[1:], "--project-dir",
                                node.ws.project], env=node.ws.env, capture_output=True, text=True,
                               timeout=900, check=False)
 
     with Load(node.public_url + "/api/v1/events") as load:
-        deployed = script("deploy", V1)
+        deployed = script("deploy", V2)
         assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
         # live progress from the Automation API's events and the gate's own rounds
         assert re.search(r"^ +✓ (create|update|replace) +\S+ +[0-9.]+s$", deployed.stdout, re.M)
-        assert re.search(r"^ +│ gate +\w+ at v1\.0\.0:", deployed.stdout, re.M), deployed.stdout
-        assert node.served() == ("blue", V1)
+        assert re.search(r"^ +│ gate +blue at v2\.0\.0:", deployed.stdout, re.M), deployed.stdout
+        assert node.served() == ("blue", V2)
         rolled = script("rollback")
         assert rolled.returncode == 0, rolled.stdout[-3000:] + rolled.stderr[-3000:]
     result = load.result()
