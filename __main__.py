@@ -11,10 +11,11 @@ import pulumi_docker as docker
 
 from components.app_secrets import AppSecrets, AppSecretsArgs
 from components.app_slot import AppSlot, AppSlotArgs
-from components.backup import BackupScheduleArgs, declare_backup
+from components.backup import BackupSecretsArgs, declare_backup
 from components.database import Database, DatabaseArgs
 from components.db_lifecycle import declare_db_lifecycle
 from components.host_dirs import HostDirs, HostDirsArgs
+from components.host_jobs import HostJobsArgs, declare_host_jobs
 from components.monitoring import MonitoringStackArgs, declare_monitoring
 from components.providers.guard import LiveSlotGuard
 from components.router import NginxRouter, NginxRouterArgs
@@ -74,9 +75,11 @@ gates, switch = declare_traffic("traffic", cfg, slots=slots, router=router)
 monitoring = declare_monitoring("monitoring", MonitoringStackArgs(
     cfg, network, admin_dsn=database.host_url, depends_on=[database, host]))
 
-# 11. Off-host backups, only when configured: the scheduled jobs (cron.d) and the 0600 files they
-#     read (restic password, credentials, database URL). Nothing at all otherwise.
-backup = declare_backup("backup", BackupScheduleArgs(cfg, database.host_url, depends_on=[database, host]))
+# 11. Off-host backups, only when configured: the 0600 files their jobs read (restic password,
+#     credentials, database URL). Then the host's scheduled jobs (one cron.d file): the backup's,
+#     and the HTTPS certificate's twice-daily renewal. Nothing at all without either.
+backup = declare_backup("backup", BackupSecretsArgs(cfg, database.host_url, depends_on=[database, host]))
+jobs = declare_host_jobs("schedule", HostJobsArgs(cfg, depends_on=[host, router, *filter(None, [backup])]))
 
 # 12. Outputs: `pulumi stack output` is how operators and scripts read the stack.
 pulumi.export("activeColor", cfg.active_color)
@@ -95,5 +98,5 @@ if monitoring is not None:
     pulumi.export("prometheusUrl", monitoring.prometheus_url)
     pulumi.export("alertmanagerUrl", monitoring.alertmanager_url)
     pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
-if backup is not None:
-    pulumi.export("backupCronFile", backup.cron.path)
+if jobs is not None:
+    pulumi.export("cronFile", jobs.cron.path)

@@ -1,9 +1,8 @@
-"""Renewal policy, the schedule entry handed to the host scheduler, and the expiry metric."""
+"""Renewal policy and the expiry metric (the schedule: tests/render/test_schedule.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import subprocess
 from typing import Any
@@ -20,19 +19,6 @@ def _cfg(tmp_path: Any, stack: str = "production", **tls: object) -> DeployConfi
                         "domain": "events.example.org", "stateDir": str(tmp_path / "state"), "tls": tls,
                         "appEnv": {"CORS_ALLOWED_ORIGINS": "https://events.example.org"}},
                        project="togather-deploy", stack=stack, project_dir=str(tmp_path))
-
-
-def test_renewal_job_only_for_acme_twice_daily_at_a_stable_per_stack_time(tmp_path: Any) -> None:
-    assert renewal.renewal_job(_cfg(tmp_path, mode="off")) is None
-    job = renewal.renewal_job(_cfg(tmp_path))
-    assert job is not None and job == renewal.renewal_job(_cfg(tmp_path))  # deterministic
-    minute, hours, *rest = job.schedule.split()
-    assert rest == ["*", "*", "*"] and 0 <= int(minute) < 60
-    h1, h2 = (int(h) for h in hours.split(","))
-    assert h2 == h1 + 12 and 0 <= h1 < 12
-    assert job.argv[1:] == ("renew", "production") and os.access(job.argv[0], os.X_OK)
-    spread = {renewal.renewal_job(_cfg(tmp_path, stack=f"s{i}")).schedule for i in range(20)}  # type: ignore[union-attr]
-    assert len(spread) > 10  # stacks do not all knock at the CA at the same minute
 
 
 @pytest.mark.parametrize(("days", "names", "due"), [

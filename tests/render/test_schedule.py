@@ -13,10 +13,12 @@ from togather_deploy.errors import ConfigError
 from togather_deploy.render.schedule import (
     ScheduledJob,
     backup_jobs,
+    cert_jobs,
     cron_file_name,
     jitter_minutes,
     next_run,
     render_cron,
+    stack_jobs,
 )
 
 
@@ -81,3 +83,40 @@ def test_next_run() -> None:
     job = ScheduledJob("togather-deploy-production-cert-renew", "7 3,15 * * *",
                        ("scripts/cert", "renew"), "tls")
     assert "7 3,15 * * * root " in render_cron("production", [job], project_dir="/opt/td", state_dir="/s")
+
+
+def tls_cfg(stack: str = "production", mode: str = "acme", backup: bool = False) -> Any:
+    raw = {"image": "ghcr.io/togather-foundation/server", "blue": {"version": "v1.0.0"},
+           "environment": "production", "domain": "events.example.org", "stateDir": "/var/lib/td",
+           "tls": {"mode": mode}, "appEnv": {"CORS_ALLOWED_ORIGINS": "https://events.example.org"}}
+    if backup:
+        raw["backup"] = {"repository": "/srv/repo", "password": "x" * 20}
+    return load_config(raw, project="togather-deploy", stack=stack, project_dir="/opt/td",
+                       secret_keys=("backup",))
+
+
+def test_cert_renew_runs_twice_daily_at_a_stable_per_stack_time_only_with_acme() -> None:
+    assert cert_jobs(tls_cfg(mode="off")) == []
+    (job,) = cert_jobs(tls_cfg())
+    assert cert_jobs(tls_cfg()) == [job]  # deterministic
+    minute, hours, *rest = job.schedule.split()
+    assert rest == ["*", "*", "*"] and 0 <= int(minute) < 60
+    h1, h2 = (int(h) for h in hours.split(","))
+    assert h2 == h1 + 12 and 0 <= h1 < 12
+    assert job.argv == ("scripts/cert", "renew", "production")
+    spread = {cert_jobs(tls_cfg(stack=f"s{i}"))[0].schedule for i in range(20)}
+    assert len(spread) > 10  # stacks do not all knock at the CA at the same minute
+
+
+def test_one_cron_file_holds_the_backup_and_the_renewal_each_logging_where_its_dir_exists() -> None:
+    c = tls_cfg(backup=True)
+    assert [j.name for j in stack_jobs(c)] == ["snapshot", "backup", "drill", "cert-renew"]
+    text = render_cron("production", stack_jobs(c), project_dir="/opt/td", state_dir="/var/lib/td")
+    lines = {line.split(" root ")[1]: line for line in text.splitlines() if " root " in line}
+    renew = next(v for k, v in lines.items() if "scripts/cert renew production" in k)
+    # <stateDir>/logs and /locks exist from the first `pulumi up` (HostDirs), backup or not
+    assert "flock -n /var/lib/td/locks/cert-renew.lock" in renew
+    assert renew.endswith(">> /var/lib/td/logs/cert-renew.log 2>&1")
+    snap = next(v for k, v in lines.items() if "scripts/backup snapshot" in k)
+    assert "/var/lib/td/backup/logs/snapshot.log" in snap
+    assert stack_jobs(tls_cfg(mode="off")) == []

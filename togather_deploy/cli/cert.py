@@ -6,7 +6,7 @@
 ``renew`` obtains a new certificate when fewer than 30 days are left (or the
 names changed, or there is none; ``--force``: always) and installs it where the
 router reads it per handshake: no reload, no failed request. It is what the host
-schedule runs twice a day (``ops.tls.renewal.renewal_job``). A failure keeps the
+schedule runs twice a day (``render.schedule.cert_jobs``). A failure keeps the
 current certificate, is audited and notified, and exits 1 naming the domain, the
 challenge URL the CA tried and its problem document.
 

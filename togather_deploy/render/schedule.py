@@ -4,9 +4,9 @@ A ``ScheduledJob`` is a name, a 5-field cron schedule (host local time), an argv
 project directory, and a description. ``render_cron`` turns a stack's jobs into the text of one
 cron.d file: each line runs as root, from the project directory, under ``flock -n`` (a run still
 going when the next one is due is skipped, not doubled), with its output appended to
-``<stateDir>/backup/logs/<job>.log``. Arguments are shell-quoted and ``%`` escaped (cron reads a
-bare ``%`` as a newline). Other scheduled work (HTTPS certificate renewal) adds its own jobs to
-the same file.
+``<stateDir>/backup/logs/<job>.log`` (the job's ``log_dir``). Arguments are shell-quoted and
+``%`` escaped (cron reads a bare ``%`` as a newline). ``stack_jobs`` is every job of a stack: the
+backup's and the HTTPS renewal's (``cert_jobs``), in the same file.
 
 ``backup_jobs`` gives the backup's jobs: the daily snapshot at ``backup.time`` plus a jitter
 derived from the stack name (0–29 min, so two stacks or two nodes sharing a repository do not
@@ -44,6 +44,11 @@ class ScheduledJob:
     """``minute hour day-of-month month day-of-week``: ``*`` or comma-separated numbers per field."""
     argv: tuple[str, ...]
     description: str
+    lock_dir: str = "backup"
+    """Under the state dir: ``<lock_dir>/<name>.lock`` (``flock -n``)."""
+    log_dir: str = "backup/logs"
+    """Under the state dir: ``<log_dir>/<name>.log``. Both must exist (``HostDirs`` or the
+    backup's ``ConfigFiles`` make them): cron's shell fails a redirect into a missing directory."""
 
     def __post_init__(self) -> None:
         if not re.fullmatch(JOB_NAME, self.name):
@@ -93,6 +98,25 @@ def backup_jobs(cfg: DeployConfig, script_dir: str = "scripts") -> list[Schedule
     return jobs
 
 
+def cert_jobs(cfg: DeployConfig, script_dir: str = "scripts") -> list[ScheduledJob]:
+    """``cert renew`` twice a day (a no-op until 30 days are left) with ``tls.mode`` acme: at a
+    minute and hour derived from the stack name, so nodes do not all knock at the CA at once
+    (Let's Encrypt asks clients not to renew on the hour). Logs in ``<stateDir>/logs``."""
+    if cfg.tls.mode != "acme":
+        return []
+    digest = int.from_bytes(hashlib.sha256(cfg.stack.encode()).digest()[:4], "big")
+    minute, hour = digest % 60, (digest // 60) % 12
+    return [ScheduledJob("cert-renew", f"{minute} {hour},{hour + 12} * * *",
+                         (f"{script_dir}/cert", "renew", cfg.stack),
+                         f"renew the HTTPS certificate of {', '.join(cfg.tls.domains)} "
+                         "30 days before it expires", lock_dir="locks", log_dir="logs")]
+
+
+def stack_jobs(cfg: DeployConfig, script_dir: str = "scripts") -> list[ScheduledJob]:
+    """Every scheduled job of the stack: one cron file holds them all."""
+    return backup_jobs(cfg, script_dir) + cert_jobs(cfg, script_dir)
+
+
 def _escape(text: str) -> str:
     return text.replace("%", "\\%")
 
@@ -107,13 +131,13 @@ def cron_line(job: ScheduledJob, *, project_dir: str, lock_dir: str, log_dir: st
 
 def render_cron(stack: str, jobs: Sequence[ScheduledJob], *, project_dir: str, state_dir: str) -> str:
     """The cron.d file (mode 0644, owned by root: cron ignores it otherwise)."""
-    log_dir = f"{state_dir}/backup/logs"
     lines = [f"# togather-deploy stack {stack}: installed by `pulumi up`, removed by `pulumi destroy`.",
-             "# Edits are overwritten; change togather:backup instead.",
+             "# Edits are overwritten; change togather:backup or togather:tls instead.",
              "SHELL=/bin/sh", f"PATH={PATH}", ""]
     for job in jobs:
         lines += [f"# {job.name}: {job.description}",
-                  cron_line(job, project_dir=project_dir, lock_dir=f"{state_dir}/backup", log_dir=log_dir)]
+                  cron_line(job, project_dir=project_dir, lock_dir=f"{state_dir}/{job.lock_dir}",
+                            log_dir=f"{state_dir}/{job.log_dir}")]
     return "\n".join(lines) + "\n"  # cron ignores a last line without its newline
 
 

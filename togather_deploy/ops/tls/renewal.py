@@ -1,4 +1,4 @@
-"""When to renew, the renewal itself (audit, notify, metric), and its schedule entry.
+"""When to renew, the renewal itself (audit, notify, metric); the schedule is cron's.
 
 * ``due``: a certificate is renewed when fewer than ``RENEW_BEFORE_DAYS`` (30) days
   are left, when it does not cover every configured name, or when there is none.
@@ -15,21 +15,17 @@
       togather_tls_renewal_last_success                            1 | 0 (last attempt)
       togather_tls_renewal_last_timestamp_seconds                  last attempt
 
-* ``renewal_job``: what the host scheduler (built elsewhere) must run: twice a day
-  at a minute and hour derived from the stack name, so nodes do not hit the CA at
-  the same instant (Let's Encrypt asks clients not to renew on the hour).
+* the host's cron runs ``cert renew`` twice a day (``render.schedule.cert_jobs``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from togather_deploy import ROOT
 from togather_deploy.config.model import DeployConfig
 from togather_deploy.hostfs.paths import make_dirs
 from togather_deploy.ops import audit, notify
@@ -37,17 +33,6 @@ from togather_deploy.ops.tls import acme_issue, files
 
 RENEW_BEFORE_DAYS = 30
 METRICS_FILE = "togather_tls.prom"
-
-
-@dataclass(frozen=True)
-class ScheduledJob:
-    """One entry for the host scheduler that ``pulumi up`` installs."""
-
-    name: str
-    schedule: str
-    """5-field cron expression (minute hour day month weekday), host time."""
-    argv: tuple[str, ...]
-    description: str
 
 
 @dataclass(frozen=True)
@@ -66,25 +51,6 @@ class RenewResult:
     stack: str
     renewed: bool
     status: CertStatus
-
-
-def jitter(stack: str) -> tuple[int, int]:
-    """(minute, hour) fixed per stack name: stable across runs, spread across stacks."""
-    digest = int.from_bytes(hashlib.sha256(stack.encode()).digest()[:4], "big")
-    return digest % 60, (digest // 60) % 12
-
-
-def renewal_job(cfg: DeployConfig) -> ScheduledJob | None:
-    """The twice-daily ``cert renew STACK`` (a no-op until due); ``None`` unless ``tls.mode`` is acme."""
-    if cfg.tls.mode != "acme":
-        return None
-    minute, hour = jitter(cfg.stack)
-    return ScheduledJob(
-        name=f"{cfg.project}-{cfg.stack}-cert-renew",
-        schedule=f"{minute} {hour},{hour + 12} * * *",
-        argv=(os.path.join(ROOT, "scripts", "cert"), "renew", cfg.stack),
-        description=f"renew the HTTPS certificate of {', '.join(cfg.tls.domains)} "
-                    f"{RENEW_BEFORE_DAYS} days before it expires")
 
 
 def status(cfg: DeployConfig, *, now: dt.datetime | None = None) -> CertStatus:
