@@ -155,7 +155,7 @@ ALLOWED: list[tuple[str, str]] = [
     (r"docker (ps|logs|inspect|volume|exec|images|image prune|info|stats|stop|start|pull|network)\b.*",
      "inspecting the Docker host; the program owns every container"),
     (r"(cat|tail|less|ls|jq|grep|head|sort|openssl|chmod|chown|mkdir|install|cp|mv|gunzip|zcat|"
-     r"python3|git|cd|export|echo|read|sha256sum|df|du|free|ssh|scp|aws|age|gpg|id|set|\.)( .*)?",
+     r"(/usr/bin/)?python3|git|cd|export|echo|read|sha256sum|df|du|free|ssh|scp|aws|age|gpg|id|set|\.)( .*)?",
      "ordinary shell tools"),
     (r"venv/bin/(pip|pytest|python)\b.*", "the project's venv"),
     (r"(ufw|iptables) .*", "the host firewall (docs/operations.md, section 1)"),
