@@ -65,13 +65,16 @@ def world(database_url: str, workdir: str) -> Iterator[World]:
                           env=FAST_LIMITS)
     green = start_demo_app(port=free_port(), version="v1.5.0", slot="green", database_url=database_url,
                            env=FAST_LIMITS)
+    world: World | None = None
     try:
         with start_router({"blue": f"127.0.0.1:{blue.port}", "green": f"127.0.0.1:{green.port}"},
                           os.path.join(workdir, "router")) as router:
-            yield World(blue, green, router, database_url)
+            world = World(blue, green, router, database_url)
+            yield world
     finally:
-        blue.stop()
-        green.stop()
+        # a test may have replaced a colour's process (world.green = …): stop what runs now
+        for app in [blue, green, *((world.blue, world.green) if world else ())]:  # stop() is idempotent
+            app.stop()
 
 
 def test_summary_reads_like_the_issue() -> None:
