@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -34,7 +35,8 @@ from tests.support.stub_app import StubApp  # noqa: E402
 from togather_deploy.ops import maintenance_flag, router_files  # noqa: E402
 from togather_deploy.render.nginx import CONF_FILE  # noqa: E402
 
-FLAG_LINE = "            if ($togather_maintenance) { return 503; }"
+FLAG_TEST = re.compile(r"^( +)if \(-f \"[^\"]+/maintenance\"\) \{ return 503; \}$", re.M)
+"""The public listener's maintenance test (``render.nginx``)."""
 
 
 def _status(url: str) -> int:
@@ -92,8 +94,8 @@ def reload_phase(upstream: str, workdir: str, duration: int, toggles: int) -> di
                       worker_processes="2") as r:
         path = os.path.join(r.conf_dir, CONF_FILE)
         normal = router_files.read_text(path) or ""
-        assert FLAG_LINE in normal, "the rendered config changed: update FLAG_LINE"
-        static = normal.replace(FLAG_LINE, "            return 503;")
+        assert FLAG_TEST.search(normal), "the rendered config changed: update FLAG_TEST"
+        static = FLAG_TEST.sub(r"\1return 503;", normal)
 
         def toggle(on: bool) -> None:
             router_files.atomic_write(path, static if on else normal)

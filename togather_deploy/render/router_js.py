@@ -1,13 +1,12 @@
 """The router's ``router.js`` (njs), rendered as pure text from the config directory nginx sees.
 
-It answers three questions per request, each by reading one small file of that directory
+It answers two questions, each by reading one small file of that directory
 (njs ``fs.readFileSync``; the writers replace files atomically by rename, so a read sees
 the old file or the new one, never a torn write):
 
 - ``activeColor``/``idleColor``: the one-word ``active_color`` file (``blue``/``green``;
   anything else or no file: ``''``, and the router answers 503 rather than guess);
-- ``maintenance``: ``'1'`` while a ``maintenance`` file exists, else ``''``;
-- ``maintenanceMessage``: that file's text (at most 500 characters, HTML-escaped), or
+- ``maintenanceMessage``: the ``maintenance`` file's text (at most 500 characters, HTML-escaped), or
   ``Back shortly.`` when it is empty or absent.
 """
 
@@ -48,8 +47,8 @@ function idleColor(r) {{
     return c === '' ? '' : (c === COLORS[0] ? COLORS[1] : COLORS[0]);
 }}
 
-// Maintenance: the file's presence is the switch, its text the message (HTML-escaped
-// here; {MAINTENANCE_MAX_CHARS} characters at most), read per request like the colour: no reload.
+// Maintenance: the file's presence is the switch (nginx tests it: `if (-f ...)`), its text
+// the message (HTML-escaped here; {MAINTENANCE_MAX_CHARS} characters at most), read when the page is served.
 function maintenanceText() {{
     try {{
         return fs.readFileSync('{flag}', 'utf8').trim().slice(0, {MAINTENANCE_MAX_CHARS});
@@ -58,15 +57,11 @@ function maintenanceText() {{
     }}
 }}
 
-function maintenance(r) {{
-    return maintenanceText() === null ? '' : '1';
-}}
-
 function maintenanceMessage(r) {{
     const m = maintenanceText() || '{MAINTENANCE_DEFAULT_MESSAGE}';
     return m.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
             .replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }}
 
-export default {{activeColor, idleColor, maintenance, maintenanceMessage}};
+export default {{activeColor, idleColor, maintenanceMessage}};
 """
