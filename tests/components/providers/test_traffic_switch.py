@@ -5,76 +5,18 @@ The provider is called over the wire (gRPC, protobuf Structs) exactly as the eng
 
 from __future__ import annotations
 
-import http.client
 import os
-import random
-import signal
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 from components.providers.traffic_switch import TrafficSwitchProvider, restored_on_failure, switch_summary
-from tests.support.demo_app import DemoApp, prepare_database, start_demo_app
-from tests.support.nginx import NginxRouter, nginx_available, start_router
-from tests.support.ports import free_port
+from tests.components.providers.conftest import World
+from tests.support.nginx import nginx_available, start_router
 from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
-from togather_deploy import ROOT
 from togather_deploy.ops import router_files
 
 pytestmark = [pytest.mark.nginx, pytest.mark.postgres,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]
-FAST_LIMITS = {"RATE_LIMIT_PUBLIC": "100000"}  # many switches per minute in one test
-
-
-@dataclass
-class World:
-    blue: DemoApp
-    green: DemoApp
-    router: NginxRouter
-    database_url: str
-
-    def props(self, color: str, version: str, **over: Any) -> dict[str, Any]:
-        slot = self.blue if color == "blue" else self.green
-        return {"router_dir": self.router.conf_dir, "public_url": self.router.url,
-                "active_color": color, "version": version, "target_url": slot.url,
-                "health_path": "/health", "allow_degraded": False, "verify_path": "/version",
-                "verify_timeout": 3, "stop_idle_slot": False, "idle_container": "",
-                "drain_seconds": 0, "change": "", **over}
-
-    def public(self) -> tuple[int, str | None, str | None]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.router.params.listen_port, timeout=10)
-        try:
-            conn.request("GET", "/api/v1/events")
-            resp = conn.getresponse()
-            resp.read()
-            return resp.status, resp.getheader("X-Togather-Slot"), resp.getheader("X-Togather-Version")
-        finally:
-            conn.close()
-
-
-@pytest.fixture
-def world(database_url: str, workdir: str) -> Iterator[World]:
-    prepare_database(database_url)
-    blue = start_demo_app(port=free_port(), version="v1.4.0", slot="blue", database_url=database_url,
-                          env=FAST_LIMITS)
-    green = start_demo_app(port=free_port(), version="v1.5.0", slot="green", database_url=database_url,
-                           env=FAST_LIMITS)
-    world: World | None = None
-    try:
-        with start_router({"blue": f"127.0.0.1:{blue.port}", "green": f"127.0.0.1:{green.port}"},
-                          os.path.join(workdir, "router")) as router:
-            world = World(blue, green, router, database_url)
-            yield world
-    finally:
-        # a test may have replaced a colour's process (world.green = …): stop what runs now
-        for app in [blue, green, *((world.blue, world.green) if world else ())]:  # stop() is idempotent
-            app.stop()
 
 
 def test_summary_reads_like_the_issue() -> None:
@@ -134,81 +76,6 @@ def test_a_verification_failure_is_rolled_back(world: World, workdir: str, wire:
             wire.update(TrafficSwitchProvider(), "traffic-switch", {}, props)
         assert "not verified" in info.value.message and "restored blue" in info.value.message
         assert router_files.read_active_color(bad.conf_dir) == "blue"
-
-
-def _hammer(world: World, stop: threading.Event, errors: list[str], ok: list[int]) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", world.router.params.listen_port, timeout=10)
-    deadline = time.monotonic() + 60
-    while not stop.is_set() and time.monotonic() < deadline:
-        try:
-            conn.request("GET", "/api/v1/events")
-            resp = conn.getresponse()
-            resp.read()
-            if resp.status != 200:
-                errors.append(f"HTTP {resp.status}")
-            ok.append(1)
-        except (OSError, http.client.HTTPException) as exc:  # a keep-alive client that never retries
-            errors.append(repr(exc))
-            break
-    conn.close()
-
-
-@pytest.mark.slow
-def test_replacing_the_idle_process_under_traffic_loses_no_request(world: World, wire: ProviderWire) -> None:
-    wire.create(TrafficSwitchProvider(), world.props("blue", "v1.4.0"))
-    stop, errors, ok = threading.Event(), [], []  # type: ignore[var-annotated]
-    clients = [threading.Thread(target=_hammer, args=(world, stop, errors, ok)) for _ in range(4)]
-    for c in clients:
-        c.start()
-    try:
-        time.sleep(0.5)
-        port = world.green.port
-        world.green.stop()  # the idle colour is replaced: new process, same address, new version
-        world.green = start_demo_app(port=port, version="v1.6.0", slot="green",
-                                     database_url=world.database_url, env=FAST_LIMITS)
-        wire.update(TrafficSwitchProvider(), "traffic-switch", {},
-                     world.props("green", "v1.6.0"))
-        time.sleep(0.5)
-        wire.update(TrafficSwitchProvider(), "traffic-switch", {},
-                     world.props("blue", "v1.4.0"))
-        time.sleep(0.3)
-    finally:
-        stop.set()
-        for c in clients:
-            c.join(30)
-    assert errors == [] and len(ok) > 50
-
-
-_KILLED_SWITCH = """
-import sys
-from components.providers.traffic_switch import switch
-props = eval(sys.argv[1])
-print("ready", flush=True)
-i = 0
-while True:
-    color = ("green", "blue")[i % 2]
-    switch({**props[color]})
-    i += 1
-"""
-
-
-@pytest.mark.slow
-def test_a_switch_killed_with_sigkill_leaves_one_colour_served(world: World) -> None:
-    props = {"blue": world.props("blue", "v1.4.0", verify_path="/api/v1/events"),
-             "green": world.props("green", "v1.5.0", verify_path="/api/v1/events")}
-    rng = random.Random(7)
-    for _ in range(12):
-        child = subprocess.Popen([sys.executable, "-c", _KILLED_SWITCH, repr(props)], cwd=ROOT,
-                                 env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.PIPE)
-        assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.05, 0.4))
-        child.send_signal(signal.SIGKILL)
-        child.wait(10)
-        child.stdout.close()
-        color = router_files.read_active_color(world.router.conf_dir)
-        assert color in ("blue", "green")
-        version = "v1.4.0" if color == "blue" else "v1.5.0"
-        assert world.public() == (200, color, version)
 
 
 def _fake_docker(workdir: str, *, fail: bool = False) -> tuple[dict[str, str], str]:
