@@ -12,57 +12,20 @@ import io
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 
 import pytest
 
-from tests.support.fake_pulumi import install_fake_pulumi, read_stack, run_script, write_stack
+from tests.cli.conftest import STACK, events, metrics, run_deploy
+from tests.support.fake_pulumi import read_stack, write_stack
 from tests.support.ports import free_port
-from tests.support.receiver import Receiver
 from togather_deploy import ROOT
 from togather_deploy.cli import deploy as deploy_cli
 from togather_deploy.commands import runner
-from togather_deploy.errors import EXIT_CONFIG, EXIT_HEALTH, EXIT_LOCKED, EXIT_MIGRATION
+from togather_deploy.errors import EXIT_CONFIG, EXIT_HEALTH, EXIT_MIGRATION
 from togather_deploy.ops import audit, lock
 from togather_deploy.ops.context import OpsContext
-
-STACK = "test"
-
-
-@pytest.fixture
-def hook():
-    with Receiver() as rec:
-        yield rec
-
-
-@pytest.fixture
-def project(tmp_path, hook):
-    project_dir = str(tmp_path / "project")
-    write_stack(project_dir, STACK, {
-        "environment": "development", "activeColor": "blue", "image": "togather-demo-app",
-        "blue": {"version": "v1.0.0", "hostPort": free_port()}, "green": {"hostPort": free_port()},
-        "stateDir": "state", "notify": {"webhookUrl": hook.url + "/hook", "retries": 0, "timeoutSeconds": 2}})
-    return project_dir
-
-
-@pytest.fixture
-def fake(tmp_path):
-    return install_fake_pulumi(str(tmp_path / "fake"))
-
-
-def run_deploy(fake, project_dir, *args):
-    return run_script(fake, "deploy", STACK, *args, "--project-dir", project_dir)
-
-
-def events(project_dir):
-    return [e["event"] for e in audit.read_events(os.path.join(project_dir, "state"))]
-
-
-def metrics(project_dir):
-    with open(os.path.join(project_dir, "state", "metrics", "togather_deploy.prom")) as fh:
-        return fh.read()
 
 
 def test_deploy_releases_on_idle_then_switches(project, fake, hook):
@@ -140,26 +103,6 @@ def test_failed_restore_says_state_is_unknown(project, fake):
     assert events(project)[-1] == "deployment.failed"
 
 
-def test_concurrent_deploy_exits_3_naming_the_holder(project, fake):
-    fake.rule("up", nth=1, sleep=4)
-    first = subprocess.Popen([os.path.join(ROOT, "scripts", "deploy"), STACK, "v1.1.0",
-                              "--project-dir", project], env=fake.env(), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    try:
-        state = os.path.join(project, "state")
-        deadline = time.monotonic() + 30
-        while not lock.inspect(state, STACK, now=time.time()).held and time.monotonic() < deadline:
-            time.sleep(0.05)
-        second = run_deploy(fake, project, "v1.2.0")
-        assert second.returncode == EXIT_LOCKED, second.stdout + second.stderr
-        assert f"pid {first.pid}" in second.stderr and "v1.1.0" in second.stderr
-        assert "since" in second.stderr
-    finally:
-        out, err = first.communicate(timeout=60)
-    assert first.returncode == 0, out + err
-    assert "v1.2.0" not in json.dumps(fake.calls())  # the refused deploy touched nothing
-
-
 def test_bad_config_and_usage(project, fake, tmp_path):
     assert run_deploy(fake, project, "not a tag!").returncode == 2
     for moving in ("latest", "1.5", "v1"):  # the policy pack's rule, applied before anything
@@ -221,24 +164,6 @@ def test_verb_is_a_function_of_its_context(project):
     assert [c[1] for c in calls] == ["config", "stack", "config", "up", "stack", "config", "up"]
     started = audit.read_events(os.path.join(project, "state"))[0]
     assert started["ts"] == "2027-01-15T08:00:00Z"
-
-
-def test_sigkilled_deploy_frees_the_lock_for_the_next(project, fake):
-    fake.rule("up", nth=1, sleep=30)
-    first = subprocess.Popen([os.path.join(ROOT, "scripts", "deploy"), STACK, "v1.1.0",
-                              "--project-dir", project], env=fake.env(), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
-    state = os.path.join(project, "state")
-    deadline = time.monotonic() + 30
-    while "up" not in fake.verbs() and time.monotonic() < deadline:  # mid-release
-        time.sleep(0.05)
-    assert lock.inspect(state, STACK, now=time.time()).held
-    os.killpg(first.pid, signal.SIGKILL)  # the deploy and its pulumi child, mid-release
-    first.wait(timeout=10)
-    assert not lock.inspect(state, STACK, now=time.time()).held
-    again = run_deploy(fake, project, "v1.1.0")
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert events(project) == ["deployment.started", "deployment.started", "deployment.completed"]
 
 
 def test_secrets_set_with_path_work_and_are_redacted_by_value(tmp_path, fake, hook):
