@@ -1,6 +1,8 @@
 """``BackupSecrets``: what the scheduled backup jobs read, installed by ``pulumi up``.
 
-One child, and nothing when ``togather:backup`` is not set: ``<name>-secrets``
+Two children, and nothing when ``togather:backup`` is not set. ``<name>-configured``:
+``<stateDir>/metrics/togather_backup_config.prom`` (``togather_backup_configured 1``), so the
+``BackupNeverRan`` alert notices a schedule that never runs. ``<name>-secrets``
 (``ConfigFiles``, 0600 files in ``<stateDir>/backup``): the restic password, the backend
 credentials and the database URL, so the jobs (``components.host_jobs``: daily snapshot,
 off-host copy, restore drill) run without the Pulumi passphrase. Secret inputs: never shown
@@ -21,6 +23,7 @@ from components.providers.monitoring_files import ConfigFiles
 from togather_deploy.config.model import DeployConfig
 from togather_deploy.errors import ConfigError
 from togather_deploy.ops import backup_files
+from togather_deploy.render import backup_rules
 
 
 @dataclass
@@ -46,6 +49,12 @@ class BackupSecrets(ComponentResource):
                                         "database-url": Output.concat(args.database_url, "\n")})
         self.secrets = ConfigFiles(f"{name}-secrets", directory=backup_files.backup_dir(cfg.state_dir),
                                    files=files, mode=0o600, secret=True, opts=child)
+        # what BackupNeverRan watches: a job that never runs publishes nothing of its own
+        self.configured = ConfigFiles(
+            f"{name}-configured", directory=cfg.layout.metrics,
+            files={backup_rules.CONFIGURED_FILE: f"# TYPE {backup_rules.CONFIGURED_METRIC} gauge\n"
+                                                 f"{backup_rules.CONFIGURED_METRIC} 1\n"},
+            mode=0o644, opts=child)
         self.register_outputs({"directory": backup_files.backup_dir(cfg.state_dir)})
 
 

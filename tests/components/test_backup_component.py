@@ -28,6 +28,10 @@ def test_backup_declares_cron_file_and_secret_files() -> None:
     files = reveal(secrets.inputs["files"])
     assert files["password"] == PASSWORD and secrets.inputs["mode"] == 0o600
     assert files["database-url"].startswith("postgres://togather:") and files["database-url"].endswith("\n")
+    configured = result.named("backup-configured")  # what BackupNeverRan watches
+    assert configured.inputs["directory"].endswith("/metrics") and configured.inputs["mode"] == 0o644
+    assert reveal(configured.inputs["files"]) == {"togather_backup_config.prom": (
+        "# TYPE togather_backup_configured gauge\ntogather_backup_configured 1\n")}
 
 
 def test_acme_without_backup_still_schedules_the_certificate_renewal() -> None:

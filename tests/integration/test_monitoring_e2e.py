@@ -62,7 +62,7 @@ def test_the_rules_are_loaded(world: World) -> None:
                      "ServiceUnhealthy", "HighLatency", "TargetDown", "SnapshotTooOld",
                      "DeployMetricsMissing", "ConfigReloadFailed",
                      "CertificateExpiresSoon", "CertificateRenewalFailed",
-                     "BackupTooOld", "BackupFailed", "RestoreDrillFailed"}
+                     "BackupNeverRan", "BackupTooOld", "BackupFailed", "RestoreDrillFailed"}
     assert all(r["health"] in ("ok", "unknown") for r in group["rules"]), group["rules"]
 
 

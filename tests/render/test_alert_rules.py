@@ -108,6 +108,13 @@ CASES: dict[str, tuple[list[dict[str, str]], dict[str, str], list[dict[str, str]
         [_s('togather_tls_renewal_last_success{job="node",instance="n"}', "0x40")],
         {"job": "node", "instance": "n", "severity": "warning"},
         [_s('togather_tls_renewal_last_success{job="node",instance="n"}', "1x40")]),
+    # a backup configured by `pulumi up` 27 h ago whose job never ran: cron is not running
+    "BackupNeverRan": (
+        [_s('togather_backup_configured{job="node",instance="n"}', "1x1700")],
+        {"job": "node", "instance": "n", "severity": "warning"},
+        [_s('togather_backup_configured{job="node",instance="n"}', "1x1700"),
+         _s('togather_backup_last_run_timestamp_seconds{job="node",instance="n",backup_job="backup"}',
+            "0x1700")]),
     # promtool's clock starts at 0: at 2d a backup that last succeeded at 0 is 48 h old (> 36)
     "BackupTooOld": (
         [_s('togather_backup_last_success_timestamp_seconds{job="node",instance="n",backup_job="backup"}',
@@ -128,7 +135,8 @@ CASES: dict[str, tuple[list[dict[str, str]], dict[str, str], list[dict[str, str]
         [_s('togather_backup_last_run_success{job="node",instance="n",backup_job="drill"}', "1x40"),
          _s('togather_backup_last_run_success{job="node",instance="n",backup_job="backup"}', "0x40")]),
 }
-EVAL_TIME = {"SnapshotTooOld": "3d", "CertificateExpiresSoon": "2h", "BackupTooOld": "2d"}
+EVAL_TIME = {"SnapshotTooOld": "3d", "CertificateExpiresSoon": "2h", "BackupTooOld": "2d",
+             "BackupNeverRan": "27h"}
 
 
 def _promtool(*args: str, cwd: str) -> Any:
