@@ -6,7 +6,7 @@ import pytest
 
 from tests.demo_app.conftest import StartApp
 from tests.support.demo_app import get_json, prepare_database
-from tests.support.ports import free_port
+from tests.support.ports import closed_port
 
 pytestmark = pytest.mark.postgres
 
@@ -52,13 +52,14 @@ def test_dirty_migration_is_unhealthy(start_app: StartApp, database_url: str) ->
 
 
 def test_database_down_is_unhealthy_but_alive(start_app: StartApp) -> None:
-    app = start_app(migrated=False,
-                    database_url=f"postgres://postgres:x@127.0.0.1:{free_port()}/postgres")
-    status, body, _ = get_json(app.url + "/health")
-    assert (status, body["status"]) == (503, "unhealthy")
-    assert body["checks"]["database"]["status"] == "fail"
-    assert get_json(app.url + "/healthz")[:2] == (200, {"status": "ok"})
-    assert get_json(app.url + "/readyz")[0] == 503
+    with closed_port() as port:
+        app = start_app(migrated=False,
+                        database_url=f"postgres://postgres:x@127.0.0.1:{port}/postgres")
+        status, body, _ = get_json(app.url + "/health")
+        assert (status, body["status"]) == (503, "unhealthy")
+        assert body["checks"]["database"]["status"] == "fail"
+        assert get_json(app.url + "/healthz")[:2] == (200, {"status": "ok"})
+        assert get_json(app.url + "/readyz")[0] == 503
 
 
 def test_version_endpoint(start_app: StartApp) -> None:

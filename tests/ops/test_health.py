@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.ports import free_port
+from tests.support.ports import closed_port
 from tests.support.stub_app import StubApp
 from togather_deploy.errors import EXIT_HEALTH, HealthError
 from togather_deploy.ops import health
@@ -37,13 +37,32 @@ def test_probe_reads_the_503_body(app: StubApp) -> None:
 
 
 def test_probe_describes_refused_bad_json_and_429(app: StubApp) -> None:
-    refused = health.probe(f"http://127.0.0.1:{free_port()}", timeout=1)
+    with closed_port() as port:
+        refused = health.probe(f"http://127.0.0.1:{port}", timeout=1)
     assert refused.status_code is None and refused.error and "refused" in refused.error.lower()
     app.state.bad_json = True
     assert health.probe(app.url).error == "response is not JSON"
     app.state.bad_json, app.state.rate_limited = False, True
     limited = health.probe(app.url)
     assert limited.status_code == 429 and limited.error == "rate limited (429)"
+
+
+def test_probe_of_a_grpc_server_names_the_failure_instead_of_raising() -> None:
+    """CI once met the provider wire's own gRPC server on a "free" port: the
+    probe raised ``BadStatusLine`` carrying the binary HTTP/2 SETTINGS frame."""
+    from concurrent import futures
+
+    import grpc
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        p = health.probe(f"http://127.0.0.1:{port}", timeout=5)
+    finally:
+        server.stop(None)
+    assert p.status_code is None and p.error is not None
+    assert p.error.endswith("the port does not answer HTTP/1.x") and "\\x00" not in repr(p.error)
 
 
 def test_wait_healthy_returns_after_consecutive_passes(app: StubApp) -> None:
@@ -84,8 +103,8 @@ def test_wrong_version_never_passes(app: StubApp) -> None:
 
 
 def test_not_listening_fails_with_the_connection_error() -> None:
-    with pytest.raises(HealthError, match="did not become healthy") as info:
-        health.wait_healthy(f"http://127.0.0.1:{free_port()}", version="v1", timeout_s=0.5,
+    with closed_port() as port, pytest.raises(HealthError, match="did not become healthy") as info:
+        health.wait_healthy(f"http://127.0.0.1:{port}", version="v1", timeout_s=0.5,
                             interval_s=0.05)
     assert "last HTTP status: None" in str(info.value)
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.ports import free_port
+from tests.support.ports import closed_port
 from tests.support.receiver import Receiver
 from togather_deploy.config.sections import NotifyConfig
 from togather_deploy.ops import notify, notify_apprise
@@ -123,8 +123,8 @@ def test_hanging_receiver_times_out(receiver):
 
 
 def test_refused_connection_is_reported():
-    port = free_port()
-    (d,) = notify.send(_cfg(ntfy=f"http://127.0.0.1:{port}/t", retries=1), NOTE, sleep=_no_sleep)
+    with closed_port() as port:
+        (d,) = notify.send(_cfg(ntfy=f"http://127.0.0.1:{port}/t", retries=1), NOTE, sleep=_no_sleep)
     assert not d.ok and d.attempts == 2 and d.error == "connection refused"
 
 
@@ -134,9 +134,9 @@ def test_no_secret_reaches_any_log_handler(receiver, caplog):
     host = receiver.url.removeprefix("http://")
     loggers = [logging.getLogger(name) for name in ("apprise", "urllib3")]
     before = [(lg.level, lg.propagate, list(lg.handlers)) for lg in loggers]
-    with caplog.at_level(logging.DEBUG):
+    with caplog.at_level(logging.DEBUG), closed_port() as port:
         out = notify.send(_cfg(ntfy=receiver.url + "/T0PIC-S3CRET", retries=1,
-                               urls=(f"json://{host}/PATH-S3CRET", f"json://127.0.0.1:{free_port()}/PORT-S3CRET")),
+                               urls=(f"json://{host}/PATH-S3CRET", f"json://127.0.0.1:{port}/PORT-S3CRET")),
                           NOTE, sleep=_no_sleep)
     assert [d.ok for d in out] == [False, False, False]
     assert "S3CRET" not in caplog.text and "S3CRET" not in repr(out)

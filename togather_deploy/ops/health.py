@@ -19,6 +19,7 @@ names the failing checks (``database: fail: …``).
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -110,6 +111,12 @@ def probe(base_url: str, *, path: str = "/health", timeout: float = 5.0) -> Prob
     except (OSError, ValueError) as exc:  # refused, reset, timeout, bad URL
         reason = getattr(exc, "reason", exc)
         return Probe(url, None, None, None, None, {}, f"{type(exc).__name__}: {reason}")
+    except http.client.HTTPException as exc:  # answered, but not in HTTP/1.x
+        # After OSError, because RemoteDisconnected is both. E.g. a gRPC
+        # (HTTP/2) server on the slot's port: its SETTINGS frame is binary,
+        # so name the failure instead of echoing the bytes.
+        return Probe(url, None, None, None, None, {},
+                     f"{type(exc).__name__}: the port does not answer HTTP/1.x")
     slot_header = headers.get("X-Togather-Slot") if headers else None
     retry = _retry_after(headers.get("Retry-After")) if headers else None
     if code == 429:

@@ -11,7 +11,7 @@ import pytest
 
 from components.providers.db_snapshot import DbSnapshotProvider, snapshot_reason
 from tests.support.pg import SUPERUSER_PASSWORD, PostgresServer, start_postgres
-from tests.support.ports import free_port
+from tests.support.ports import closed_port, free_port
 from tests.support.provider_wire import ProviderCallError, ProviderWire
 from togather_deploy.db.snapshots.store import list_snapshots, snapshot_name, verify_file
 
@@ -118,9 +118,9 @@ def test_the_first_snapshot_waits_for_a_database_still_booting(tmp_path: str, wi
 
 
 def test_a_database_that_never_comes_up_fails_within_the_bound(tmp_path: str, wire: ProviderWire) -> None:
-    url = f"postgresql://postgres:hush-0123456789@127.0.0.1:{free_port()}/postgres"
     started = time.monotonic()
-    with pytest.raises(ProviderCallError) as err:
+    with closed_port() as port, pytest.raises(ProviderCallError) as err:
+        url = f"postgresql://postgres:hush-0123456789@127.0.0.1:{port}/postgres"
         wire.create(DbSnapshotProvider(), inputs(url, os.path.join(tmp_path, "s"), waitSeconds=2))
     assert time.monotonic() - started < 60
     assert err.value.type_name == "SnapshotError" and "within 2s" in err.value.message

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components.providers.health_gate import HealthGateProvider, needs_run
-from tests.support.ports import free_port
+from tests.support.ports import closed_port
 from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
 from tests.support.stub_app import StubApp
 from togather_deploy.commands.runner import running_argv
@@ -50,9 +50,9 @@ def test_create_fails_with_health_error(app: StubApp, status: str, allow: bool, 
 
 
 def test_wrong_version_and_not_listening_fail(wire: ProviderWire) -> None:
-    with pytest.raises(ProviderCallError, match="did not become healthy"):
+    with closed_port() as port, pytest.raises(ProviderCallError, match="did not become healthy"):
         wire.create(HealthGateProvider(),
-                    _props(f"http://127.0.0.1:{free_port()}", timeout_seconds=1))
+                    _props(f"http://127.0.0.1:{port}", timeout_seconds=1))
 
 
 def test_update_runs_only_when_the_slot_changed_or_starts_serving(app: StubApp, wire: ProviderWire) -> None:

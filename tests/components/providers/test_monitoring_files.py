@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from components.providers.monitoring_files import ConfigFilesProvider, digests
-from tests.support.ports import free_port
+from tests.support.ports import closed_port
 from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire, Secret
 
 P = ConfigFilesProvider()
@@ -83,9 +83,10 @@ def test_create_writes_atomically_and_never_pokes_the_port(tmp_path: Any,
 
 
 def test_update_tolerates_a_tool_that_is_not_running(tmp_path: Any, wire: ProviderWire) -> None:
-    url = f"http://127.0.0.1:{free_port()}/-/reload"
-    first = wire.create(P, _props(str(tmp_path), {"a.yml": "1"}, url))
-    second = wire.update(P, str(tmp_path), first.outs, _props(str(tmp_path), {"a.yml": "2"}, url))
+    with closed_port() as port:
+        url = f"http://127.0.0.1:{port}/-/reload"
+        first = wire.create(P, _props(str(tmp_path), {"a.yml": "1"}, url))
+        second = wire.update(P, str(tmp_path), first.outs, _props(str(tmp_path), {"a.yml": "2"}, url))
     assert second.outs["reloaded"] is False
     assert (tmp_path / "a.yml").read_text() == "2"
 

@@ -11,7 +11,7 @@ import pytest
 
 from components.providers.monitoring_role import ExporterRoleProvider
 from tests.support.pg import PostgresServer
-from tests.support.ports import free_port
+from tests.support.ports import closed_port, free_port
 from tests.support.provider_wire import ProviderCallError, ProviderWire, Secret
 
 pytestmark = pytest.mark.postgres
@@ -67,15 +67,15 @@ def test_create_gives_a_login_role_with_pg_monitor_only(postgres_server: Postgre
 
 
 def test_delete_with_the_database_gone_is_not_an_error(wire: ProviderWire) -> None:
-    dsn = f"postgresql://postgres:x@127.0.0.1:{free_port()}/postgres"
-    wire.delete(P, "r", {"admin_dsn": dsn, "role": "r"})
+    with closed_port() as port:
+        wire.delete(P, "r", {"admin_dsn": f"postgresql://postgres:x@127.0.0.1:{port}/postgres", "role": "r"})
 
 
 def test_create_against_an_unreachable_database_says_what_to_do(wire: ProviderWire) -> None:
     from tests.support.provider_wire import ProviderCallError
 
-    dsn = f"postgresql://postgres:x@127.0.0.1:{free_port()}/postgres"
-    with pytest.raises(ProviderCallError) as err:
+    with closed_port() as port, pytest.raises(ProviderCallError) as err:
+        dsn = f"postgresql://postgres:x@127.0.0.1:{port}/postgres"
         wire.create(P, {"admin_dsn": dsn, "role": "r", "password": "p", "wait_seconds": 2})
     assert err.value.type_name == "DeployError" and "pulumi up" in err.value.message
 
@@ -142,8 +142,8 @@ def test_secret_inputs_are_unwrapped_and_never_shown(database_url: str, wire: Pr
     bad = wire.check(P, {}, {**props, "wait_seconds": "soon", "password": Secret(7_654_321)})
     assert {f.property for f in bad.failures} == {"wait_seconds", "password"}
     assert "7654321" not in repr(bad.failures) and "'soon'" in repr(bad.failures)
-    dsn = f"postgresql://postgres:{password}@127.0.0.1:{free_port()}/postgres"
-    with pytest.raises(ProviderCallError) as err:
+    with closed_port() as port, pytest.raises(ProviderCallError) as err:
+        dsn = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
         wire.create(P, {"admin_dsn": Secret(dsn), "role": role, "password": Secret(password),
                         "wait_seconds": 0})
     assert password not in str(err.value)
