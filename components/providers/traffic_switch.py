@@ -15,12 +15,13 @@ Contract
 - ``create``/``update``: (1) one direct look at the target slot's ``/health``
   (refused, unhealthy, degraded-when-not-allowed or wrong version: fail, nothing
   touched; the ``HealthGate`` this resource depends on did the real proving);
-  (2) atomically replace ``active_color`` (temp, fsync, rename, fsync dir; no
-  nginx reload, ever); (3) verify THROUGH THE PUBLIC PORT that the router
-  reports the new colour (``X-Togather-Slot``) and the new version answers
-  (``X-Togather-Version`` or the ``/version`` body) within ``verify_timeout``;
-  on any failure the previous file is put back and the update fails with the
-  reason. Re-running it is idempotent.
+  (2) atomically replace ``active_color`` (staged: temp written and fsynced
+  first, then the rename alone flips the router; no nginx reload, ever);
+  (3) verify THROUGH THE PUBLIC PORT that the router reports the new colour
+  (``X-Togather-Slot``) and the new version answers (``X-Togather-Version`` or
+  the ``/version`` body) within ``verify_timeout``; then fsync the directory.
+  ``latency_ms`` is rename → verified. On any failure the previous file is put
+  back and the update fails with the reason. Re-running it is idempotent.
 - After a verified switch with ``stop_idle_slot``: wait ``drain_seconds`` (only
   requests already in flight can still reach the old colour) and ``docker stop``
   the old colour's container — the server finishes in-flight requests on SIGTERM
@@ -127,21 +128,22 @@ def switch(props: Mapping[str, Any]) -> dict[str, Any]:
         raise SwitchError(f"not switching to {color}: its slot is not healthy at {version}: {why}",
                           slot=color, context=_stopped({"slot": target.describe()}, stop_target, i),
                           fix=f"scripts/health-check {i.target_url} --version {version}")
-    started = time.monotonic()
     try:
-        with restored_on_failure(d, previous):
-            router_files.write_active_color(d, color)
+        with router_files.staged_active_color(d, color) as flip, restored_on_failure(d, previous):
+            started = time.monotonic()
+            flip.commit()
             why = verify(i.public_url, i.verify_path, color, version, i.verify_timeout)
             if why is not None:
                 raise SwitchError(f"switch to {color} ({version}) not verified through "
                                   f"{i.public_url}: {why}; restored {previous or 'nothing'}",
                                   slot=color,
                                   fix="check the router (docker logs) and the slot, then pulumi up")
+            verified = time.monotonic()  # the directory fsync (leaving the block) is durability only
     except SwitchError as exc:
         if stop_target:  # the old colour is back: drain what was routed here, then stop
             exc.context["stopIdleSlot"] = stop_failed(i.target_container, drain_s=i.drain_seconds)
         raise
-    latency_ms = round((time.monotonic() - started) * 1000, 2)
+    latency_ms = round((verified - started) * 1000, 2)
     stopped, stop_error = False, None
     if i.stop_idle_slot and previous not in (None, color):
         stopped, stop_error = stop_idle(i.idle_container, i.drain_seconds, 15)

@@ -8,10 +8,13 @@ old file or the whole new one, and the ``active_color`` file always holds exactl
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 from togather_deploy.config.model import COLORS
 from togather_deploy.errors import DeployError
+from togather_deploy.hostfs.atomic import Staged, staged_write
 
 # re-exported: the providers write the router files through this module
 from togather_deploy.hostfs.atomic import atomic_write as atomic_write
@@ -39,10 +42,22 @@ def read_text(path: str) -> str | None:
 
 def write_active_color(directory: str, color: str) -> None:
     """Point the router at ``color`` (the only write a traffic flip makes)."""
+    with staged_active_color(directory, color) as flip:
+        flip.commit()
+
+
+@contextlib.contextmanager
+def staged_active_color(directory: str, color: str) -> Iterator[Staged]:
+    """``color`` written and fsynced beside ``active_color``; ``commit()`` flips the router.
+
+    The switch stages before its clock starts, so a flip is the rename alone
+    (``hostfs.atomic.staged_write``: the data fsync measured up to 380 ms under load).
+    """
     if color not in COLORS:
         raise DeployError(f"active colour must be blue or green, got {color!r}")
     sweep_temp_files(directory, ACTIVE_FILE)
-    atomic_write(os.path.join(directory, ACTIVE_FILE), color + "\n")
+    with staged_write(os.path.join(directory, ACTIVE_FILE), color + "\n") as staged:
+        yield staged
 
 
 def read_active_color(directory: str) -> str | None:

@@ -76,6 +76,7 @@ def test_a_verification_failure_is_rolled_back(world: World, workdir: str, wire:
             wire.update(TrafficSwitchProvider(), "traffic-switch", {}, props)
         assert "not verified" in info.value.message and "restored blue" in info.value.message
         assert router_files.read_active_color(bad.conf_dir) == "blue"
+        assert not [f for f in os.listdir(bad.conf_dir) if "active_color." in f]  # no staged leftover
 
 
 def _fake_docker(workdir: str, *, fail: bool = False) -> tuple[dict[str, str], str]:
