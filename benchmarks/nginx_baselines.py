@@ -48,7 +48,7 @@ class Nginx:
         self.proc.wait(30)
 
 
-def _start(conf_dir: str, body: str, port: int, workers: int) -> Nginx:
+def start_nginx(conf_dir: str, body: str, port: int, workers: int) -> Nginx:
     prepare_dir(conf_dir)
     with open(os.path.join(conf_dir, "nginx.conf"), "w", encoding="utf-8") as fh:
         fh.write(_CONF.format(workers=workers, body=body))
@@ -60,7 +60,7 @@ def _start(conf_dir: str, body: str, port: int, workers: int) -> Nginx:
 def trivial_upstream(conf_dir: str) -> Nginx:
     port = free_port()
     body = f"""server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok\\n"; }} }}"""
-    return _start(conf_dir, body, port, workers=1)
+    return start_nginx(conf_dir, body, port, workers=1)
 
 
 def static_pooled(conf_dir: str, upstream: str, pool_size: int = 64) -> Nginx:
@@ -73,7 +73,7 @@ server {{ listen 127.0.0.1:{port};
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme; proxy_set_header X-Forwarded-Host $host;
         proxy_set_header X-Request-ID $request_id; }} }}"""
-    return _start(conf_dir, body, port, workers=2)
+    return start_nginx(conf_dir, body, port, workers=2)
 
 
 def time_wait(ports: set[int]) -> dict[str, int]:

@@ -11,8 +11,8 @@ from typing import Any
 
 def wrk(url: str, *, connections: int, duration: int, threads: int = 1) -> subprocess.Popen[str]:
     return subprocess.Popen(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
-                             "--timeout", "10s", url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                             "--timeout", "10s", "--latency", url],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def parse_wrk(text: str) -> dict[str, Any]:
@@ -23,9 +23,17 @@ def parse_wrk(text: str) -> dict[str, Any]:
                     (int(x) for x in errors.groups()) if errors else (0, 0, 0, 0), strict=True))
     failed_non2xx = int(non2xx.group(1)) if non2xx else 0
     latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", text)  # avg, stdev, max as wrk prints them
+    # --latency: "Latency Distribution" lines such as "     99%   12.34ms"
+    dist = {f"p{q}": _ms(v, unit) for q, v, unit in
+            re.findall(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.MULTILINE)}
     return {"requests": int(total.group(1)) if total else 0, "non_2xx": failed_non2xx,
             "latency": dict(zip(("avg", "stdev", "max"), latency.groups(), strict=True)) if latency else None,
+            "latency_ms": dist or None,
             "socket_errors": sock, "failed": failed_non2xx + sum(sock.values())}
+
+
+def _ms(value: str, unit: str) -> float:
+    return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 2)
 
 
 def percentile(values: list[float], q: float) -> float | None:
