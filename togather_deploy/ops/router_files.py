@@ -1,7 +1,8 @@
 """The router's files on the host, and the crash protocol of a switch.
 
-Every write is ``togather_deploy.hostfs.atomic.atomic_write`` (temp file, fsync,
-rename, fsync the directory), so nginx's ``router.js`` reads, per request, the whole
+Every write is ``togather_deploy.hostfs.atomic`` (temp file, fsync, rename, fsync the
+directory; a flip stages the first two before its clock starts: ``staged_active_color``),
+so nginx's ``router.js`` reads, per request, the whole
 old file or the whole new one, and the ``active_color`` file always holds exactly
 ``blue`` or ``green`` even when a writer is SIGKILLed.
 """
