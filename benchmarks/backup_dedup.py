@@ -35,9 +35,9 @@ sys.path.insert(0, ROOT)
 import psycopg  # noqa: E402
 
 from benchmarks.snapshot_create import make_events  # noqa: E402
-from tests.support.fake_pulumi import write_stack  # noqa: E402
-from tests.support.pg import start_postgres  # noqa: E402
-from tests.support.restic_server import RestServer  # noqa: E402
+from testkit.fake_pulumi import write_stack  # noqa: E402
+from testkit.pg import start_postgres  # noqa: E402
+from testkit.restic_server import RestServer  # noqa: E402
 from togather_deploy.ops import backup_files  # noqa: E402
 
 PASSWORD = "benchmark restic password"

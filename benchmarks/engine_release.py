@@ -28,12 +28,12 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from testkit.docker import engine_unavailable  # noqa: E402
+from testkit.engine import find_engine  # noqa: E402
 from tests.engine.test_program import IMAGES, STACK, V2, Node  # noqa: E402
 from tests.rehearsal.app_images import ensure_images  # noqa: E402
 from tests.rehearsal.load import Load  # noqa: E402
 from tests.rehearsal.rehearsal_config import copy_migrations  # noqa: E402
-from tests.support.docker import engine_unavailable  # noqa: E402
-from tests.support.engine import find_engine  # noqa: E402
 
 SLOW = "/api/v1/slow?ms=300"
 FAST = "/api/v1/events"

@@ -21,8 +21,8 @@ from typing import Any
 from benchmarks.nginx_baselines import Nginx, start_nginx
 from benchmarks.wrk_load import parse_wrk, percentile, wrk
 from components.providers.traffic_switch import switch
-from tests.support.nginx import start_router
-from tests.support.ports import free_port
+from testkit.nginx import start_router
+from testkit.ports import free_port
 
 VERSIONS = {"blue": "v1.4.0", "green": "v1.5.0"}
 

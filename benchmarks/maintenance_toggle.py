@@ -1,7 +1,7 @@
 """Maintenance on/off under sustained keep-alive load: the flag file vs an nginx reload.
 
 Real nginx with the rendered router config in front of a stub slot on loopback, and wrk
-(keep-alive, never retrying; ``tests/support/wrk_status.py`` sorts each answer into app /
+(keep-alive, never retrying; ``testkit/wrk_status.py`` sorts each answer into app /
 maintenance page / other) with fast requests plus 500 ms ones in flight. The toggle under
 test is ``togather_deploy.ops.maintenance_flag`` (what ``scripts/maintenance`` does). The
 baseline, in the same run under the same load, is the previous way: the config rendered with
@@ -29,9 +29,9 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests.support import wrk_status  # noqa: E402
-from tests.support.nginx import NginxRouter, start_router  # noqa: E402
-from tests.support.stub_app import StubApp  # noqa: E402
+from testkit import wrk_status  # noqa: E402
+from testkit.nginx import NginxRouter, start_router  # noqa: E402
+from testkit.stub_app import StubApp  # noqa: E402
 from togather_deploy.ops import maintenance_flag, router_files  # noqa: E402
 from togather_deploy.render.nginx import CONF_FILE  # noqa: E402
 

@@ -24,7 +24,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests.support.pg import start_postgres  # noqa: E402
+from testkit.pg import start_postgres  # noqa: E402
 
 
 def generate(directory: str, count: int) -> list[str]:

@@ -31,7 +31,7 @@ sys.path.insert(0, ROOT)
 import psycopg  # noqa: E402
 
 from benchmarks.snapshot_create import make_events  # noqa: E402
-from tests.support.pg import start_postgres  # noqa: E402
+from testkit.pg import start_postgres  # noqa: E402
 from togather_deploy.db.migrations.apply import migrate_up  # noqa: E402
 from togather_deploy.db.migrations.files import parse_migrations  # noqa: E402
 from togather_deploy.db.migrations.lint import lint_sql  # noqa: E402

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.wrk_load import parse_wrk, wrk
-from tests.support.nginx import nginx_argv, prepare_dir, start_router
-from tests.support.ports import free_port, wait_port
+from testkit.nginx import nginx_argv, prepare_dir, start_router
+from testkit.ports import free_port, wait_port
 
 _CONF = """pid logs/nginx.pid; worker_processes {workers}; events {{ worker_connections 4096; }}
 http {{ access_log off; keepalive_requests 1000000;

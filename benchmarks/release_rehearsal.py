@@ -31,10 +31,10 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from testkit.docker import engine_unavailable  # noqa: E402
 from tests.rehearsal.app_images import ensure_images  # noqa: E402
 from tests.rehearsal.load import Load, LoadResult, flip_latency  # noqa: E402
 from tests.rehearsal.stack import Rehearsal  # noqa: E402
-from tests.support.docker import engine_unavailable  # noqa: E402
 
 SLOW = "/api/v1/slow?ms=300"
 FAST = "/api/v1/events"

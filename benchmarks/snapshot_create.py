@@ -1,6 +1,6 @@
 """``scripts/snapshot create`` vs the baseline ``pg_dump | gzip`` on a 1,000,000-event database.
 
-A throwaway PostgreSQL 15 (``tests/support/pg.py``) gets an ``events`` table of
+A throwaway PostgreSQL 15 (``testkit/pg.py``) gets an ``events`` table of
 ``--rows`` rows with three indexes. Each round runs the baseline (plain
 ``pg_dump --no-owner --no-acl --clean --if-exists | gzip`` into a file) and the
 real command (``scripts/snapshot create --mode host``: dump, fsync, read back and
@@ -28,7 +28,7 @@ sys.path.insert(0, ROOT)
 
 import psycopg  # noqa: E402
 
-from tests.support.pg import start_postgres  # noqa: E402
+from testkit.pg import start_postgres  # noqa: E402
 
 
 def make_events(url: str, rows: int) -> None:

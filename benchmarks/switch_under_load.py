@@ -42,10 +42,10 @@ from benchmarks.flip_trivial import trivial_flip_phase  # noqa: E402
 from benchmarks.wrk_load import percentile, run_load  # noqa: E402
 from components.providers.traffic_switch import switch  # noqa: E402
 from components.traffic import DRAIN_SECONDS  # noqa: E402
-from tests.support.demo_app import DemoApp, prepare_database, start_demo_app  # noqa: E402
-from tests.support.nginx import nginx_argv, prepare_dir, start_router  # noqa: E402
-from tests.support.pg import start_postgres  # noqa: E402
-from tests.support.ports import free_port, wait_port  # noqa: E402
+from testkit.demo_app import DemoApp, prepare_database, start_demo_app  # noqa: E402
+from testkit.nginx import nginx_argv, prepare_dir, start_router  # noqa: E402
+from testkit.pg import start_postgres  # noqa: E402
+from testkit.ports import free_port, wait_port  # noqa: E402
 
 APP_ENV = {"RATE_LIMIT_PUBLIC": "1000000"}
 

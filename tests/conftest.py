@@ -13,9 +13,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from tests.support.nginx import private_dir  # noqa: E402
-from tests.support.pg import PostgresServer, pg_bindir, start_postgres  # noqa: E402
-from tests.support.provider_wire import ProviderWire, wire_session  # noqa: E402
+from testkit.nginx import private_dir  # noqa: E402
+from testkit.pg import PostgresServer, pg_bindir, start_postgres  # noqa: E402
+from testkit.provider_wire import ProviderWire, wire_session  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +41,7 @@ def database_url(postgres_server: PostgresServer) -> str:
 
 @pytest.fixture
 def wire() -> Iterator[ProviderWire]:
-    """Calls providers as the engine does in ``pulumi up`` (see ``tests/support/provider_wire.py``)."""
+    """Calls providers as the engine does in ``pulumi up`` (see ``testkit/provider_wire.py``)."""
     yield from wire_session()
 
 

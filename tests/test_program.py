@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.program import ROOT, is_secret, reveal, run_program, stack_config
+from testkit.program import ROOT, is_secret, reveal, run_program, stack_config
 from togather_deploy.config.source import from_stack_file
 
 STACKS = ("dev", "staging", "production")

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from tests.support.fake_pulumi import install_fake_pulumi, run_script, write_stack
-from tests.support.ports import free_port
-from tests.support.receiver import Receiver
+from testkit.fake_pulumi import install_fake_pulumi, run_script, write_stack
+from testkit.ports import free_port
+from testkit.receiver import Receiver
 from togather_deploy.ops import audit
 
 STACK = "test"

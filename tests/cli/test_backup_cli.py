@@ -19,8 +19,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.support.fake_pulumi import write_stack
-from tests.support.restic_server import RestServer
+from testkit.fake_pulumi import write_stack
+from testkit.restic_server import RestServer
 from togather_deploy.cli.backup import main
 from togather_deploy.db.snapshots.store import list_snapshots
 from togather_deploy.ops import audit

@@ -23,8 +23,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.support.fake_pulumi import write_stack
-from tests.support.restic_server import RestServer
+from testkit.fake_pulumi import write_stack
+from testkit.restic_server import RestServer
 from togather_deploy import ROOT
 from togather_deploy.cli.backup import main
 from togather_deploy.ops import backup_files as files

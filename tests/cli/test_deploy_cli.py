@@ -17,9 +17,9 @@ import time
 
 import pytest
 
+from testkit.fake_pulumi import read_stack, write_stack
+from testkit.ports import free_port
 from tests.cli.conftest import STACK, events, metrics, run_deploy
-from tests.support.fake_pulumi import read_stack, write_stack
-from tests.support.ports import free_port
 from togather_deploy import ROOT
 from togather_deploy.cli import deploy as deploy_cli
 from togather_deploy.commands import runner

@@ -20,10 +20,10 @@ import time
 
 import pytest
 
-from tests.support.demo_app import get_json, prepare_database, start_demo_app
-from tests.support.fake_pulumi import install_fake_pulumi, read_stack, run_script, write_stack
-from tests.support.nginx import nginx_available, start_router
-from tests.support.ports import free_port
+from testkit.demo_app import get_json, prepare_database, start_demo_app
+from testkit.fake_pulumi import install_fake_pulumi, read_stack, run_script, write_stack
+from testkit.nginx import nginx_available, start_router
+from testkit.ports import free_port
 from togather_deploy.ops import audit
 
 pytestmark = [pytest.mark.nginx, pytest.mark.postgres, pytest.mark.slow]

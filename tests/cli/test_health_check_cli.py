@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.ports import free_port
-from tests.support.stub_app import StubApp
+from testkit.ports import free_port
+from testkit.stub_app import StubApp
 from togather_deploy import ROOT
 from togather_deploy.cli.health_check import build_parser, main
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.support.fake_pulumi import install_fake_pulumi, run_script, write_stack
+from testkit.fake_pulumi import install_fake_pulumi, run_script, write_stack
 from togather_deploy import ROOT
 from togather_deploy.ops import lock
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.docker import engine_unavailable
-from tests.support.fake_pulumi import write_stack
-from tests.support.images import minbase_tag
+from testkit.docker import engine_unavailable
+from testkit.fake_pulumi import write_stack
+from testkit.images import minbase_tag
 from togather_deploy import ROOT
 from togather_deploy.ops import audit
 

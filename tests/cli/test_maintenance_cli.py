@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.fake_pulumi import FakePulumi, install_fake_pulumi, read_stack, run_script, write_stack
-from tests.support.nginx import NginxRouter, nginx_available, private_dir, start_router
-from tests.support.receiver import Receiver
-from tests.support.stub_app import StubApp
+from testkit.fake_pulumi import FakePulumi, install_fake_pulumi, read_stack, run_script, write_stack
+from testkit.nginx import NginxRouter, nginx_available, private_dir, start_router
+from testkit.receiver import Receiver
+from testkit.stub_app import StubApp
 from togather_deploy.errors import EXIT_CONFIG, EXIT_LOCKED
 from togather_deploy.ops import audit, lock, maintenance_flag
 

@@ -9,7 +9,7 @@ import subprocess
 import psycopg
 import pytest
 
-from tests.support.ports import free_port
+from testkit.ports import free_port
 from togather_deploy import ROOT
 from togather_deploy.cli.migrate import build_parser
 from togather_deploy.db.migrations.database import connect, current_lock_id

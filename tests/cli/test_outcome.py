@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.support.fake_pulumi import install_fake_pulumi, write_stack
+from testkit.fake_pulumi import install_fake_pulumi, write_stack
 from togather_deploy import ROOT
 from togather_deploy.cli import deploy as deploy_cli
 from togather_deploy.cli.outcome import SwitchRestored, restore_active_on_failure

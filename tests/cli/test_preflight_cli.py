@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.fake_pulumi import FakePulumi, install_fake_pulumi, run_script, write_stack
-from tests.support.ports import free_port
+from testkit.fake_pulumi import FakePulumi, install_fake_pulumi, run_script, write_stack
+from testkit.ports import free_port
 from togather_deploy import ROOT
 
 STACK = "test"

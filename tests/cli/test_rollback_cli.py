@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from tests.support.demo_app import prepare_database, start_demo_app
-from tests.support.fake_pulumi import install_fake_pulumi, read_stack, run_script, write_stack
-from tests.support.ports import free_port
+from testkit.demo_app import prepare_database, start_demo_app
+from testkit.fake_pulumi import install_fake_pulumi, read_stack, run_script, write_stack
+from testkit.ports import free_port
 from togather_deploy.errors import EXIT_HEALTH, EXIT_LOCKED
 from togather_deploy.ops import audit, lock
 

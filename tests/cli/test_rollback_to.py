@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.fake_pulumi import FakePulumi, install_fake_pulumi, read_stack, run_script, write_stack
-from tests.support.kept_images import tagged_versions
-from tests.support.ports import free_port
+from testkit.fake_pulumi import FakePulumi, install_fake_pulumi, read_stack, run_script, write_stack
+from testkit.kept_images import tagged_versions
+from testkit.ports import free_port
 from togather_deploy.ops import audit
 
 pytestmark = pytest.mark.docker

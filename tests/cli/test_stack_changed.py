@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from tests.support.fake_pulumi import install_fake_pulumi, read_stack, run_script, write_stack
-from tests.support.ports import free_port
+from testkit.fake_pulumi import install_fake_pulumi, read_stack, run_script, write_stack
+from testkit.ports import free_port
 from togather_deploy.errors import EXIT_LOCKED
 from togather_deploy.ops import audit
 

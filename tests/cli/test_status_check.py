@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.fake_pulumi import install_fake_pulumi, write_stack
-from tests.support.stub_app import StubApp
+from testkit.fake_pulumi import install_fake_pulumi, write_stack
+from testkit.stub_app import StubApp
 from togather_deploy import ROOT
 from togather_deploy.errors import EXIT_HEALTH
 from togather_deploy.ops import maintenance_flag, router_files

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.support.demo_app import prepare_database, start_demo_app
-from tests.support.fake_pulumi import install_fake_pulumi, write_stack
-from tests.support.ports import free_port
+from testkit.demo_app import prepare_database, start_demo_app
+from testkit.fake_pulumi import install_fake_pulumi, write_stack
+from testkit.ports import free_port
 from togather_deploy import ROOT
 from togather_deploy.cli import status as status_cli
 from togather_deploy.cli.main import parser_for

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.support.program import ROOT
+from testkit.program import ROOT
 from togather_deploy.commands import docker as cli
 from togather_deploy.config.source import from_stack_file
 from togather_deploy.render.containers import HealthSpec, MountSpec, app_spec, database_spec, router_spec

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.program import is_secret, reveal, run_program, stack_config
+from testkit.program import is_secret, reveal, run_program, stack_config
 
 PASSWORD = "a restic password that is long"
 

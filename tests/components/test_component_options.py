@@ -26,7 +26,7 @@ from components.database import Database, DatabaseArgs
 from components.host_dirs import HostDirs, HostDirsArgs
 from components.monitoring import MonitoringStack, MonitoringStackArgs
 from components.router import NginxRouter, NginxRouterArgs
-from tests.support.program import ROOT, Registration, _Mocks, _Recorder
+from testkit.program import ROOT, Registration, _Mocks, _Recorder
 from togather_deploy.config.model import DeployConfig
 from togather_deploy.config.source import from_stack_file
 

@@ -13,7 +13,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.db_lifecycle import declare_db_lifecycle, migration_inputs
-from tests.support.program import Registration, _Mocks, _Recorder, is_secret, reveal
+from testkit.program import Registration, _Mocks, _Recorder, is_secret, reveal
 from togather_deploy import ROOT
 from togather_deploy.config.model import DeployConfig, load_config
 from togather_deploy.errors import ConfigError

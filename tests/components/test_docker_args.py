@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from components.docker_args import wait_healthy_args
-from tests.support.program import ROOT
+from testkit.program import ROOT
 from togather_deploy.config.source import from_stack_file
 from togather_deploy.render.containers import HealthSpec, database_spec, router_spec
 

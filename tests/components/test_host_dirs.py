@@ -12,7 +12,7 @@ import pytest
 
 from components.host_dirs import ROOT as DIRS_ROOT
 from components.host_dirs import create_script, host_dirs
-from tests.support.program import ROOT
+from testkit.program import ROOT
 from togather_deploy.config.sections import SnapshotsConfig
 from togather_deploy.config.source import from_stack_file
 from togather_deploy.errors import EXIT_CONFIG

@@ -12,7 +12,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.monitoring import MonitoringStack, MonitoringStackArgs, declare_monitoring
-from tests.support.program import Registration, _Mocks, _Recorder, is_secret, reveal
+from testkit.program import Registration, _Mocks, _Recorder, is_secret, reveal
 from togather_deploy.config.model import DeployConfig, load_config
 
 CONTAINER = "docker:index/container:Container"

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.support.program import ROOT, ProgramRun, Registration, reveal, run_program
+from testkit.program import ROOT, ProgramRun, Registration, reveal, run_program
 from togather_deploy.config.source import from_stack_file
 
 STACK = "production"  # monitoring is enabled there

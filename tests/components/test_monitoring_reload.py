@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from components.monitoring import signal_script
+from testkit.ports import free_port
 from tests.integration import monitoring_procs as mp
-from tests.support.ports import free_port
 from togather_deploy.config.model import load_config
 from togather_deploy.render.monitoring_containers import prometheus_spec
 

@@ -13,7 +13,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.app_slot import AppSlot, AppSlotArgs
-from tests.support.program import Registration, _Mocks, _Recorder
+from testkit.program import Registration, _Mocks, _Recorder
 from togather_deploy.config.model import DeployConfig, load_config
 
 TOKEN = "ghp_" + "r" * 36

@@ -13,7 +13,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.router import declare_router_config
 from components.traffic import declare_traffic, gate_props, switch_props
-from tests.support.program import Registration, _Mocks, _Recorder
+from testkit.program import Registration, _Mocks, _Recorder
 from togather_deploy.config.model import DeployConfig, load_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))

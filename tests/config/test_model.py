@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.program import ROOT, stack_config
+from testkit.program import ROOT, stack_config
 from togather_deploy.config.model import load_config
 from togather_deploy.config.source import from_stack_file
 from togather_deploy.errors import EXIT_CONFIG, ConfigError

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.support.fake_pulumi import write_stack
+from testkit.fake_pulumi import write_stack
 from togather_deploy.config.source import from_stack_file, read_stack_file
 from togather_deploy.errors import ConfigError
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.support.demo_app import DEMO_APP_DIR, DemoApp, prepare_database, start_demo_app
-from tests.support.ports import free_port
+from testkit.demo_app import DEMO_APP_DIR, DemoApp, prepare_database, start_demo_app
+from testkit.ports import free_port
 
 if DEMO_APP_DIR not in sys.path:
     sys.path.insert(0, DEMO_APP_DIR)

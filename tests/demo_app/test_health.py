@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from testkit.demo_app import get_json, prepare_database
+from testkit.ports import closed_port
 from tests.demo_app.conftest import StartApp
-from tests.support.demo_app import get_json, prepare_database
-from tests.support.ports import closed_port
 
 pytestmark = pytest.mark.postgres
 

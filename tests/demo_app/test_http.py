@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
+from testkit.demo_app import JWT_SECRET, SERVER, get_json
 from tests.demo_app.conftest import StartApp
-from tests.support.demo_app import JWT_SECRET, SERVER, get_json
 
 pytestmark = pytest.mark.postgres
 

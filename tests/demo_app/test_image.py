@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.demo_app import DEMO_APP_DIR, JWT_SECRET, get_json, prepare_database
-from tests.support.ports import free_port
+from testkit.demo_app import DEMO_APP_DIR, JWT_SECRET, get_json, prepare_database
+from testkit.ports import free_port
 
 DOCKERFILE = os.path.join(DEMO_APP_DIR, "Dockerfile")
 TAG = "togather-test/demo-app:image-test"
@@ -46,7 +46,7 @@ def test_every_local_import_is_copied() -> None:
 
 @pytest.fixture(scope="module")
 def image() -> Iterator[str]:
-    from tests.support import docker, images
+    from testkit import docker, images
 
     reason = docker.engine_unavailable()
     if reason is not None:

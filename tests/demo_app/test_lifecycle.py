@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import pytest
 
+from testkit.demo_app import DEMO_APP_DIR, get_json
+from testkit.ports import free_port
 from tests.demo_app.conftest import StartApp
-from tests.support.demo_app import DEMO_APP_DIR, get_json
-from tests.support.ports import free_port
 
 pytestmark = pytest.mark.postgres
 HEALTHCHECK = os.path.join(DEMO_APP_DIR, "healthcheck.py")

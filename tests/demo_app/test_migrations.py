@@ -8,8 +8,8 @@ import os
 import psycopg
 import pytest
 
+from testkit.demo_app import DEMO_APP_DIR, get_json
 from tests.demo_app.conftest import StartApp
-from tests.support.demo_app import DEMO_APP_DIR, get_json
 from togather_deploy.db.migrations.apply import migrate_up
 from togather_deploy.db.migrations.files import load_migrations
 from togather_deploy.db.migrations.lint import lint_sql

@@ -9,8 +9,8 @@ import pgwire
 import psycopg
 import pytest
 
-from tests.support.pg import PostgresServer
-from tests.support.ports import free_port
+from testkit.pg import PostgresServer
+from testkit.ports import free_port
 
 pytestmark = pytest.mark.postgres
 

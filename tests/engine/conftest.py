@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.engine import Engine, find_engine
+from testkit.engine import Engine, find_engine
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.engine import Engine, Workspace
-from tests.support.ports import free_port
+from testkit.engine import Engine, Workspace
+from testkit.ports import free_port
 from togather_deploy.render.containers import ROUTER_PREVIEW_PORT, ROUTER_PUBLIC_PORT
 
 pytestmark = [pytest.mark.engine, pytest.mark.nginx]

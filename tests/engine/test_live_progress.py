@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.engine import Engine, Workspace
-from tests.support.stub_app import StubApp
+from testkit.engine import Engine, Workspace
+from testkit.stub_app import StubApp
 from togather_deploy.errors import DeployError, ExitCode
 from togather_deploy.ops.automation import AutomationEngine
 from togather_deploy.ops.context import OpsContext

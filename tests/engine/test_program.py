@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
+from testkit import docker
+from testkit.engine import ROOT, Engine, Workspace
 from tests.rehearsal.app_images import RehearsalImages, ensure_images
 from tests.rehearsal.load import Load
 from tests.rehearsal.rehearsal_config import copy_migrations, initial_raw
-from tests.support import docker
-from tests.support.engine import ROOT, Engine, Workspace
 from togather_deploy.db.snapshots.store import list_snapshots
 
 pytestmark = [pytest.mark.engine, pytest.mark.docker, pytest.mark.slow]

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.support.engine import ROOT, Engine
+from testkit.engine import ROOT, Engine
 
 
 def test_without_an_engine_the_engine_tests_are_skipped_with_the_reason() -> None:

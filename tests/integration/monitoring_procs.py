@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.support.ports import free_port, wait_port
+from testkit.ports import free_port, wait_port
 
 BINARIES = ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter",
             "prometheus-postgres-exporter", "promtool")

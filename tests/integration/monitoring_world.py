@@ -23,10 +23,10 @@ import psycopg
 
 from components.providers.monitoring_files import ConfigFilesProvider
 from components.providers.monitoring_role import ExporterRoleProvider
+from testkit.demo_app import DemoApp, get_json, prepare_database, start_demo_app
+from testkit.pg import PostgresServer
+from testkit.ports import free_port
 from tests.integration import monitoring_procs as mp
-from tests.support.demo_app import DemoApp, get_json, prepare_database, start_demo_app
-from tests.support.pg import PostgresServer
-from tests.support.ports import free_port
 from togather_deploy.ops.metrics import DeployMetrics, SnapshotFacts, render
 from togather_deploy.render.alert_rules import render_alert_rules
 from togather_deploy.render.alertmanager import AlertmanagerSettings, render_alertmanager_config

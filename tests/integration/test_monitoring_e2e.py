@@ -19,9 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from components.providers.monitoring_files import ConfigFilesProvider
+from testkit.pg import PostgresServer
 from tests.integration import monitoring_procs as mp
 from tests.integration.monitoring_world import EXPECTED_JOBS, FAST_FOR, World, monitoring_world
-from tests.support.pg import PostgresServer
 from togather_deploy.render.alert_rules import render_alert_rules
 from togather_deploy.render.alertmanager import NTFY_MESSAGE, NTFY_TITLE
 from togather_deploy.render.dashboards.common import metric_names, queries_of

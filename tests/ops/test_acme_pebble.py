@@ -20,11 +20,11 @@ import pytest
 import yaml
 from cryptography import x509
 
-from tests.support.nginx import NginxRouter, nginx_available, private_dir, start_router
-from tests.support.pebble import Pebble, pebble_available, start_pebble
-from tests.support.ports import free_port
-from tests.support.receiver import Receiver
-from tests.support.tls import nobody_uid
+from testkit.nginx import NginxRouter, nginx_available, private_dir, start_router
+from testkit.pebble import Pebble, pebble_available, start_pebble
+from testkit.ports import free_port
+from testkit.receiver import Receiver
+from testkit.tls import nobody_uid
 from togather_deploy.cli import cert as cert_cli
 from togather_deploy.config.model import DeployConfig, load_config
 from togather_deploy.ops import audit

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from tests.support.receiver import Receiver
+from testkit.receiver import Receiver
 from togather_deploy.commands import restic
 from togather_deploy.config.model import load_config
 from togather_deploy.db.snapshots import contents

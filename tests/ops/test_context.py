@@ -10,7 +10,7 @@ import sys
 import time
 import traceback
 
-from tests.support.fake_pulumi import install_fake_pulumi
+from testkit.fake_pulumi import install_fake_pulumi
 from togather_deploy import ROOT
 from togather_deploy.commands.runner import Result
 from togather_deploy.errors import (

@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from tests.support.engine import find_engine
-from tests.support.fake_pulumi import write_stack
+from testkit.engine import find_engine
+from testkit.fake_pulumi import write_stack
 from togather_deploy import ROOT
 from togather_deploy.config.model import DeployConfig
 from togather_deploy.config.source import from_stack_file

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.ports import closed_port
-from tests.support.stub_app import StubApp
+from testkit.ports import closed_port
+from testkit.stub_app import StubApp
 from togather_deploy.errors import EXIT_HEALTH, HealthError
 from togather_deploy.ops import health
 

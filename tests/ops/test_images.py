@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.kept_images import tagged_versions
+from testkit.kept_images import tagged_versions
 from togather_deploy.config.model import DeployConfig, load_config
 from togather_deploy.errors import DeployError
 from togather_deploy.ops import images

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from tests.support import wrk_status
-from tests.support.nginx import NginxRouter, nginx_available, private_dir, start_router
-from tests.support.stub_app import StubApp
+from testkit import wrk_status
+from testkit.nginx import NginxRouter, nginx_available, private_dir, start_router
+from testkit.stub_app import StubApp
 from togather_deploy.errors import ConfigError
 from togather_deploy.ops import maintenance_flag
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.ports import closed_port
-from tests.support.receiver import Receiver
+from testkit.ports import closed_port
+from testkit.receiver import Receiver
 from togather_deploy.config.sections import NotifyConfig
 from togather_deploy.ops import notify, notify_apprise
 

@@ -7,9 +7,9 @@ import os
 import pytest
 
 from components.providers.router_config import RouterConfigInputs, RouterConfigProvider
+from testkit.nginx import nginx_available
+from testkit.provider_wire import UNKNOWN, ProviderWire
 from tests.components.providers.test_router_config import router_props
-from tests.support.nginx import nginx_available
-from tests.support.provider_wire import UNKNOWN, ProviderWire
 from togather_deploy.ops import router_files
 from togather_deploy.ops.router_check import host_check_conf, validate_argv
 from togather_deploy.render.nginx import CONF_FILE

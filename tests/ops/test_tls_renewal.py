@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.tls import TestCA
+from testkit.tls import TestCA
 from togather_deploy.config.model import DeployConfig, load_config
 from togather_deploy.ops.tls import files, renewal
 

@@ -102,7 +102,7 @@ def test_volume_protection_comes_from_resource_options(analyzer: analyzer_pb2_gr
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "production"])
 def test_the_real_program_passes_every_policy(stack: str) -> None:
-    from tests.support.program import run_program
+    from testkit.program import run_program
 
     run = run_program(stack)
     violations: list[str] = []

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tests.support import images
+from testkit import images
 from togather_deploy.commands import runner
 
 APP_REPO = "togather-rehearsal/demo-app"

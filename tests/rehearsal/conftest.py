@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from testkit import docker
+from testkit.images import ImageBuildError
 from tests.rehearsal.app_images import RehearsalImages, ensure_images
 from tests.rehearsal.stack import Rehearsal
-from tests.support import docker
-from tests.support.images import ImageBuildError
 from togather_deploy.errors import DeployError
 
 APP_VERSIONS = {"v1": "v1", "v2": "v2", "v3": "v2"}

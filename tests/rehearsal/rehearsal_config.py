@@ -13,9 +13,9 @@ import shutil
 from collections.abc import Mapping
 from typing import Any
 
+from testkit.docker import ROOT
+from testkit.ports import free_port
 from tests.rehearsal.app_images import NGINX_JS_MODULE, RehearsalImages
-from tests.support.docker import ROOT
-from tests.support.ports import free_port
 from togather_deploy.config.model import DeployConfig, load_config
 
 PROJECT = "togather-deploy"

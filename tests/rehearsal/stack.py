@@ -22,10 +22,10 @@ from typing import Any
 from components.providers import health_gate, router_config, traffic_switch
 from components.providers.router_config import router_config_props
 from components.traffic import gate_props, switch_props
+from testkit import docker
+from testkit.ports import wait_port
 from tests.rehearsal import rehearsal_config as rc
 from tests.rehearsal.app_images import RehearsalImages
-from tests.support import docker
-from tests.support.ports import wait_port
 from togather_deploy.commands import docker as docker_cli
 from togather_deploy.commands import runner
 from togather_deploy.config.model import DeployConfig

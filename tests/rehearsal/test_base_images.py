@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
+from testkit import images
 from tests.rehearsal.app_images import NGINX_JS_MODULE, RehearsalImages
-from tests.support import images
 from togather_deploy.commands import runner
 
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from testkit.docker import ENGINE_SCRIPT, ROOT
 from tests.rehearsal.app_images import RehearsalImages
-from tests.support.docker import ENGINE_SCRIPT, ROOT
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from components.providers import router_config
+from testkit import docker
 from tests.rehearsal.load import Load
 from tests.rehearsal.stack import Rehearsal
-from tests.support import docker
 from togather_deploy.commands import runner
 from togather_deploy.config.model import DeployConfig
 from togather_deploy.db.migrations.database import connect, read_version

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from testkit import docker
 from tests.rehearsal.load import Load, flip_latency
 from tests.rehearsal.spec_check import mismatches
 from tests.rehearsal.stack import Rehearsal
-from tests.support import docker
 from togather_deploy.db.snapshots.store import list_snapshots, verify_snapshot
 from togather_deploy.render.containers import app_spec, database_spec, router_spec
 

@@ -17,12 +17,12 @@ import pytest
 from cryptography import x509
 
 from components.providers import router_config
+from testkit import docker, images
+from testkit.nginx import private_dir
+from testkit.ports import free_port
+from testkit.tls import TestCA
 from tests.rehearsal.app_images import NGINX_JS_MODULE
 from tests.rehearsal.rehearsal_config import private_subnet
-from tests.support import docker, images
-from tests.support.nginx import private_dir
-from tests.support.ports import free_port
-from tests.support.tls import TestCA
 from togather_deploy.commands import docker as docker_cli
 from togather_deploy.commands import runner
 from togather_deploy.config.model import DeployConfig, load_config

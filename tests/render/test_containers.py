@@ -6,7 +6,7 @@ import pulumi
 import pytest
 
 from components.docker_args import container_args, env_list
-from tests.support.program import ROOT
+from testkit.program import ROOT
 from togather_deploy.config.source import from_stack_file
 from togather_deploy.render.containers import app_spec, database_spec, database_url, router_spec
 

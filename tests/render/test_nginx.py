@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.nginx import (
+from testkit.nginx import (
     HOST_JS_MODULE,
     NginxRouter,
     host_params,
@@ -24,7 +24,7 @@ from tests.support.nginx import (
     start_router,
     write_config,
 )
-from tests.support.stub_app import StubApp
+from testkit.stub_app import StubApp
 from togather_deploy.config.model import DeployConfig, load_config
 from togather_deploy.ops import maintenance_flag
 from togather_deploy.render.nginx import render_nginx_conf, render_router_js, router_params

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.nginx import (
+from testkit.nginx import (
     HOST_JS_MODULE,
     NginxRouter,
     nginx_available,
@@ -22,9 +22,9 @@ from tests.support.nginx import (
     start_router,
     write_config,
 )
-from tests.support.ports import free_port
-from tests.support.stub_app import StubApp
-from tests.support.tls import TestCA, nobody_uid
+from testkit.ports import free_port
+from testkit.stub_app import StubApp
+from testkit.tls import TestCA, nobody_uid
 from togather_deploy.config.model import DeployConfig, load_config
 from togather_deploy.hostfs.paths import make_dirs
 from togather_deploy.ops.tls import files as tls_files

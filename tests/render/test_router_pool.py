@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.nginx import NginxRouter, nginx_available, start_router
-from tests.support.ports import free_port, wait_port
+from testkit.nginx import NginxRouter, nginx_available, start_router
+from testkit.ports import free_port, wait_port
 from togather_deploy import ROOT
 
 pytestmark = [pytest.mark.nginx,
@@ -121,7 +121,7 @@ def test_a_dead_cached_connection_is_retried_but_a_post_is_not(workdir: str,
 
 
 def _slot_process(host: str, port: int, slot: str, version: str) -> subprocess.Popen[bytes]:
-    code = ("import sys, time; from tests.support.stub_app import StubApp; "
+    code = ("import sys, time; from testkit.stub_app import StubApp; "
             "StubApp(slot=sys.argv[1], version=sys.argv[2], host=sys.argv[3], "
             "port=int(sys.argv[4])).start(); time.sleep(600)")
     proc = subprocess.Popen([sys.executable, "-c", code, slot, version, host, str(port)], cwd=ROOT)

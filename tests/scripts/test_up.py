@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.program import ROOT
+from testkit.program import ROOT
 
 FAKE = """#!/bin/sh
 echo "$(basename "$0") $*" >> "{log}"

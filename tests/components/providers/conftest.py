@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.demo_app import DemoApp, prepare_database, start_demo_app
-from tests.support.nginx import NginxRouter, start_router
-from tests.support.ports import free_port
+from testkit.demo_app import DemoApp, prepare_database, start_demo_app
+from testkit.nginx import NginxRouter, start_router
+from testkit.ports import free_port
 
 FAST_LIMITS = {"RATE_LIMIT_PUBLIC": "100000"}  # many switches per minute in one test
 

@@ -14,11 +14,11 @@ import pytest
 from cryptography import x509
 
 from components.providers.certificate import CertificateProvider
-from tests.support.nginx import NginxRouter, nginx_available, private_dir, start_router
-from tests.support.pebble import Pebble, pebble_available, start_pebble
-from tests.support.ports import free_port
-from tests.support.provider_wire import UNKNOWN, ProviderWire, Secret
-from tests.support.tls import TestCA, nobody_uid
+from testkit.nginx import NginxRouter, nginx_available, private_dir, start_router
+from testkit.pebble import Pebble, pebble_available, start_pebble
+from testkit.ports import free_port
+from testkit.provider_wire import UNKNOWN, ProviderWire, Secret
+from testkit.tls import TestCA, nobody_uid
 from togather_deploy.ops.tls import files
 from togather_deploy.render.nginx_tls import TlsParams
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from components.providers.db_snapshot import DbSnapshotProvider, snapshot_reason
-from tests.support.pg import SUPERUSER_PASSWORD, PostgresServer, start_postgres
-from tests.support.ports import closed_port, free_port
-from tests.support.provider_wire import ProviderCallError, ProviderWire
+from testkit.pg import SUPERUSER_PASSWORD, PostgresServer, start_postgres
+from testkit.ports import closed_port, free_port
+from testkit.provider_wire import ProviderCallError, ProviderWire
 from togather_deploy.db.snapshots.store import list_snapshots, snapshot_name, verify_file
 
 

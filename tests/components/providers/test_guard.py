@@ -7,8 +7,8 @@ import json
 import pytest
 
 from components.providers.guard import LiveSlotGuardProvider
-from tests.support.program import is_secret, reveal, run_program, stack_config
-from tests.support.provider_wire import UNKNOWN, ProviderWire
+from testkit.program import is_secret, reveal, run_program, stack_config
+from testkit.provider_wire import UNKNOWN, ProviderWire
 from togather_deploy.ops.router_files import write_active_color
 
 

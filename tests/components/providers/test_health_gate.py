@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from components.providers.health_gate import HealthGateProvider, needs_run
-from tests.support.ports import closed_port
-from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
-from tests.support.stub_app import StubApp
+from testkit.ports import closed_port
+from testkit.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
+from testkit.stub_app import StubApp
 from togather_deploy.commands.runner import running_argv
 
 

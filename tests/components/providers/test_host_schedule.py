@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from components.providers.host_schedule import HostScheduleProvider, digest
-from tests.support.provider_wire import UNKNOWN, ProviderWire
+from testkit.provider_wire import UNKNOWN, ProviderWire
 from togather_deploy.render.schedule import CRON_DIR, ScheduledJob, cron_file_name, render_cron
 
 P = HostScheduleProvider()

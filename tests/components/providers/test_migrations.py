@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from components.providers.migrations import MigrationsProvider
-from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
+from testkit.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
 from togather_deploy import ROOT
 from togather_deploy.db.migrations.files import fingerprint, read_directory
 from togather_deploy.db.migrations.lint import lint_sql

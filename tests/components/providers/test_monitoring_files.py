@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from components.providers.monitoring_files import ConfigFilesProvider, digests
-from tests.support.ports import closed_port
-from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire, Secret
+from testkit.ports import closed_port
+from testkit.provider_wire import UNKNOWN, ProviderCallError, ProviderWire, Secret
 
 P = ConfigFilesProvider()
 

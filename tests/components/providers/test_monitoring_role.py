@@ -10,9 +10,9 @@ import psycopg
 import pytest
 
 from components.providers.monitoring_role import ExporterRoleProvider
-from tests.support.pg import PostgresServer
-from tests.support.ports import closed_port, free_port
-from tests.support.provider_wire import ProviderCallError, ProviderWire, Secret
+from testkit.pg import PostgresServer
+from testkit.ports import closed_port, free_port
+from testkit.provider_wire import ProviderCallError, ProviderWire, Secret
 
 pytestmark = pytest.mark.postgres
 P = ExporterRoleProvider()
@@ -72,7 +72,7 @@ def test_delete_with_the_database_gone_is_not_an_error(wire: ProviderWire) -> No
 
 
 def test_create_against_an_unreachable_database_says_what_to_do(wire: ProviderWire) -> None:
-    from tests.support.provider_wire import ProviderCallError
+    from testkit.provider_wire import ProviderCallError
 
     with closed_port() as port, pytest.raises(ProviderCallError) as err:
         dsn = f"postgresql://postgres:x@127.0.0.1:{port}/postgres"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from components.providers.router_config import RouterConfigProvider, params_to_dict
-from tests.support.nginx import (
+from testkit.nginx import (
     NginxRouter,
     host_params,
     nginx_argv,
@@ -20,8 +20,8 @@ from tests.support.nginx import (
     prepare_dir,
     start_router,
 )
-from tests.support.provider_wire import ProviderCallError, ProviderWire
-from tests.support.stub_app import StubApp
+from testkit.provider_wire import ProviderCallError, ProviderWire
+from testkit.stub_app import StubApp
 from togather_deploy.ops import maintenance_flag, router_files
 from togather_deploy.render.nginx import CONF_FILE, JS_FILE
 

@@ -10,9 +10,9 @@ import os
 import pytest
 
 from components.providers.traffic_switch import TrafficSwitchProvider, restored_on_failure, switch_summary
+from testkit.nginx import nginx_available, start_router
+from testkit.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
 from tests.components.providers.conftest import World
-from tests.support.nginx import nginx_available, start_router
-from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
 from togather_deploy.ops import router_files
 
 pytestmark = [pytest.mark.nginx, pytest.mark.postgres,

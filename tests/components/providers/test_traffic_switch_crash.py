@@ -15,10 +15,10 @@ import time
 import pytest
 
 from components.providers.traffic_switch import TrafficSwitchProvider
+from testkit.demo_app import start_demo_app
+from testkit.nginx import nginx_available
+from testkit.provider_wire import ProviderWire
 from tests.components.providers.conftest import FAST_LIMITS, World
-from tests.support.demo_app import start_demo_app
-from tests.support.nginx import nginx_available
-from tests.support.provider_wire import ProviderWire
 from togather_deploy import ROOT
 from togather_deploy.ops import router_files
 

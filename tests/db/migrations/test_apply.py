@@ -140,7 +140,7 @@ def test_version_newer_than_files_is_refused(database_url: str) -> None:
 
 
 def test_connection_refused_and_wrong_password_are_clear(postgres_server, database_url: str) -> None:
-    from tests.support.ports import free_port
+    from testkit.ports import free_port
 
     with pytest.raises(DeployError) as refused:
         status(f"postgresql://postgres:pw@127.0.0.1:{free_port()}/x")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.support.ports import free_port, wait_port
+from testkit.ports import free_port, wait_port
 
 
 @dataclass

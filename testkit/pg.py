@@ -16,7 +16,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 
-from tests.support.ports import free_port, wait_port
+from testkit.ports import free_port, wait_port
 
 SUPERUSER_PASSWORD = "test-superuser-pw"
 

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.ports import free_port, wait_port
+from testkit.ports import free_port, wait_port
 from togather_deploy.ops import router_files
 from togather_deploy.render.nginx import CONF_FILE, JS_FILE, RouterParams, render_nginx_conf, render_router_js
 

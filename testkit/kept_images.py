@@ -13,8 +13,8 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from tests.support.docker import engine_unavailable
-from tests.support.images import minbase_tag
+from testkit.docker import engine_unavailable
+from testkit.images import minbase_tag
 
 
 @contextlib.contextmanager

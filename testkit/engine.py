@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from togather_deploy import ROOT
+
 BUILD_SCRIPT = os.path.join(ROOT, "scripts", "build-engine")
 PASSPHRASE = "engine-tests-only"
 # The program's own files, linked into each workspace (stack files are the workspace's own).

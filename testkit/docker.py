@@ -15,12 +15,12 @@ import time
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from togather_deploy import ROOT
 from togather_deploy.commands import docker as docker_cli
 from togather_deploy.commands import runner
 from togather_deploy.errors import DeployError
 from togather_deploy.render.containers import ContainerSpec
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENGINE_SCRIPT = os.path.join(ROOT, "scripts", "docker-engine")
 
 

@@ -18,8 +18,8 @@ import subprocess
 import urllib.request
 from dataclasses import dataclass
 
-from tests.support.ports import free_port, wait_port
-from tests.support.tls import TestCA
+from testkit.ports import free_port, wait_port
+from testkit.tls import TestCA
 from togather_deploy.ops.tls import files as tls_files
 
 

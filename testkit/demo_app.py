@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from togather_deploy import ROOT
+
 DEMO_APP_DIR = os.path.join(ROOT, "demo-app")
 SERVER = os.path.join(DEMO_APP_DIR, "server.py")
 JWT_SECRET = "demo-jwt-secret-0123456789abcdef0123456789"

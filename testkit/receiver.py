@@ -13,7 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.support.ports import free_port
+from testkit.ports import free_port
 
 
 class Receiver:

@@ -29,7 +29,9 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from togather_deploy import ROOT
+
+_REPO = ROOT
 _SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_pulumi_cli.py")
 """The fake's program (a file of its own, so it is linted like any code)."""
 
@@ -166,7 +168,7 @@ def run_script(fake: FakePulumi | None, verb: str, *args: str, stdin: str = "",
     ``env`` replaces the environment outright."""
     import subprocess
 
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    root = ROOT
     return subprocess.run([os.path.join(root, "scripts", verb), *args], input=stdin,
                           env=env if env is not None else fake.env() if fake else None,
                           capture_output=True, text=True,

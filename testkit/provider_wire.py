@@ -47,7 +47,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from tests.support.wire_values import (
+from testkit.wire_values import (
     Applied,
     Checked,
     Diffed,
@@ -59,8 +59,8 @@ from tests.support.wire_values import (
     plain_value,
     secret_keys,
 )
+from togather_deploy import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 __all__ = ["UNKNOWN", "Applied", "Checked", "Diffed", "Failure", "ProviderCallError", "ProviderWire",
            "Secret", "parse_traceback", "wire_session"]
 UNKNOWN = rpc.UNKNOWN

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ResourceProvider
 
-from tests.support.provider_wire import UNKNOWN, ProviderCallError, ProviderWire, Secret, parse_traceback
+from testkit.provider_wire import UNKNOWN, ProviderCallError, ProviderWire, Secret, parse_traceback
 from togather_deploy.errors import ConfigError
 
 

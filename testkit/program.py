@@ -21,9 +21,9 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from togather_deploy import ROOT
 from togather_deploy.config.source import NAMESPACE, PROJECT, read_stack_file
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SECRET_SIG = rpc._special_secret_sig  # how the wire format marks a secret value
 
 

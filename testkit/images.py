@@ -8,7 +8,7 @@ hash of everything that made the image (suite, mirror, packages, Dockerfile
 directory, base tag), so a change rebuilds and an unchanged machine builds
 nothing: the first run takes about a minute, later runs milliseconds.
 
-    venv/bin/python -m tests.support.images      # build what is missing, print JSON
+    venv/bin/python -m testkit.images      # build what is missing, print JSON
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from togather_deploy import ROOT
+
 IMAGES_DIR = os.path.join(ROOT, "tests", "rehearsal", "images")
 SUITE = "bookworm"
 MIRROR = os.environ.get("TOGATHER_DEBIAN_MIRROR", "http://deb.debian.org/debian")
