@@ -1,9 +1,10 @@
 """Certificate rotation under keep-alive HTTPS load, and what HTTPS costs the router.
 
 Everything is real and on loopback: the rendered router nginx with TLS
-(``render.nginx_tls``), a second nginx standing in for the two colours (a fixed
-200, so the upstream never bounds the router), certificates from a throwaway CA
-(``tests.support.tls``) installed by ``ops.tls.files.install``, and wrk (no retries).
+(``render.nginx_tls``), a second nginx standing in for the two colours
+(``nginx_baselines.trivial_upstream``: a fixed 200, so it never bounds the
+router), certificates from a throwaway CA (``testkit.tls``) installed by
+``ops.tls.files.install``, and wrk (no retries).
 
 1. **Rotation, per-handshake certificate** (the shipped config): a keep-alive wrk
    and a ``Connection: close`` wrk (a new TLS handshake per request) run while
@@ -42,33 +43,15 @@ sys.path.insert(0, ROOT)
 
 from cryptography import x509  # noqa: E402
 
+from benchmarks import nginx_baselines as base  # noqa: E402
 from benchmarks.wrk_load import parse_wrk  # noqa: E402
-from tests.support.nginx import NginxRouter, nginx_argv, prepare_dir, start_router  # noqa: E402
-from tests.support.ports import free_port, wait_port  # noqa: E402
-from tests.support.tls import TestCA, nobody_uid  # noqa: E402
+from testkit.nginx import NginxRouter, start_router  # noqa: E402
+from testkit.ports import free_port  # noqa: E402
+from testkit.tls import TestCA, nobody_uid  # noqa: E402
 from togather_deploy.ops.tls import files as tls_files  # noqa: E402
 from togather_deploy.render.nginx_tls import TlsParams  # noqa: E402
 
 HOST = "events.test"
-_UPSTREAM = """pid logs/nginx.pid; worker_processes 1; events {{ worker_connections 4096; }}
-http {{ access_log off;
-    server {{ listen 127.0.0.1:{blue}; listen 127.0.0.1:{green};
-        location / {{ default_type application/json; return 200 '{{"ok":true}}'; }} }} }}
-"""
-
-
-def start_upstream(workdir: str) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    d = os.path.join(workdir, "upstream")
-    prepare_dir(d)
-    ports = {"blue": free_port(), "green": free_port()}
-    with open(os.path.join(d, "nginx.conf"), "w", encoding="utf-8") as fh:
-        fh.write(_UPSTREAM.format(**ports))
-    proc = subprocess.Popen(nginx_argv(d, "-g", "daemon off;"), stderr=subprocess.DEVNULL)
-    for p in ports.values():
-        wait_port(p)
-    return proc, {c: f"127.0.0.1:{p}" for c, p in ports.items()}
-
-
 def start_tls_router(workdir: str, name: str, upstreams: dict[str, str], ca: TestCA, *,
                      per_handshake: bool) -> NginxRouter:
     conf_dir = os.path.join(workdir, name)
@@ -179,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = tempfile.mkdtemp(prefix="togather-tls-bench-")
     os.chmod(workdir, 0o755)
     ca = TestCA()
-    upstream, ups = start_upstream(workdir)
+    upstream = base.trivial_upstream(os.path.join(workdir, "upstream"))
+    ups = {"blue": upstream.addr, "green": upstream.addr}
     dynamic = start_tls_router(workdir, "dynamic", ups, ca, per_handshake=True)
     static = start_tls_router(workdir, "static", ups, ca, per_handshake=False)
     try:
@@ -199,8 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for r in (dynamic, static):
             r.stop()
-        upstream.terminate()
-        upstream.wait(30)
+        upstream.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
     def median(xs: list[float]) -> float:
