@@ -12,108 +12,39 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import urllib.request
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from testkit import docker
-from testkit.engine import ROOT, Engine, Workspace
-from tests.rehearsal.app_images import RehearsalImages, ensure_images
+from testkit.engine import ROOT, Engine
+from tests.engine.node import DOCUMENTED_OUTPUTS, V1, V2, Node, started_node
 from tests.rehearsal.load import Load
-from tests.rehearsal.rehearsal_config import copy_migrations, initial_raw
+from tests.rehearsal.rehearsal_config import copy_migrations
 from togather_deploy.db.snapshots.store import list_snapshots
 
 pytestmark = [pytest.mark.engine, pytest.mark.docker, pytest.mark.slow]
 
-STACK = f"enginetest-{os.urandom(3).hex()}"
-"""Unique per run: engineers share one Docker engine, and the teardown removes by this label."""
-V1, V2 = "v1.0.0", "v2.0.0"
-"""Exact releases: the policy pack refuses a moving tag like ``v1`` for the app."""
-IMAGES = {V1: V1, V2: V2}
-"""Image tag → the version that image answers with."""
-SECRETS = ("databasePassword", "jwtSecret", "csrfKey")
-DOCUMENTED_OUTPUTS = {"activeColor", "versions", "publicUrl", "previewUrl", "slotUrls",
-                      "databaseHostUrl", "stateDir", "snapshotDir", "snapshotPath",
-                      "migrationsApplied", "schemaVersion"}
-
-
-class Node:
-    """The stack under test: its workspace, raw config and helpers to read the running node."""
-
-    def __init__(self, engine: Engine, images: RehearsalImages, tmp: str) -> None:
-        self.ws = Workspace(engine, tmp)
-        self.state_dir = os.path.join(tmp, "state")
-        self.migrations = os.path.join(tmp, "migrations")
-        os.makedirs(self.migrations)
-        copy_migrations(self.migrations, 3)
-        raw = initial_raw(images, state_dir=self.state_dir, migrations_dir=self.migrations,
-                          password=os.urandom(12).hex())
-        raw["blue"] = {**raw["blue"], "version": V1}
-        raw["stopIdleSlot"] = True
-        # the demo app has no river_job table, so it answers "degraded" (as the dev stack allows)
-        raw["health"] = {**raw["health"], "allowDegraded": True}
-        self.secrets = {k: raw.pop(k) for k in SECRETS}
-        self.raw = raw
-
-    def write(self) -> None:
-        self.ws.write_config(STACK, {f"togather:{k}": v for k, v in self.raw.items()})
-
-    def start(self) -> None:
-        self.write()
-        self.ws.pulumi("stack", "init", STACK)
-        for key, value in self.secrets.items():  # through stdin: never on a command line
-            self.ws.pulumi("config", "set", "--secret", f"togather:{key}", "--stack", STACK, stdin=value)
-
-    def up(self, *extra: str, check: bool = True) -> Any:
-        return self.ws.pulumi("up", "--yes", "--stack", STACK, *extra, check=check)
-
-    @property
-    def public_url(self) -> str:
-        return f"http://127.0.0.1:{self.raw['publicPort']}"
-
-    def served(self) -> tuple[str, str]:
-        """(colour, version) that answered one request through the router's public port."""
-        with urllib.request.urlopen(self.public_url + "/api/v1/events", timeout=10) as resp:
-            return resp.headers["X-Togather-Slot"], resp.headers["X-Togather-Version"]
-
-    def name(self, role: str) -> str:
-        """Docker object names: ``<project>-<stack>-<role>``."""
-        return f"togather-deploy-{STACK}-{role}"
-
-    def cleanup(self) -> None:
-        docker.cleanup({"togather.stack": STACK}, networks=[self.name("net")],
-                       volumes=[self.name("pgdata")])
-
 
 @pytest.fixture(scope="module")
 def node(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    reason = engine.missing("docker", "random", "command") or docker.engine_unavailable()
-    if reason:
-        pytest.skip(reason)
-    images = ensure_images(IMAGES)
-    n = Node(engine, images, str(tmp_path_factory.mktemp("engine-node")))
-    n.start()
-    yield n
-    n.ws.pulumi("destroy", "--yes", "--exclude-protected", "--stack", STACK, check=False)
-    n.cleanup()
+    yield from started_node(engine, tmp_path_factory)
 
 
 def test_preview_from_empty_then_up_creates_every_resource(node: Node) -> None:
-    preview = node.ws.pulumi("preview", "--stack", STACK)
+    preview = node.ws.pulumi("preview", "--stack", node.stack)
     assert "to create" in preview.stdout and "error" not in preview.stdout.lower(), preview.stdout
     up = node.up()
     assert "created" in up.stdout, up.stdout
     assert node.served() == ("blue", V1)
-    outputs = node.ws.outputs(STACK)
+    outputs = node.ws.outputs(node.stack)
     assert set(outputs) >= DOCUMENTED_OUTPUTS, sorted(outputs)
     assert outputs["databaseHostUrl"] == "[secret]" and outputs["activeColor"] == "blue"
     assert outputs["stateDir"] == node.state_dir and outputs["versions"] == {"blue": V1}
 
 
 def test_a_second_up_changes_nothing(node: Node) -> None:
-    again = node.ws.pulumi("preview", "--stack", STACK, "--expect-no-changes")
+    again = node.ws.pulumi("preview", "--stack", node.stack, "--expect-no-changes")
     assert again.returncode == 0, again.stdout
 
 
@@ -157,7 +88,7 @@ def test_a_colour_that_never_gets_healthy_is_never_switched_to(node: Node) -> No
     node.write()
     node.up()
     assert node.served() == ("green", V2)
-    node.ws.pulumi("preview", "--stack", STACK, "--expect-no-changes")
+    node.ws.pulumi("preview", "--stack", node.stack, "--expect-no-changes")
 
 
 def test_scripts_deploy_and_rollback_drive_the_real_cli_under_load(node: Node) -> None:
@@ -165,7 +96,7 @@ def test_scripts_deploy_and_rollback_drive_the_real_cli_under_load(node: Node) -
     Blue (idle, running) is at V1 and proven: releasing V1 again would change nothing and gate
     nothing, so the release is V2 (a new blue container, gated round by round)."""
     def script(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([os.path.join(ROOT, "scripts", argv[0]), STACK, *argv[1:], "--project-dir",
+        return subprocess.run([os.path.join(ROOT, "scripts", argv[0]), node.stack, *argv[1:], "--project-dir",
                                node.ws.project], env=node.ws.env, capture_output=True, text=True,
                               timeout=900, check=False)
 
@@ -188,7 +119,7 @@ def test_guard_refuses_changing_the_live_colour_at_preview(node: Node) -> None:
     node.raw["green"] = {**node.raw["green"], "version": V1}
     node.write()
     try:
-        refused = node.ws.pulumi("preview", "--stack", STACK, check=False)
+        refused = node.ws.pulumi("preview", "--stack", node.stack, check=False)
         assert refused.returncode != 0
         assert "live" in refused.stdout + refused.stderr
     finally:
@@ -198,13 +129,13 @@ def test_guard_refuses_changing_the_live_colour_at_preview(node: Node) -> None:
 
 def test_policy_pack_passes_the_stack_and_refuses_a_moving_app_tag(node: Node) -> None:
     pack = os.path.join(node.ws.project, "policy")
-    passed = node.ws.pulumi("preview", "--stack", STACK, "--policy-pack", pack)
+    passed = node.ws.pulumi("preview", "--stack", node.stack, "--policy-pack", pack)
     assert "togather-safety" in passed.stdout, passed.stdout[-3000:]
     blue = node.raw["blue"]
     node.raw["blue"] = {**blue, "version": "v1"}   # a valid tag, but not an exact release
     node.write()
     try:
-        refused = node.ws.pulumi("preview", "--stack", STACK, "--policy-pack", pack, check=False)
+        refused = node.ws.pulumi("preview", "--stack", node.stack, "--policy-pack", pack, check=False)
         assert refused.returncode != 0
         assert "pinned-images" in refused.stdout and "the app's version must be" in refused.stdout, \
             refused.stdout[-3000:]
@@ -218,7 +149,7 @@ def test_bad_config_is_one_clear_error_at_preview_never_a_traceback(node: Node) 
     node.raw["router"] = {**router, "image": router["image"].rsplit(":", 1)[0]}   # no tag
     node.write()
     try:
-        refused = node.ws.pulumi("preview", "--stack", STACK, check=False)
+        refused = node.ws.pulumi("preview", "--stack", node.stack, check=False)
         out = refused.stdout + refused.stderr
         assert refused.returncode != 0 and "router.image: must be an image pinned" in out, out[-3000:]
         assert "Traceback" not in out, out[-3000:]
@@ -229,9 +160,9 @@ def test_bad_config_is_one_clear_error_at_preview_never_a_traceback(node: Node) 
 
 def test_destroy_keeps_the_database_volume_and_every_snapshot(node: Node) -> None:
     snapshots = list_snapshots(os.path.join(node.state_dir, "snapshots"))
-    refused = node.ws.pulumi("destroy", "--yes", "--stack", STACK, check=False)
+    refused = node.ws.pulumi("destroy", "--yes", "--stack", node.stack, check=False)
     assert refused.returncode != 0 and "protected" in refused.stdout + refused.stderr
-    node.ws.pulumi("destroy", "--yes", "--exclude-protected", "--stack", STACK)
+    node.ws.pulumi("destroy", "--yes", "--exclude-protected", "--stack", node.stack)
     assert docker.state(node.name("app-green")) == {} and docker.state(node.name("router")) == {}
     assert docker.exists("volume", node.name("pgdata"))
     assert list_snapshots(os.path.join(node.state_dir, "snapshots")) == snapshots
