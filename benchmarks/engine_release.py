@@ -30,7 +30,7 @@ sys.path.insert(0, ROOT)
 
 from testkit.docker import engine_unavailable  # noqa: E402
 from testkit.engine import find_engine  # noqa: E402
-from tests.engine.test_program import IMAGES, STACK, V2, Node  # noqa: E402
+from tests.engine.node import IMAGES, V2, Node  # noqa: E402
 from tests.rehearsal.app_images import ensure_images  # noqa: E402
 from tests.rehearsal.load import Load  # noqa: E402
 from tests.rehearsal.rehearsal_config import copy_migrations  # noqa: E402
@@ -79,7 +79,7 @@ def main() -> int:
         flip = _under_load(node, {"activeColor": "green"})
         back = _under_load(node, {"activeColor": "blue"})
     finally:
-        node.ws.pulumi("destroy", "--yes", "--exclude-protected", "--stack", STACK, check=False)
+        node.ws.pulumi("destroy", "--yes", "--exclude-protected", "--stack", node.stack, check=False)
         node.cleanup()
     failures = release["failures"] + flip["failures"] + back["failures"]
     result = {
