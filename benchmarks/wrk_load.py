@@ -9,9 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 
-def wrk(url: str, *, connections: int, duration: int, threads: int = 1) -> subprocess.Popen[str]:
+def wrk(url: str, *, connections: int, duration: int, threads: int = 1,
+        script: str | None = None) -> subprocess.Popen[str]:
+    """``script``: a wrk Lua script (e.g. one whose ``delay()`` paces each connection)."""
+    extra = ["-s", script] if script else []
     return subprocess.Popen(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
-                             "--timeout", "10s", "--latency", url],
+                             "--timeout", "10s", "--latency", *extra, url],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
