@@ -15,12 +15,11 @@ Run by ``switch_under_load.py`` (its ``paced_flips``); not a test: nothing is as
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 from typing import Any
 
-from benchmarks.wrk_load import parse_wrk, percentile, wrk
-from components.providers.traffic_switch import switch
+from benchmarks.flip_loop import flips_during
+from benchmarks.wrk_load import wrk
 from testkit.demo_app import DemoApp
 from testkit.nginx import start_router
 
@@ -37,26 +36,8 @@ def paced_flip_phase(apps: Mapping[str, DemoApp], workdir: str, duration: int,
     with open(script, "w", encoding="utf-8") as fh:
         fh.write(f"function delay()\n    return {PACE_MS}\nend\n")
     load = wrk(router.url + "/api/v1/events", connections=32, duration=duration, threads=2, script=script)
-    ms: list[float] = []
     try:
-        time.sleep(1.0)
-        gap, active = (duration - 2.0) / max(flips, 1), "blue"
-        for _ in range(flips):
-            started = time.monotonic()
-            active = "green" if active == "blue" else "blue"
-            app = apps[active]
-            out = switch({"router_dir": router.conf_dir, "public_url": router.url, "active_color": active,
-                          "version": app.version, "target_url": app.url, "health_path": "/health",
-                          "verify_path": "/version", "verify_timeout": 10, "stop_idle_slot": False})
-            ms.append(out["latency_ms"])
-            time.sleep(max(0.0, gap - (time.monotonic() - started)))
-        result = parse_wrk(load.communicate(timeout=duration + 60)[0])
+        targets = {c: (a.version, a.url) for c, a in apps.items()}
+        return {"pace_ms": PACE_MS, **flips_during(load, router, targets, duration, flips)}
     finally:
-        if load.poll() is None:
-            load.kill()
         router.stop()
-    return {"pace_ms": PACE_MS, "requests": result["requests"],
-            "req_per_s": round(result["requests"] / duration), "failed": result["failed"],
-            "flips": len(ms), "request_latency_ms": result["latency_ms"],
-            "write_to_verified_ms": {"p50": percentile(ms, 0.5), "p99": percentile(ms, 0.99),
-                                     "max": percentile(ms, 1.0), "samples": [round(x, 1) for x in ms]}}

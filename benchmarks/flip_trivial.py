@@ -7,7 +7,7 @@ router, measured up to 300 ms there (2 cores, wrk saturating). Here each colour 
 nginx answering every path with its own version at once (``/health`` included, so the
 switch's health look passes), and the same ``TrafficSwitch`` code path flips between them
 while wrk (keep-alive, no retries) saturates the router: what remains is the router's part
-of a flip — the atomic write, njs reading the file, the pool of the new colour.
+of a flip — the atomic rename, nginx testing the file, the pool of the new colour.
 
 Run by ``switch_under_load.py`` (its ``trivial_flips``); not a test: nothing is asserted.
 """
@@ -15,12 +15,11 @@ Run by ``switch_under_load.py`` (its ``trivial_flips``); not a test: nothing is 
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
+from benchmarks.flip_loop import flips_during
 from benchmarks.nginx_baselines import Nginx, start_nginx
-from benchmarks.wrk_load import parse_wrk, percentile, wrk
-from components.providers.traffic_switch import switch
+from benchmarks.wrk_load import wrk
 from testkit.nginx import start_router
 from testkit.ports import free_port
 
@@ -41,27 +40,10 @@ def trivial_flip_phase(workdir: str, duration: int, flips: int) -> dict[str, Any
     router = start_router({c: s.addr for c, s in slots.items()}, os.path.join(workdir, "router-flip"),
                           worker_processes="2")
     load = wrk(router.url + "/", connections=50, duration=duration, threads=2)
-    ms: list[float] = []
     try:
-        time.sleep(1.0)
-        gap, active = (duration - 2.0) / max(flips, 1), "blue"
-        for _ in range(flips):
-            started = time.monotonic()
-            active = "green" if active == "blue" else "blue"
-            out = switch({"router_dir": router.conf_dir, "public_url": router.url, "active_color": active,
-                          "version": VERSIONS[active], "target_url": slots[active].url,
-                          "health_path": "/health", "verify_path": "/version", "verify_timeout": 10,
-                          "stop_idle_slot": False})
-            ms.append(out["latency_ms"])
-            time.sleep(max(0.0, gap - (time.monotonic() - started)))
-        result = parse_wrk(load.communicate(timeout=duration + 60)[0])
+        return flips_during(load, router, {c: (v, slots[c].url) for c, v in VERSIONS.items()},
+                            duration, flips)
     finally:
-        if load.poll() is None:
-            load.kill()
         router.stop()
         for s in slots.values():
             s.stop()
-    return {"requests": result["requests"], "failed": result["failed"], "flips": len(ms),
-            "request_latency_ms": result["latency_ms"],
-            "write_to_verified_ms": {"p50": percentile(ms, 0.5), "p99": percentile(ms, 0.99),
-                                     "max": percentile(ms, 1.0)}}
