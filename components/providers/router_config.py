@@ -19,10 +19,13 @@ Contract
   fails ``nginx -t`` is never written over the live one and never loaded: the
   update fails with nginx's message and the old files stay. The one-word
   ``active_color`` file is written only when absent (afterwards only
-  ``TrafficSwitch`` writes it). The ``maintenance`` file follows ``params.maintenance``
-  (``router.maintenance``) on create and whenever that value changes — written (an existing
-  message kept) or removed, never a reload: the rendered text does not depend on it, and
-  between such changes ``scripts/maintenance`` owns the file. Only when the text changed *and* the router
+  ``TrafficSwitch`` writes it), except that a file from before 2026-12-03 gets the mode
+  its word calls for (same word, one atomic write) before the new nginx.conf, which
+  routes by that mode (``render.active_file``), replaces the live one. The ``maintenance``
+  file follows ``params.maintenance`` (``router.maintenance``) on create and whenever that
+  value changes — written (an existing message kept) or removed, never a reload: the
+  rendered text does not depend on it, and between such changes ``scripts/maintenance``
+  owns the file. Only when the text changed *and* the router
   container is running is nginx told to reload (``docker kill -s HUP``): that
   happens for structural changes, never on the release path, because nothing
   here depends on the active colour. Unchanged text: the previous outputs.
@@ -108,6 +111,7 @@ def apply(props: Mapping[str, Any], old: Mapping[str, Any] | None) -> dict[str, 
         return {**old, **outs}
     router_files.ensure_dir(d)
     how = validate(i, js)
+    router_files.agree_mode_with_word(d)  # before the conf that tests the mode goes live
     router_files.atomic_write(os.path.join(d, JS_FILE), js)
     router_files.atomic_write(os.path.join(d, CONF_FILE), conf)
     if router_files.read_active_color(d) is None:

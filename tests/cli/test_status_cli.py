@@ -106,6 +106,21 @@ def test_corrupt_router_file_is_reported_not_fatal(tmp_path):
     assert "purple" in out.getvalue()
 
 
+def test_a_word_the_mode_bit_contradicts_is_a_problem_with_its_fix(tmp_path):
+    """nginx routes by the mode bit: a hand-edited word (or a pre-bit file) is reported."""
+    project = make_project(tmp_path, free_port(), free_port())
+    router = os.path.join(project, "state", "router")
+    os.makedirs(router)
+    router_files.write_active_color(router, "blue")
+    os.chmod(os.path.join(router, "active_color"), 0o644)
+    out = io.StringIO()
+    ctx = OpsContext(project_dir=project, stack=STACK, out=out, err=io.StringIO(), clock=time.time)
+    status_cli.main([STACK, "--project-dir", project, "--json"], ctx=ctx)
+    data = json.loads(out.getvalue())
+    problem = next(p for p in data["problems"] if p.startswith("router:"))
+    assert "says blue but its mode routes green" in problem and "chmod 755" in problem
+
+
 def test_bad_config_exits_10(tmp_path):
     project = str(tmp_path / "p")
     write_stack(project, STACK, {"image": "x", "activeColor": "green"})  # green has no version

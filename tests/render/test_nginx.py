@@ -218,11 +218,18 @@ def test_the_rendered_config_never_depends_on_maintenance() -> None:
 
 
 @pytest.mark.nginx
-def test_a_dead_or_garbled_active_colour_never_reaches_the_wrong_slot(router: NginxRouter) -> None:
-    with open(os.path.join(router.conf_dir, "active_color"), "w") as fh:
-        fh.write("purple\n")
-    status, headers, _ = _get(router.url + "/x")
-    assert status == 503 and "X-Togather-Slot" not in headers
+def test_nginx_routes_by_the_mode_bit_and_without_the_file_to_no_slot(router: NginxRouter) -> None:
+    """The router reads no word: the owner-exec bit routes (``render.active_file``), which
+    every write gives together with the word. No file: 503, never a guessed colour."""
+    path = os.path.join(router.conf_dir, "active_color")
+    for mode, active, idle in ((0o644, "green", "blue"), (0o755, "blue", "green")):
+        os.chmod(path, mode)
+        assert _get(router.url + "/x")[1]["X-Togather-Slot"] == active
+        assert _get(router.preview_url + "/x")[1]["X-Togather-Slot"] == idle
+    os.unlink(path)
+    for url in (router.url, router.preview_url):
+        status, headers, _ = _get(url + "/x")
+        assert status == 503 and "X-Togather-Slot" not in headers
 
 
 def test_each_colour_has_a_kept_alive_pool_at_its_fixed_address() -> None:

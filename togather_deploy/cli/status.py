@@ -93,6 +93,8 @@ def _problems(cfg: DeployConfig, router: str | None, router_error: str | None,
               slots: tuple[SlotStatus, ...]) -> tuple[str, ...]:
     live = router or cfg.active_color
     found = [] if router else [f"router: {router_error or 'no active_color file'}"]
+    if router and router_error:  # the word and the mode bit nginx routes by disagree
+        found.append(f"router: {router_error}")
     if router and router != cfg.active_color:
         found.append(f"router serves {router}, stack config says {cfg.active_color}")
     ok = {"healthy", "degraded"} if cfg.health.allow_degraded else {"healthy"}
@@ -109,6 +111,8 @@ def status(ctx: OpsContext) -> StatusResult:
         router = router_files.read_active_color(cfg.router_dir)
     except DeployError as exc:  # a corrupt file is news to report, not a reason to stop
         router_error = exc.message
+    if router is not None:
+        router_error = router_files.disagreement(cfg.router_dir, router)
     slots = tuple(_slot(cfg, c) for c in COLORS)
     snap = deploy_metrics.latest_snapshot(cfg.snapshots.dir)
     now = ctx.clock()

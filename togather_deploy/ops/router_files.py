@@ -2,9 +2,9 @@
 
 Every write is ``togather_deploy.hostfs.atomic`` (temp file, fsync, rename, fsync the
 directory; a flip stages the first two before its clock starts: ``staged_active_color``),
-so nginx's ``router.js`` reads, per request, the whole
-old file or the whole new one, and the ``active_color`` file always holds exactly
-``blue`` or ``green`` even when a writer is SIGKILLed.
+so nginx sees, per request, the whole old file or the whole new one, and ``active_color``
+always holds exactly ``blue`` (mode 0755) or ``green`` (0644), word and mode bit from one
+rename (``render.active_file``: nginx tests the bit), even when a writer is SIGKILLed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from togather_deploy.hostfs.atomic import Staged, staged_write
 from togather_deploy.hostfs.atomic import atomic_write as atomic_write
 from togather_deploy.hostfs.atomic import sweep_temp_files as sweep_temp_files
 from togather_deploy.hostfs.paths import make_dirs
-from togather_deploy.render.nginx import ACTIVE_FILE
+from togather_deploy.render.active_file import ACTIVE_FILE, MODES, color_of_mode
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755
@@ -57,7 +57,7 @@ def staged_active_color(directory: str, color: str) -> Iterator[Staged]:
     if color not in COLORS:
         raise DeployError(f"active colour must be blue or green, got {color!r}")
     sweep_temp_files(directory, ACTIVE_FILE)
-    with staged_write(os.path.join(directory, ACTIVE_FILE), color + "\n") as staged:
+    with staged_write(os.path.join(directory, ACTIVE_FILE), color + "\n", mode=MODES[color]) as staged:
         yield staged
 
 
@@ -75,3 +75,36 @@ def read_active_color(directory: str) -> str | None:
         raise DeployError(f"{path} holds {color[:40]!r}, not blue or green", file=path,
                           fix="write the colour that should serve: echo blue > " + path)
     return color
+
+
+def routed_color(directory: str) -> str | None:
+    """The colour nginx routes to: what the file's mode bit says (``None``: no file)."""
+    try:
+        return color_of_mode(os.stat(os.path.join(directory, ACTIVE_FILE)).st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def disagreement(directory: str, word: str) -> str | None:
+    """Why nginx routes elsewhere than the file's ``word`` says, with the fix; ``None`` if it
+    does not. Only a hand edit (or a file from before the mode bit) can make them differ."""
+    routed = routed_color(directory)
+    if routed in (None, word):
+        return None
+    path = os.path.join(directory, ACTIVE_FILE)
+    return f"{path} says {word} but its mode routes {routed} (fix: chmod {MODES[word]:o} {path})"
+
+
+def agree_mode_with_word(directory: str) -> bool:
+    """Give ``active_color`` the mode its word calls for; ``True`` when it had to be rewritten.
+
+    A file written before 2026-12-03 holds the right word with mode 0644 whatever the
+    colour. ``RouterConfig`` runs this before it installs an nginx.conf that tests the mode,
+    so the word an older router read is the colour the new one routes to. The rewrite is the
+    same atomic write as a flip: the same word, the mode that matches it.
+    """
+    color = read_active_color(directory)
+    if color is None or routed_color(directory) == color:
+        return False
+    write_active_color(directory, color)
+    return True

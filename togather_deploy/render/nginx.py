@@ -1,9 +1,9 @@
 """The router's nginx.conf and router.js, rendered as pure text from ``RouterParams``.
 
-How a colour flip works without a reload: ``js_set`` runs ``router.js`` per request, which
-reads the one-word ``active_color`` file in the config directory (njs ``fs.readFileSync``).
-Each colour has an ``upstream togather_<colour>``: a pool of kept-alive HTTP/1.1
-connections to the colour's FIXED address (``network.subnet``), and ``proxy_pass
+How a colour flip works without a reload: per request, nginx tests the ``active_color``
+file of the config directory (two stats: ``render.active_file`` says why its mode bit, not
+njs, carries the colour to nginx). Each colour has an ``upstream togather_<colour>``: a pool
+of kept-alive HTTP/1.1 connections to the colour's FIXED address (``network.subnet``), and ``proxy_pass
 http://$togather_upstream`` names one of them per request, so:
 
 * a flip changes the pool the next request uses; requests in flight on the old colour
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from togather_deploy.config.model import COLORS, DeployConfig
-from togather_deploy.render import nginx_tls, router_js
+from togather_deploy.render import active_file, nginx_tls, router_js
 from togather_deploy.render.containers import (
     APP_PORT,
     ROUTER_CONF_DIR,
@@ -36,7 +36,7 @@ from togather_deploy.render.containers import (
     ROUTER_PUBLIC_PORT,
 )
 
-ACTIVE_FILE = router_js.ACTIVE_FILE
+ACTIVE_FILE = active_file.ACTIVE_FILE
 MAINTENANCE_FILE = router_js.MAINTENANCE_FILE
 CONF_FILE = "nginx.conf"
 JS_FILE = "router.js"
@@ -149,13 +149,13 @@ def _upstreams(p: RouterParams) -> str:
                      "keepalive_timeout 15s; keepalive_requests 100000; }" for c in COLORS)
 
 
-def _server(p: RouterParams, *, addr: str, port: int, color_var: str, public: bool) -> str:
-    """One server block. ``color_var`` picks the colour: active (public) or idle (preview)."""
+def _server(p: RouterParams, *, addr: str, port: int, public: bool) -> str:
+    """One server block: the public one serves the active colour, the preview one the idle."""
     lines = [
         "    server {",
         nginx_tls.https_listen(p.tls, addr) if public and p.tls else f"        listen {addr}:{port};",
         f"        server_name {p.server_name};",
-        f"        set $togather_color {color_var};",
+        *active_file.nginx_selection(f"{p.conf_dir.rstrip('/')}/{ACTIVE_FILE}", idle=not public),
         "        set $togather_upstream \"\";",
         *(f"        if ($togather_color = {c}) {{ set $togather_upstream {upstream_name(c)}; }}"
           for c in COLORS),
@@ -194,7 +194,7 @@ def render_nginx_conf(p: RouterParams, *, js_file: str = JS_FILE) -> str:
     conf_dir = p.conf_dir.rstrip("/")
     t = p.temp_dir.rstrip("/")
     return f"""# Rendered by togather-deploy (togather_deploy/render/nginx.py). Do not edit: a flip
-# changes only {conf_dir}/{ACTIVE_FILE}, read per request by {js_file}.
+# changes only {conf_dir}/{ACTIVE_FILE}, whose mode bit nginx tests per request.
 load_module {p.js_module};
 {nginx_tls.main_directives(p.tls)}worker_processes {p.worker_processes};
 pid {p.pid};
@@ -225,8 +225,6 @@ http {{
 
     js_path "{conf_dir}/";
     js_import router from {js_file};
-    js_set $togather_active router.activeColor;
-    js_set $togather_idle router.idleColor;
     js_set $togather_maintenance_message router.maintenanceMessage;
     # A caller's request id is passed through when it is sane, else nginx makes one.
     map $http_x_request_id $togather_request_id {{
@@ -239,8 +237,8 @@ http {{
     access_log {p.access_log} togather_json;
 
 {nginx_tls.redirect_server(p.tls, p.listen_addr, p.listen_port) if p.tls else ""}\
-{_server(p, addr=p.listen_addr, port=p.listen_port, color_var="$togather_active", public=True)}
+{_server(p, addr=p.listen_addr, port=p.listen_port, public=True)}
 
-{_server(p, addr=p.preview_addr, port=p.preview_port, color_var="$togather_idle", public=False)}
+{_server(p, addr=p.preview_addr, port=p.preview_port, public=False)}
 }}
 """

@@ -1,20 +1,23 @@
 """The router's ``router.js`` (njs), rendered as pure text from the config directory nginx sees.
 
-It answers two questions, each by reading one small file of that directory
-(njs ``fs.readFileSync``; the writers replace files atomically by rename, so a read sees
-the old file or the new one, never a torn write):
+Since 2026-12-03 it answers one question per request, and only on the maintenance page:
 
-- ``activeColor``/``idleColor``: the one-word ``active_color`` file (``blue``/``green``;
-  anything else or no file: ``''``, and the router answers 503 rather than guess);
 - ``maintenanceMessage``: the ``maintenance`` file's text (at most 500 characters, HTML-escaped), or
-  ``Back shortly.`` when it is empty or absent.
+  ``Back shortly.`` when it is empty or absent (njs ``fs.readFileSync``; the writers replace
+  files atomically by rename, so a read sees the old file or the new one, never a torn write).
+
+The colour is no longer chosen here: nginx tests ``active_color``'s mode bit itself
+(``render.active_file``: an njs read per request cost ~20 % of the router's CPU).
+``activeColor``/``idleColor`` still read the file's word for a router whose nginx.conf
+predates that (``RouterConfig`` renames router.js before nginx.conf, and an nginx still
+running the old config keeps calling them until its reload): nothing new uses them.
 """
 
 from __future__ import annotations
 
 from togather_deploy.config.model import COLORS
+from togather_deploy.render.active_file import ACTIVE_FILE
 
-ACTIVE_FILE = "active_color"
 MAINTENANCE_FILE = "maintenance"
 """Present: the public listener serves the maintenance page; its text is the message."""
 MAINTENANCE_DEFAULT_MESSAGE = "Back shortly."
@@ -31,8 +34,8 @@ import fs from 'fs';
 
 const COLORS = [{colors}];
 
-// Read per request: the switch replaces the file atomically (rename), so a
-// request sees the old colour or the new one, never a torn write.
+// For an nginx.conf rendered before 2026-12-03 only: nginx now tests the file's mode
+// bit (togather_deploy/render/active_file.py). The word and the bit always agree.
 function activeColor(r) {{
     try {{
         const c = fs.readFileSync('{path}', 'utf8').trim();

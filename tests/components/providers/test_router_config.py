@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -107,6 +108,24 @@ def test_a_valid_structural_change_is_written_without_touching_the_colour(live: 
     assert out["conf_sha256"] != first.outs["conf_sha256"]
     assert out["reloaded"] is False  # no router container: nothing to signal
     assert router_files.read_active_color(router.conf_dir) == "blue"
+
+
+def test_a_colour_file_from_before_the_mode_bit_gets_its_mode_before_the_new_config(
+        live: tuple[NginxRouter, StubApp], wire: ProviderWire) -> None:
+    """Until 2026-12-03 ``active_color`` was 0644 whatever its word, and the router read the
+    word; the new config routes by the mode bit, so a blue file must gain it first."""
+    router, _ = live
+    path = os.path.join(router.conf_dir, "active_color")
+    os.chmod(path, 0o644)
+    router_files.atomic_write(os.path.join(router.conf_dir, CONF_FILE), "# an older rendering\n")
+    props = {"router_dir": router.conf_dir, "params": params_to_dict(router.params), "container": "",
+             "image": "nginx:1.27.3", "initial_color": "green"}
+    wire.create(RouterConfigProvider(), props)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o755
+    d = router.conf_dir
+    assert router_files.read_active_color(d) == router_files.routed_color(d) == "blue"
+    with urllib.request.urlopen(router.url + "/x", timeout=10) as resp:
+        assert resp.headers["X-Togather-Slot"] == "blue"
 
 
 def _docker_with_running_router(workdir: str, router_dir: str) -> tuple[dict[str, str], str]:
