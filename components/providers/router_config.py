@@ -29,6 +29,11 @@ Contract
   container is running is nginx told to reload (``docker kill -s HUP``): that
   happens for structural changes, never on the release path, because nothing
   here depends on the active colour. Unchanged text: the previous outputs.
+- ``read`` (a refresh targeted at this resource: docs/operations.md): reads only; the
+  recorded hashes become those of the files on the host ("" when absent), so a vanished or
+  hand-edited file shows in the next ``diff`` (recorded hash ≠ the rendered text's) and
+  ``update`` writes it again (validated, and reloaded if the router runs). State without
+  hashes is left as it is.
 - ``delete``: leaves the files (the router container may still read them).
 """
 
@@ -41,7 +46,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from components.providers import inputs as provider_inputs
 from togather_deploy.commands import docker as docker_cli
@@ -86,6 +99,17 @@ def _sha(text: str) -> str:
 
 def rendered(i: RouterConfigInputs) -> tuple[str, str]:
     return render_nginx_conf(i.params), render_router_js(i.params)
+
+
+def _hashes(conf: str | None, js: str | None) -> dict[str, str]:
+    return {"conf_sha256": _sha(conf) if conf is not None else "",
+            "js_sha256": _sha(js) if js is not None else ""}
+
+
+def _host_differs(olds: Mapping[str, Any], new: RouterConfigInputs) -> bool:
+    """The recorded hashes (a refresh puts the host's there) are not the rendered text's."""
+    want = _hashes(*rendered(new))
+    return any(olds.get(k) is not None and olds[k] != v for k, v in want.items())
 
 
 def _old_maintenance(old: Mapping[str, Any] | None) -> bool | None:
@@ -142,7 +166,7 @@ class RouterConfigProvider(ResourceProvider):
         changed = [k for k in ("router_dir", "container", "image")
                    if old is None or getattr(old, k) != getattr(new, k)]
         if (old is None or provider_inputs.is_unknown(new.params) or rendered(old) != rendered(new)
-                or old.params.maintenance != new.params.maintenance):
+                or old.params.maintenance != new.params.maintenance or _host_differs(olds, new)):
             changed.append("params")
         return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
 
@@ -151,6 +175,15 @@ class RouterConfigProvider(ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(outs=apply(news, olds))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        try:
+            d = RouterConfigInputs.from_props(props).router_dir
+        except DeployError:
+            return ReadResult(id_, props)  # state from an older provider: nothing to compare
+        on_host = _hashes(router_files.read_text(os.path.join(d, CONF_FILE)),
+                          router_files.read_text(os.path.join(d, JS_FILE)))
+        return ReadResult(id_, {**props, **on_host} if "conf_sha256" in props else props)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         return None

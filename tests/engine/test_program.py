@@ -48,6 +48,27 @@ def test_a_second_up_changes_nothing(node: Node) -> None:
     assert again.returncode == 0, again.stdout
 
 
+def test_a_router_file_removed_by_hand_comes_back_by_the_documented_refresh_then_up(node: Node) -> None:
+    """docs/operations.md: refresh the router's config resource alone (its ``read`` records the
+    host's hashes), then ``up`` writes the rendered file again; the router keeps serving."""
+    conf = os.path.join(node.state_dir, "router", "nginx.conf")
+    with open(conf, encoding="utf-8") as fh:
+        written = fh.read()
+    os.unlink(conf)
+    urns = node.ws.pulumi("stack", "--stack", node.stack, "--show-urns").stdout
+    urn = re.search(r"urn:\S*::router-config$", urns, re.MULTILINE)
+    assert urn, urns
+    node.ws.pulumi("refresh", "--yes", "--stack", node.stack, "--target", urn.group(0))
+    assert not os.path.exists(conf)  # a refresh only reads
+    changes = node.ws.pulumi("preview", "--stack", node.stack, "--expect-no-changes", check=False)
+    assert changes.returncode != 0 and "router-config" in changes.stdout, changes.stdout
+    node.up()
+    with open(conf, encoding="utf-8") as fh:
+        assert fh.read() == written
+    assert node.served() == ("blue", V1)
+    assert node.ws.pulumi("preview", "--stack", node.stack, "--expect-no-changes").returncode == 0
+
+
 def test_release_by_two_config_edits_under_load_fails_no_request(node: Node) -> None:
     snapshots_before = len(list_snapshots(os.path.join(node.state_dir, "snapshots")))
     copy_migrations(node.migrations, 4)

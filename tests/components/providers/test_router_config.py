@@ -67,6 +67,33 @@ def test_create_writes_validated_files_and_the_initial_colour(workdir: str,
     assert router_files.read_active_color(d) == "green"
 
 
+def test_refresh_sees_a_vanished_or_edited_file_and_the_next_update_writes_it_again(
+        workdir: str, wire: ProviderWire) -> None:
+    """``read`` (``pulumi refresh``) records what the host holds; ``diff`` compares it with the
+    rendered text, purely; ``read`` itself never writes."""
+    d = os.path.join(workdir, "router")
+    props = router_props(d)
+    provider = RouterConfigProvider()
+    created = wire.create(provider, props).outs
+    assert wire.read(provider, "router-config", created).outs == created  # the host as recorded
+    assert not wire.diff(provider, "router-config", created, props).changes
+    conf = os.path.join(d, CONF_FILE)
+    written = router_files.read_text(conf)
+    os.unlink(conf)
+    with open(os.path.join(d, JS_FILE), "a", encoding="utf-8") as fh:
+        fh.write("// an edit by hand\n")
+    refreshed = wire.read(provider, "router-config", created).outs
+    assert refreshed["conf_sha256"] == "" and refreshed["js_sha256"] != created["js_sha256"]
+    assert not os.path.exists(conf)
+    assert wire.diff(provider, "router-config", refreshed, props).changes
+    repaired = wire.update(provider, "router-config", refreshed, props).outs
+    assert router_files.read_text(conf) == written and "an edit by hand" not in str(
+        router_files.read_text(os.path.join(d, JS_FILE)))
+    assert repaired["conf_sha256"] == created["conf_sha256"]
+    assert not wire.diff(provider, "router-config", wire.read(provider, "router-config", repaired).outs,
+                         props).changes
+
+
 @pytest.fixture
 def live(workdir: str) -> Iterator[tuple[NginxRouter, StubApp]]:
     with StubApp(slot="blue", version="v1") as blue:
