@@ -9,6 +9,9 @@ twice, in ONE inode written by ONE rename (``ops.router_files``): the text ``blu
 mode 0755, or ``green`` with mode 0644. A reader of the text and nginx's test can never
 disagree, because no moment exists where the text is new and the mode old.
 
+nginx's ``-x`` is the owner-exec bit of ``stat``'s mode (its ``ngx_is_exec``), not
+``access(2)``: the workers' user and a ``noexec`` mount do not change the answer.
+
 Per request the router tests ``-f`` (the file is there: green) then ``-x`` (blue). A flip
 between the two tests still yields a colour, the old or the new one (``-f`` only guards
 existence; the answer is the last test's); no file: no colour, and the router answers 503
