@@ -12,6 +12,10 @@ Guarantees:
   that is group/other-writable or, for root, not owned by root. Writing the same text again
   changes nothing; an interrupted write leaves the old file or the new one, never half.
   A missing directory is an error naming the package to install (``cron``).
+- ``read`` (a refresh targeted at this resource) reads only: the recorded digest becomes
+  that of the file cron would read now, "" when it is absent or cron would ignore it (not a
+  regular file, group/other-writable), so the next ``diff`` sees it and ``update`` writes
+  it again. Without it, a cron.d file lost to a cleanup stopped the backups silently.
 - ``delete`` removes only that file (``pulumi destroy``): never the snapshots, the repository
   or anything else in the directory.
 """
@@ -22,12 +26,21 @@ import contextlib
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from components.providers import inputs as provider_inputs
 from togather_deploy.errors import DeployError
@@ -60,6 +73,18 @@ def _failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     if not provider_inputs.is_unknown(i.text) and not i.text.endswith("\n"):
         failures.append(CheckFailure("text", "must end with a newline (cron ignores an unterminated line)"))
     return failures
+
+
+def on_host(path: str) -> str:
+    """The digest of the file cron would read at ``path``; "" when there is none."""
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o022:
+            return ""  # cron skips a cron.d file that is a link, or group/other-writable
+        with open(path, encoding="utf-8") as fh:
+            return digest(fh.read())
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def write(path: str, text: str) -> None:
@@ -103,6 +128,12 @@ class HostScheduleProvider(ResourceProvider):
         i = provider_inputs.parse(HostScheduleInputs, news)
         write(i.path, i.text)
         return UpdateResult({"path": i.path, "digest": digest(i.text)})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        path = props.get("path")
+        if not isinstance(path, str) or "digest" not in props:
+            return ReadResult(id_, props)
+        return ReadResult(id_, {**props, "digest": on_host(path)})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         with contextlib.suppress(FileNotFoundError):

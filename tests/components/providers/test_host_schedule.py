@@ -68,6 +68,27 @@ def test_create_update_delete_only_that_file(wire: ProviderWire, tmp_path: Any) 
     wire.delete(P, path, {"path": path, "digest": digest(TEXT)})  # already gone: fine
 
 
+def test_refresh_sees_a_lost_or_ignored_file_and_the_next_update_writes_it(wire: ProviderWire,
+                                                                           tmp_path: Any) -> None:
+    """A targeted refresh (``read``) records the digest of what cron would read; ``read``
+    never writes; the pure ``diff`` then sees the difference."""
+    path = f"{tmp_path}/togather-prod"
+    props = {"path": path, "text": TEXT}
+    created = wire.create(P, props).outs
+    assert wire.read(P, path, created).outs == created
+    assert not wire.diff(P, path, created, props).changes
+    os.chmod(path, 0o666)  # cron skips a group/other-writable cron.d file: as good as absent
+    ignored = wire.read(P, path, created).outs
+    assert ignored["digest"] == "" and wire.diff(P, path, ignored, props).changes
+    os.unlink(path)
+    lost = wire.read(P, path, created).outs
+    assert lost["digest"] == "" and not os.path.exists(path)
+    assert wire.diff(P, path, lost, props).changes
+    again = wire.update(P, path, lost, props).outs
+    assert Path(path).read_text() == TEXT and stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    assert not wire.diff(P, path, wire.read(P, path, again).outs, props).changes
+
+
 @pytest.mark.slow
 def test_debian_cron_runs_a_job_from_the_installed_file(wire: ProviderWire, tmp_path: Any) -> None:
     if os.geteuid() != 0 or shutil.which("cron") is None or not os.path.isdir(CRON_DIR):
