@@ -62,7 +62,8 @@ def staged_active_color(directory: str, color: str) -> Iterator[Staged]:
 
 
 def read_active_color(directory: str) -> str | None:
-    """The colour the router serves now; ``None`` when the file is absent.
+    """The colour the file's word names; ``None`` when the file is absent. nginx routes by its
+    mode bit (``routed_color``), which every write here sets with the word.
 
     A file that exists but holds anything else is an error, not a guess.
     """
@@ -73,7 +74,8 @@ def read_active_color(directory: str) -> str | None:
     color = text.strip()
     if color not in COLORS:
         raise DeployError(f"{path} holds {color[:40]!r}, not blue or green", file=path,
-                          fix="write the colour that should serve: echo blue > " + path)
+                          fix=f"write the colour that should serve, word and mode bit (nginx routes by "
+                              f"the bit): echo blue > {path} && chmod 755 {path}  (green: chmod 644)")
     return color
 
 
