@@ -19,9 +19,10 @@ Contract — what this reproduces of the engine:
   ``Configure`` with ``acceptSecrets: false``, so, like the engine, we send the
   plain value, and mark secret every output whose key was a secret input
   (``annotateSecrets``); ``secret_outputs`` of a result names them.
-- Failures: the server aborts the call with the provider's traceback; we raise
-  ``ProviderCallError`` with the exception's type name and message, as the
-  engine prints them.
+- Failures: the server aborts the call with ``traceback.format_exc()`` (frames unless
+  the provider limited them: ``components.providers.failures``); we raise
+  ``ProviderCallError`` with the exception's type name and message, and the whole text
+  the engine prints.
 
 What it does not reproduce: the engine's state file (the caller passes the
 recorded outputs back itself), ``ignoreChanges``, ``replaceOnChanges``,
@@ -144,7 +145,8 @@ class ProviderWire:
             return getattr(server.stub, method)(request, timeout=600)
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.UNKNOWN:
-                raise ProviderCallError(*parse_traceback(exc.details() or "")) from None
+                text = exc.details() or ""
+                raise ProviderCallError(*parse_traceback(text), text=text) from None
             raise AssertionError(f"{method}: {exc.code()} {exc.details()}\n{server.stderr()}") from None
 
     def check(self, provider: ResourceProvider, olds: Mapping[str, Any], news: Mapping[str, Any], *,

@@ -18,12 +18,14 @@ class Secret:
 
 
 class ProviderCallError(Exception):
-    """The provider raised: ``type_name`` is its exception class, ``message`` its text."""
+    """The provider raised: ``type_name`` is its exception class, ``message`` its text, ``text``
+    the whole error the engine received (and prints)."""
 
-    def __init__(self, type_name: str, message: str) -> None:
+    def __init__(self, type_name: str, message: str, text: str = "") -> None:
         super().__init__(f"{type_name}: {message}")
         self.type_name = type_name
         self.message = message
+        self.text = text
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,15 @@ class Applied:
     secret_outputs: frozenset[str] = field(default_factory=frozenset)
 
 
+_CHAINED = ("Traceback (most recent", "The above exception was the direct cause",
+            "During handling of the above exception")
+
+
 def parse_traceback(text: str) -> tuple[str, str]:
-    """The final exception of a Python traceback: (class name, message)."""
+    """The final exception of a Python traceback, frames or not (``sys.tracebacklimit = 0``):
+    (class name, message)."""
     lines = text.rstrip("\n").split("\n")
-    start = max((i for i, ln in enumerate(lines) if ln.startswith("Traceback (most recent")), default=-1)
+    start = max((i for i, ln in enumerate(lines) if ln.startswith(_CHAINED)), default=-1)
     body = lines[start + 1:]
     first = next((i for i, ln in enumerate(body) if ln and not ln.startswith(" ")), None)
     if first is None:

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+DEBUG_ENV = "TOGATHER_DEBUG"
+"""Set to ``1``: tracebacks are shown (for a bug report), in the verbs and in the providers."""
+
 
 class ExitCode(IntEnum):
     """The documented process exit codes (``togather-deploy VERB --help`` lists them)."""

@@ -30,6 +30,7 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 from components.providers import inputs as provider_inputs
+from components.providers.failures import operator_errors
 from togather_deploy.db.migrations.files import describe_changes
 from togather_deploy.db.wait import DEFAULT_WAIT_SECONDS, wait_until_ready
 from togather_deploy.errors import SnapshotError
@@ -115,6 +116,7 @@ def _needs_snapshot(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
     return not olds.get("file") or any(olds.get(k) != news.get(k) for k in RETAKE_KEYS)
 
 
+@operator_errors
 class DbSnapshotProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = provider_inputs.check_failures(SnapshotInputs, news)

@@ -48,6 +48,7 @@ from pulumi.dynamic import (
 )
 
 from components.providers import inputs as provider_inputs
+from components.providers.failures import operator_errors
 from togather_deploy.config.model import COLORS, DeployConfig, other_color
 from togather_deploy.ops import router_files
 from togather_deploy.render.containers import app_spec
@@ -147,6 +148,7 @@ def violations(olds: Mapping[str, Any], new: GuardInputs) -> list[CheckFailure]:
     return failures
 
 
+@operator_errors
 class LiveSlotGuardProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = provider_inputs.check_failures(GuardInputs, news)

@@ -45,6 +45,7 @@ from pulumi.dynamic import (
 )
 
 from components.providers import inputs as provider_inputs
+from components.providers.failures import operator_errors
 from togather_deploy.commands import docker as docker_cli
 from togather_deploy.commands import runner
 from togather_deploy.config.model import COLORS
@@ -138,6 +139,7 @@ def _run_gate(i: GateInputs) -> dict[str, Any]:
             "checked_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
+@operator_errors
 class HealthGateProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = provider_inputs.check_failures(GateInputs, news)

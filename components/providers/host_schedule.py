@@ -43,6 +43,7 @@ from pulumi.dynamic import (
 )
 
 from components.providers import inputs as provider_inputs
+from components.providers.failures import operator_errors
 from togather_deploy.errors import DeployError
 from togather_deploy.hostfs.atomic import atomic_write
 
@@ -100,6 +101,7 @@ def write(path: str, text: str) -> None:
                           fix="run `pulumi up` as root (cron.d belongs to root)") from None
 
 
+@operator_errors
 class HostScheduleProvider(ResourceProvider):
     """Inputs: ``HostScheduleInputs``. Outputs: ``path`` and ``digest`` (not the text)."""
 

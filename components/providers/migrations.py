@@ -34,6 +34,7 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 from components.providers import inputs as provider_inputs
+from components.providers.failures import operator_errors
 from togather_deploy.db.migrations.files import pending_names
 
 CHANGE_KEYS = ("migrationsDir", "migrationFiles", "appVersion", "snapshot", "lint", "databaseUrl")
@@ -110,6 +111,7 @@ def _lint(olds: Mapping[str, Any], i: MigrationsInputs) -> tuple[list[str], list
     return pending, warnings, failures
 
 
+@operator_errors
 class MigrationsProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = provider_inputs.check_failures(MigrationsInputs, news)

@@ -41,6 +41,7 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 from components.providers import inputs as provider_inputs
+from components.providers.failures import operator_errors
 from togather_deploy.errors import DeployError
 from togather_deploy.hostfs.paths import make_dirs
 
@@ -146,6 +147,7 @@ def _failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     return failures
 
 
+@operator_errors
 class ConfigFilesProvider(ResourceProvider):
     """Inputs: ``ConfigFilesInputs``. Outputs: those but ``files``, plus ``digests`` and ``reloaded``."""
 

@@ -28,6 +28,7 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 from components.providers import inputs as provider_inputs
+from components.providers.failures import operator_errors
 from togather_deploy.db.wait import DEFAULT_WAIT_SECONDS, connect_when_ready
 from togather_deploy.errors import DeployError
 
@@ -74,6 +75,7 @@ class RoleInputs:
         return provider_inputs.parse(cls, props)
 
 
+@operator_errors
 class ExporterRoleProvider(ResourceProvider):
     """Inputs: ``RoleInputs``."""
 

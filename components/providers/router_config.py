@@ -57,6 +57,7 @@ from pulumi.dynamic import (
 )
 
 from components.providers import inputs as provider_inputs
+from components.providers.failures import operator_errors
 from togather_deploy.commands import docker as docker_cli
 from togather_deploy.commands import runner
 from togather_deploy.config.model import DeployConfig
@@ -149,6 +150,7 @@ def apply(props: Mapping[str, Any], old: Mapping[str, Any] | None) -> dict[str, 
             "reloaded": reloaded}
 
 
+@operator_errors
 class RouterConfigProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = provider_inputs.check_failures(RouterConfigInputs, news)

@@ -58,6 +58,7 @@ from pulumi.dynamic import (
 )
 
 from components.providers import inputs as provider_inputs
+from components.providers.failures import operator_errors
 from togather_deploy.config.model import COLORS
 from togather_deploy.errors import SwitchError
 from togather_deploy.ops import router_files
@@ -155,6 +156,7 @@ def _stopped(context: dict[str, Any], stop: bool, i: SwitchInputs) -> dict[str, 
     return {**context, "stopIdleSlot": stop_failed(i.target_container)} if stop else context
 
 
+@operator_errors
 class TrafficSwitchProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = provider_inputs.check_failures(SwitchInputs, news)

@@ -57,6 +57,9 @@ def test_parse_traceback_takes_the_last_exception() -> None:
             "Traceback (most recent call last):\n  File \"b\", line 2\n    y()\n"
             "togather_deploy.errors.DeployError: top: line\n  detail: more\n")
     assert parse_traceback(text) == ("DeployError", "top: line\n  detail: more")
+    frameless = "KeyError: 'a'\n\nThe above exception was the direct cause of the following exception:\n\n" \
+                "togather_deploy.errors.DeployError: top: line\n"
+    assert parse_traceback(frameless) == ("DeployError", "top: line")
 
 
 def test_read_returns_what_the_provider_reads(wire: ProviderWire) -> None:

@@ -15,9 +15,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from togather_deploy.cli.render import print_error
-from togather_deploy.errors import DeployError, ExitCode
-
-DEBUG_ENV = "TOGATHER_DEBUG"
+from togather_deploy.errors import DEBUG_ENV, DeployError, ExitCode
 
 
 def as_error(exc: BaseException) -> DeployError:
