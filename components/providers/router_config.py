@@ -146,7 +146,7 @@ def apply(props: Mapping[str, Any], old: Mapping[str, Any] | None) -> dict[str, 
     if reloaded:
         runner.run(docker_cli.kill_argv(i.container, "HUP"), timeout=30,
                    what="reloading the router (structural change)")
-    return {**outs, "conf_sha256": _sha(conf), "js_sha256": _sha(js), "validated_with": how,
+    return {**outs, **_hashes(conf, js), "validated_with": how,
             "reloaded": reloaded}
 
 
