@@ -47,9 +47,10 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def run_load(url: str, duration: int, flips: int, flip: Callable[[int], float],
-             midway: Callable[[], None] | None = None) -> dict[str, Any]:
-    """wrk (fast + slow) for ``duration`` s while ``flip(i)`` runs ``flips`` times, evenly spaced."""
-    fast = wrk(url + "/api/v1/events", connections=32, duration=duration, threads=2)
+             midway: Callable[[], None] | None = None, script: str | None = None) -> dict[str, Any]:
+    """wrk (fast + slow) for ``duration`` s while ``flip(i)`` runs ``flips`` times, evenly spaced;
+    ``script`` (e.g. a pacing ``delay()``) applies to the fast load."""
+    fast = wrk(url + "/api/v1/events", connections=32, duration=duration, threads=2, script=script)
     slow = wrk(url + "/api/v1/slow?ms=1000", connections=8, duration=duration)
     latencies: list[float] = []
     time.sleep(1.0)
