@@ -110,10 +110,12 @@ class MonitoringStack(pulumi.ComponentResource):
         containers = {role_name: self._container(
             name, role_name, spec, [args.network, network, *args.depends_on, *deps], child)
             for role_name, (spec, deps) in specs.items()}
-        # Re-run (replaced) whenever the rendered files change; they are written first.
+        # Re-run (replaced) whenever the files are written (they are written first): a change of
+        # the rendered files, or a lost or hand-edited file restored after a targeted refresh.
         command.local.Command(
             f"{name}-prometheus-reload", create=signal_script(specs["prometheus"][0].name, "HUP"),
-            interpreter=["/bin/sh", "-c"], triggers=[files["prometheus"].digests],
+            interpreter=["/bin/sh", "-c"],
+            triggers=[files["prometheus"].digests, files["prometheus"].generation],
             opts=child.merge(ResourceOptions(depends_on=[containers["prometheus"], files["prometheus"]])))
 
         self.grafana_admin_password = grafana_password

@@ -23,9 +23,16 @@ Guarantees:
 - With a ``group`` (the container user's gid), files are 0640 and directories
   0750, owned by that group: a secret in them (an ntfy topic) is readable by the
   tool, not by other users of the host.
+- ``read`` (a refresh targeted at the resource) records the SHA-256 of each managed file as
+  it is on the host ("" for a file that is gone, is not a regular file, or lies through a
+  link outside the directory); it never writes. ``diff`` compares the recorded digests with
+  the rendered files', so the next ``update`` writes a lost or hand-edited file again and
+  reloads the tool.
 - ``delete`` removes the managed files, never the directory's other contents.
-- Recorded state: directory, mode, group, reload URL and a SHA-256 per file (not the
-  contents, which may hold an ntfy topic).
+- Recorded state: directory, mode, group, reload URL, a SHA-256 per file (not the
+  contents, which may hold an ntfy topic), and ``generation``: how many times the files
+  were written (1 on create, +1 per update), which a signal-reloaded tool triggers on, so
+  that it also re-reads files an update restored to the same digests.
 """
 
 from __future__ import annotations
@@ -33,12 +40,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from components.providers import inputs as provider_inputs
 from components.providers.failures import operator_errors
@@ -55,6 +71,19 @@ def digests(files: Mapping[str, str]) -> dict[str, str]:
 def bad_path(rel: str) -> bool:
     parts = rel.split("/")
     return not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts)
+
+
+def on_host(directory: str, rel: str) -> str:
+    """The SHA-256 of ``directory/rel`` as the tool would read it; "" when there is none."""
+    path = os.path.join(directory, rel)
+    try:
+        if os.path.commonpath([os.path.realpath(path), os.path.realpath(directory)]) != \
+                os.path.realpath(directory) or not stat.S_ISREG(os.lstat(path).st_mode):
+            return ""  # a planted link, or a directory where the file was
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except (OSError, ValueError):
+        return ""
 
 
 def reload(url: str) -> bool:
@@ -149,7 +178,8 @@ def _failures(news: Mapping[str, Any]) -> list[CheckFailure]:
 
 @operator_errors
 class ConfigFilesProvider(ResourceProvider):
-    """Inputs: ``ConfigFilesInputs``. Outputs: those but ``files``, plus ``digests`` and ``reloaded``."""
+    """Inputs: ``ConfigFilesInputs``. Outputs: those but ``files``, plus ``digests``, ``reloaded``
+    and ``generation``."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = _failures(news)
@@ -169,24 +199,33 @@ class ConfigFilesProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         i = ConfigFilesInputs.from_props(props)
         write_files(i.directory, i.files, i.mode, i.group)
-        return CreateResult(i.directory, self._outs(i, reloaded=False))
+        return CreateResult(i.directory, self._outs(i, reloaded=False, generation=1))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         i = ConfigFilesInputs.from_props(news)
         write_files(i.directory, i.files, i.mode, i.group, olds.get("digests") or {})
-        return UpdateResult(self._outs(i, reloaded=reload(i.reload_url) if i.reload_url else False))
+        generation = int(olds.get("generation") or 0) + 1  # recorded as a float by the engine
+        return UpdateResult(self._outs(i, reloaded=reload(i.reload_url) if i.reload_url else False,
+                                       generation=generation))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        directory, recorded = props.get("directory"), props.get("digests")
+        if not isinstance(directory, str) or not isinstance(recorded, dict):
+            return ReadResult(id_, props)  # state from an older provider: nothing to compare
+        return ReadResult(id_, {**props, "digests": {rel: on_host(directory, rel) for rel in recorded}})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         remove_files(str(props["directory"]), props.get("digests") or {})
 
     @staticmethod
-    def _outs(i: ConfigFilesInputs, *, reloaded: bool) -> dict[str, Any]:
-        return {"directory": i.directory, "mode": i.mode, "group": i.group,
-                "reload_url": i.reload_url, "digests": digests(i.files), "reloaded": reloaded}
+    def _outs(i: ConfigFilesInputs, *, reloaded: bool, generation: int) -> dict[str, Any]:
+        return {"directory": i.directory, "mode": i.mode, "group": i.group, "reload_url": i.reload_url,
+                "digests": digests(i.files), "reloaded": reloaded, "generation": generation}
 
 
 class ConfigFiles(pulumi.dynamic.Resource):
     digests: pulumi.Output[dict[str, str]]
+    generation: pulumi.Output[int]
 
     def __init__(self, name: str, *, directory: str, files: pulumi.Input[Mapping[str, str]],
                  mode: int = 0o644, group: int | None = None, reload_url: str | None = None,
@@ -195,4 +234,5 @@ class ConfigFiles(pulumi.dynamic.Resource):
         body: Any = pulumi.Output.secret(files) if secret else files
         super().__init__(ConfigFilesProvider(), name,
                          {"directory": directory, "files": body, "mode": mode, "group": group,
-                          "reload_url": reload_url, "digests": None, "reloaded": None}, opts)
+                          "reload_url": reload_url, "digests": None, "reloaded": None,
+                          "generation": None}, opts)

@@ -116,6 +116,6 @@ def test_prometheus_reloads_by_sighup_when_its_files_change(result: ProgramRun) 
         "2>/dev/null)\" = true ]; then docker kill --signal HUP -- togather-deploy-production-prometheus; fi")
     assert any(d.endswith("::monitoring-prometheus") for d in reload.dependencies)
     assert any(d.endswith("::monitoring-prometheus-config") for d in reload.dependencies)
-    assert "triggers" in reload.inputs  # replaced, so run again, whenever the files' digests change
+    assert "triggers" in reload.inputs  # replaced, so run again, whenever the files are written
     # Alertmanager is not on the app network: its HTTP reload on the loopback port stays.
     assert result.named("monitoring-alertmanager-config").inputs["reload_url"].endswith(":9093/-/reload")

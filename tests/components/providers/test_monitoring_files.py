@@ -106,6 +106,38 @@ def test_update_reloads_the_running_tool_and_drops_stale_files(tmp_path: Any,
     assert os.listdir(directory) == ["operator-notes.txt"]
 
 
+def test_refresh_sees_lost_edited_or_planted_files_and_the_next_update_writes_them(
+        tmp_path: Any, reload_server: ThreadingHTTPServer, wire: ProviderWire) -> None:
+    """A targeted refresh (``read``) records the digests of the files on the host and never
+    writes; the pure ``diff`` then sees the difference, and ``update`` restores and reloads."""
+    directory = tmp_path / "prometheus"
+    url = f"http://127.0.0.1:{reload_server.server_address[1]}/-/reload"
+    files = {"prometheus.yml": "a: 1\n", "rules/t.yml": "g\n", "rules/u.yml": "h\n"}
+    props = _props(str(directory), files, url)
+    created = wire.create(P, props).outs
+    assert wire.read(P, str(directory), created).outs == created
+    (directory / "prometheus.yml").unlink()
+    (directory / "rules/t.yml").write_text("edited by hand\n")
+    outside = tmp_path / "outside.yml"
+    outside.write_text("h\n")  # the same text, reached through a planted link
+    (directory / "rules/u.yml").unlink()
+    (directory / "rules/u.yml").symlink_to(outside)
+    read = wire.read(P, str(directory), created).outs
+    assert read["digests"] == {"prometheus.yml": "", "rules/t.yml": digests({"x": "edited by hand\n"})["x"],
+                               "rules/u.yml": ""}
+    assert not (directory / "prometheus.yml").exists()  # read never writes
+    assert wire.diff(P, str(directory), read, props).changes
+    again = wire.update(P, str(directory), read, props).outs
+    assert reload_server.calls == ["/-/reload"]  # type: ignore[attr-defined]
+    # same digests as created, a new generation: what a SIGHUP-reloaded tool triggers on
+    assert (again["digests"], created["generation"], again["generation"]) == (created["digests"], 1, 2)
+    assert {rel: (directory / rel).read_text() for rel in files} == files
+    assert not (directory / "rules/u.yml").is_symlink() and outside.read_text() == "h\n"
+    assert not wire.diff(P, str(directory), wire.read(P, str(directory), again).outs, props).changes
+    older = {k: v for k, v in created.items() if k != "digests"}  # state without digests
+    assert wire.read(P, str(directory), older).outs == older
+
+
 def test_a_rejected_config_fails_the_update_with_the_tool_s_answer(
         tmp_path: Any, reload_server: ThreadingHTTPServer, wire: ProviderWire) -> None:
     reload_server.status = 500  # type: ignore[attr-defined]
