@@ -11,7 +11,7 @@ Guarantees:
   float ``mode``/``group`` become ints again (``os.chown`` refuses a float gid).
 - ``check``/``diff`` are pure: paths are validated, contents compared by SHA-256.
 - ``create``/``update`` write every file atomically (temp file, fsync, rename;
-  ``togather_deploy.ops.router_files.atomic_write``); ``update`` also removes the files
+  ``togather_deploy.hostfs.config_dir.write_files``); ``update`` also removes the files
   the previous version managed and this one does not. Writing the same files
   again changes nothing.
 - Only ``update`` reloads: on ``create`` the tool's container does not exist yet
@@ -23,11 +23,11 @@ Guarantees:
 - With a ``group`` (the container user's gid), files are 0640 and directories
   0750, owned by that group: a secret in them (an ntfy topic) is readable by the
   tool, not by other users of the host.
-- ``read`` (a refresh targeted at the resource) records the SHA-256 of each managed file as
-  it is on the host ("" for a file that is gone, is not a regular file, or lies through a
-  link outside the directory); it never writes. ``diff`` compares the recorded digests with
-  the rendered files', so the next ``update`` writes a lost or hand-edited file again and
-  reloads the tool.
+- ``read`` (a refresh targeted at the resource) records the SHA-256 of each managed file
+  as it is on the host (``config_dir.on_host``: "" for a file that is gone, is not a
+  regular file, lies through a link out of the directory, or lost its mode); it never
+  writes. ``diff`` compares the recorded digests with the rendered files', so the next
+  ``update`` writes a lost or hand-edited file again and reloads the tool.
 - ``delete`` removes the managed files, never the directory's other contents.
 - Recorded state: directory, mode, group, reload URL, a SHA-256 per file (not the
   contents, which may hold an ntfy topic), and ``generation``: how many times the files
@@ -37,10 +37,7 @@ Guarantees:
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,31 +56,14 @@ from pulumi.dynamic import (
 from components.providers import inputs as provider_inputs
 from components.providers.failures import operator_errors
 from togather_deploy.errors import DeployError
-from togather_deploy.hostfs.paths import make_dirs
+from togather_deploy.hostfs.config_dir import digests, on_host, remove_files, write_files
 
 RELOAD_TIMEOUT_S = 10
-
-
-def digests(files: Mapping[str, str]) -> dict[str, str]:
-    return {rel: hashlib.sha256(text.encode()).hexdigest() for rel, text in sorted(files.items())}
 
 
 def bad_path(rel: str) -> bool:
     parts = rel.split("/")
     return not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts)
-
-
-def on_host(directory: str, rel: str) -> str:
-    """The SHA-256 of ``directory/rel`` as the tool would read it; "" when there is none."""
-    path = os.path.join(directory, rel)
-    try:
-        if os.path.commonpath([os.path.realpath(path), os.path.realpath(directory)]) != \
-                os.path.realpath(directory) or not stat.S_ISREG(os.lstat(path).st_mode):
-            return ""  # a planted link, or a directory where the file was
-        with open(path, "rb") as fh:
-            return hashlib.sha256(fh.read()).hexdigest()
-    except (OSError, ValueError):
-        return ""
 
 
 def reload(url: str) -> bool:
@@ -103,42 +83,6 @@ def reload(url: str) -> bool:
                           ) from None
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return False
-
-
-def _owned(path: str, mode: int, group: int | None) -> None:
-    """Give ``path`` to ``group`` (the container user's) so that others cannot read it."""
-    if group is None:
-        return
-    try:
-        os.chown(path, -1, group)
-        os.chmod(path, mode)
-    except PermissionError as exc:
-        raise DeployError(f"cannot give {path} to group {group}", file=path, cause=exc,
-                          fix="run `pulumi up` as root (the state directory belongs to root)") from None
-
-
-def write_files(directory: str, files: Mapping[str, str], mode: int, group: int | None = None,
-                previous: Mapping[str, str] = {}) -> None:  # noqa: B006 (read only)
-    """Write ``files`` under ``directory``; with ``group``, directories are 0750 and owned by it."""
-    from togather_deploy.ops.router_files import atomic_write
-
-    dir_mode = 0o755 if group is None else 0o750
-    make_dirs(directory, dir_mode)
-    _owned(directory, dir_mode, group)
-    for rel, text in sorted(files.items()):
-        path = os.path.join(directory, rel)
-        parent = os.path.dirname(path)
-        make_dirs(parent, dir_mode)
-        _owned(parent, dir_mode, group)
-        atomic_write(path, text, mode=mode)
-        _owned(path, mode, group)
-    remove_files(directory, [rel for rel in previous if rel not in files])
-
-
-def remove_files(directory: str, rels: Any) -> None:
-    for rel in rels:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(directory, rel))
 
 
 @dataclass(frozen=True)
@@ -212,7 +156,9 @@ class ConfigFilesProvider(ResourceProvider):
         directory, recorded = props.get("directory"), props.get("digests")
         if not isinstance(directory, str) or not isinstance(recorded, dict):
             return ReadResult(id_, props)  # state from an older provider: nothing to compare
-        return ReadResult(id_, {**props, "digests": {rel: on_host(directory, rel) for rel in recorded}})
+        mode = props.get("mode")
+        mode = int(mode) if isinstance(mode, (int, float)) else None  # a float, from the engine
+        return ReadResult(id_, {**props, "digests": {rel: on_host(directory, rel, mode) for rel in recorded}})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         remove_files(str(props["directory"]), props.get("digests") or {})

@@ -125,6 +125,9 @@ def test_refresh_sees_lost_edited_or_planted_files_and_the_next_update_writes_th
     read = wire.read(P, str(directory), created).outs
     assert read["digests"] == {"prometheus.yml": "", "rules/t.yml": digests({"x": "edited by hand\n"})["x"],
                                "rules/u.yml": ""}
+    (directory / "rules/t.yml").write_text("g\n")
+    (directory / "rules/t.yml").chmod(0o666)  # the right text, made writable by anyone
+    assert wire.read(P, str(directory), created).outs["digests"]["rules/t.yml"] == ""
     assert not (directory / "prometheus.yml").exists()  # read never writes
     assert wire.diff(P, str(directory), read, props).changes
     again = wire.update(P, str(directory), read, props).outs
@@ -132,6 +135,7 @@ def test_refresh_sees_lost_edited_or_planted_files_and_the_next_update_writes_th
     # same digests as created, a new generation: what a SIGHUP-reloaded tool triggers on
     assert (again["digests"], created["generation"], again["generation"]) == (created["digests"], 1, 2)
     assert {rel: (directory / rel).read_text() for rel in files} == files
+    assert {stat.S_IMODE((directory / rel).stat().st_mode) for rel in files} == {0o644}
     assert not (directory / "rules/u.yml").is_symlink() and outside.read_text() == "h\n"
     assert not wire.diff(P, str(directory), wire.read(P, str(directory), again).outs, props).changes
     older = {k: v for k, v in created.items() if k != "digests"}  # state without digests
