@@ -35,6 +35,10 @@ connections. The price is a slower rollback (the container must start and pass
 the gate again: seconds to a minute instead of an instant flip) and no warm
 standby. Keep it warm (``stopIdleSlot: false``) only when jobs are
 version-compatible and an instant rollback matters more.
+- ``read`` (a refresh targeted at the resource) records as ``active_color`` the colour the
+  host's file names by word and mode alike ("" when it is lost, garbled or hand-edited out
+  of agreement); it never writes. The next ``update`` then switches to the configured
+  colour again: health look, write, verified, as for any flip.
 - ``delete``: nothing (the router keeps serving the last verified colour).
 """
 
@@ -52,6 +56,7 @@ from pulumi.dynamic import (
     CheckResult,
     CreateResult,
     DiffResult,
+    ReadResult,
     Resource,
     ResourceProvider,
     UpdateResult,
@@ -182,6 +187,12 @@ class TrafficSwitchProvider(ResourceProvider):
         if not any(olds.get(k) != getattr(i, k) for k in TRIGGER_KEYS):
             return UpdateResult(outs={**olds, **provider_inputs.props(i)})
         return UpdateResult(outs=switch(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        directory = props.get("router_dir")
+        if not isinstance(directory, str) or not isinstance(props.get("active_color"), str):
+            return ReadResult(id_, props)  # nothing recorded to compare
+        return ReadResult(id_, {**props, "active_color": router_files.settled_color(directory)})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         return None

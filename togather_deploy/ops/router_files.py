@@ -87,6 +87,16 @@ def routed_color(directory: str) -> str | None:
         return None
 
 
+def settled_color(directory: str) -> str:
+    """The colour the file's word and mode bit both name: what a switch wrote and nginx routes.
+    "" when the file is absent, garbled, or its word and mode disagree (a hand edit)."""
+    try:
+        word = read_active_color(directory)
+    except DeployError:
+        return ""
+    return word if word is not None and routed_color(directory) == word else ""
+
+
 def disagreement(directory: str, word: str) -> str | None:
     """Why nginx routes elsewhere than the file's ``word`` says, with the fix; ``None`` if it
     does not. Only a hand edit (or a file from before the mode bit) can make them differ."""

@@ -14,6 +14,7 @@ from testkit.nginx import nginx_available, start_router
 from testkit.provider_wire import UNKNOWN, ProviderCallError, ProviderWire
 from tests.components.providers.conftest import World
 from togather_deploy.ops import router_files
+from togather_deploy.render.active_file import ACTIVE_FILE
 
 pytestmark = [pytest.mark.nginx, pytest.mark.postgres,
               pytest.mark.skipif(not nginx_available(), reason="nginx + njs not installed: scripts/test")]
@@ -47,6 +48,33 @@ def test_switch_and_switch_back_without_reload(world: World, wire: ProviderWire)
                         world.props("blue", "v1.4.0")).outs
     assert back["previous_color"] == "green" and world.public() == (200, "blue", "v1.4.0")
     assert world.router.proc.pid == master and "reconfiguring" not in world.router.error_log()
+
+
+def test_refresh_sees_a_lost_or_hand_flipped_colour_and_the_next_update_restores_it(
+        world: World, wire: ProviderWire) -> None:
+    """A targeted refresh (``read``) records the colour the host's file names by word and mode
+    alike, never writes; the pure ``diff`` sees it, and ``update`` flips back, verified."""
+    p, props, d = TrafficSwitchProvider(), world.props("blue", "v1.4.0"), world.router.conf_dir
+    path = os.path.join(d, ACTIVE_FILE)
+    created = wire.create(p, props).outs
+    assert wire.read(p, "traffic-switch", created).outs == created
+    router_files.write_active_color(d, "green")  # flipped by hand, word and mode
+    flipped = wire.read(p, "traffic-switch", created).outs
+    assert flipped["active_color"] == "green" and wire.diff(p, "traffic-switch", flipped, props).changes
+    restored = wire.update(p, "traffic-switch", flipped, props).outs
+    assert restored["previous_color"] == "green" and world.public() == (200, "blue", "v1.4.0")
+    os.unlink(path)  # every request now gets 503
+    lost = wire.read(p, "traffic-switch", restored).outs
+    assert lost["active_color"] == "" and not os.path.exists(path)  # read never writes
+    assert world.public()[0] == 503
+    back = wire.update(p, "traffic-switch", lost, props).outs
+    assert world.public() == (200, "blue", "v1.4.0")
+    os.chmod(path, 0o644)  # still says blue, but the mode routes green
+    mixed = wire.read(p, "traffic-switch", back).outs
+    assert mixed["active_color"] == "" and world.public()[1] == "green"
+    again = wire.update(p, "traffic-switch", mixed, props).outs
+    assert router_files.routed_color(d) == "blue" and world.public() == (200, "blue", "v1.4.0")
+    assert not wire.diff(p, "traffic-switch", wire.read(p, "traffic-switch", again).outs, props).changes
 
 
 @pytest.mark.parametrize("misbehaviour", ["unhealthy", "degraded", "wrong-version", "not-listening"])
