@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import urllib.error
 from collections.abc import Iterator
 
 import pytest
@@ -48,23 +49,43 @@ def test_a_second_up_changes_nothing(node: Node) -> None:
     assert again.returncode == 0, again.stdout
 
 
+def _refresh_only(node: Node, resource: str) -> None:
+    """docs/operations.md: refresh one resource, by the URN ``pulumi stack --show-urns`` gives."""
+    urns = node.ws.pulumi("stack", "--stack", node.stack, "--show-urns").stdout
+    urn = re.search(rf"urn:\S*::{resource}$", urns, re.MULTILINE)
+    assert urn, urns
+    node.ws.pulumi("refresh", "--yes", "--stack", node.stack, "--target", urn.group(0))
+    changes = node.ws.pulumi("preview", "--stack", node.stack, "--expect-no-changes", check=False)
+    assert changes.returncode != 0 and resource in changes.stdout, changes.stdout
+
+
 def test_a_router_file_removed_by_hand_comes_back_by_the_documented_refresh_then_up(node: Node) -> None:
-    """docs/operations.md: refresh the router's config resource alone (its ``read`` records the
-    host's hashes), then ``up`` writes the rendered file again; the router keeps serving."""
+    """Refresh the router's config resource alone (its ``read`` records the host's hashes),
+    then ``up`` writes the rendered file again; the router keeps serving."""
     conf = os.path.join(node.state_dir, "router", "nginx.conf")
     with open(conf, encoding="utf-8") as fh:
         written = fh.read()
     os.unlink(conf)
-    urns = node.ws.pulumi("stack", "--stack", node.stack, "--show-urns").stdout
-    urn = re.search(r"urn:\S*::router-config$", urns, re.MULTILINE)
-    assert urn, urns
-    node.ws.pulumi("refresh", "--yes", "--stack", node.stack, "--target", urn.group(0))
+    _refresh_only(node, "router-config")
     assert not os.path.exists(conf)  # a refresh only reads
-    changes = node.ws.pulumi("preview", "--stack", node.stack, "--expect-no-changes", check=False)
-    assert changes.returncode != 0 and "router-config" in changes.stdout, changes.stdout
     node.up()
     with open(conf, encoding="utf-8") as fh:
         assert fh.read() == written
+    assert node.served() == ("blue", V1)
+    assert node.ws.pulumi("preview", "--stack", node.stack, "--expect-no-changes").returncode == 0
+
+
+def test_a_lost_colour_file_comes_back_by_the_documented_refresh_then_up(node: Node) -> None:
+    """Without ``active_color`` every request gets a 503: refresh the switch alone (its ``read``
+    records no colour), then ``up`` switches to the configured colour again, verified."""
+    colour = os.path.join(node.state_dir, "router", "active_color")
+    os.unlink(colour)
+    with pytest.raises(urllib.error.HTTPError) as lost:
+        node.served()
+    assert lost.value.code == 503
+    _refresh_only(node, "traffic-switch")
+    assert not os.path.exists(colour)  # a refresh only reads
+    node.up()
     assert node.served() == ("blue", V1)
     assert node.ws.pulumi("preview", "--stack", node.stack, "--expect-no-changes").returncode == 0
 
