@@ -70,6 +70,7 @@ def test_status_reports_everything(tmp_path, database_url):
         green.stop()
     assert human.returncode == 0, human.stderr
     assert "MISMATCH" in human.stdout and "green (router), blue (stack config)" in human.stdout
+    assert "--target" in human.stdout and "::traffic-switch$" in human.stdout  # a plain up changes nothing
     assert "WRONG VERSION" in human.stdout  # green answers v0.9.9 but is configured v1.1.0
     assert os.path.basename(snap) in human.stdout and "42 bytes" in human.stdout
     assert "HELD by" in human.stdout and f"pid {os.getpid()}" in human.stdout
@@ -89,6 +90,8 @@ def test_status_with_nothing_running(tmp_path):
     proc = run_status(project)
     assert proc.returncode == 0, proc.stderr
     assert "no router file yet" in proc.stdout and "MISMATCH" not in proc.stdout
+    assert "no active_color file (every request gets 503" in proc.stdout
+    assert "::traffic-switch$" in proc.stdout
     assert proc.stdout.count(" down ") == 1  # the active colour: an outage
     assert "stopped (stopIdleSlot)" in proc.stdout  # the idle colour: stopped by design
     assert "lock: free" in proc.stdout and "recent events: none" in proc.stdout

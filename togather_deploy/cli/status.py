@@ -89,10 +89,18 @@ def _kept(cfg: DeployConfig) -> tuple[str, ...] | None:
         return None
 
 
+def colour_repair(stack: str) -> str:
+    """Write the stack's colour file again (docs/operations.md: a refresh of the switch alone;
+    a plain ``pulumi up`` sees no change, its state still records the colour)."""
+    return (f"pulumi refresh --stack {stack} --target \"$(pulumi stack --stack {stack} --show-urns "
+            f"| grep -o 'urn:[^ ]*::traffic-switch$')\" && pulumi up --stack {stack}")
+
+
 def _problems(cfg: DeployConfig, router: str | None, router_error: str | None,
               slots: tuple[SlotStatus, ...]) -> tuple[str, ...]:
     live = router or cfg.active_color
-    found = [] if router else [f"router: {router_error or 'no active_color file'}"]
+    found = [] if router else [f"router: {router_error or 'no active_color file'} (every request gets "
+                               f"503; after a first pulumi up, repair: {colour_repair(cfg.stack)})"]
     if router and router_error:  # the word and the mode bit nginx routes by disagree
         found.append(f"router: {router_error}")
     if router and router != cfg.active_color:
@@ -147,7 +155,8 @@ def render_human(out: TextIO, r: StatusResult) -> None:
     w(f"  active colour: {router} (router), {r.active_color_config} (stack config)\n")
     if r.mismatch:
         w(f"  MISMATCH: the router serves {r.active_color_router} but the stack says "
-          f"{r.active_color_config}; run `pulumi up --stack {r.stack}` or scripts/rollback\n")
+          f"{r.active_color_config}; to serve {r.active_color_config} again: {colour_repair(r.stack)}; "
+          f"to keep {r.active_color_router}: scripts/rollback {r.stack}\n")
     for s in r.slots:
         mark = "*" if s.color == (r.active_color_router or r.active_color_config) else " "
         w(f"  {mark} {s.color:<5} {s.version or '-':<16} {s.health:<24} {s.detail}\n")
