@@ -18,6 +18,11 @@ Contract
   files: the pair is installed atomically (same files nginx reads per handshake).
 - Outputs: the names served and the expiry (changes on renewal outside Pulumi:
   the outputs are what the last ``pulumi up`` saw; ``scripts/cert status`` is live).
+- ``read`` (a refresh targeted at the resource) records the ``names`` and ``not_after``
+  of the pair the router reads now (``<router_dir>/tls``); an empty ``not_after`` when
+  either file is lost or the certificate does not parse. It never writes. ``diff`` then sees "nothing
+  served" and the next ``update`` installs the kept (acme) or given (files) pair again,
+  ordering only when no kept certificate still covers the names.
 - ``delete``: does nothing. Certificates and keys stay in the state dir: removing
   them would break HTTPS, and a later stack would have to order (and be rate
   limited) again.
@@ -27,18 +32,29 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from components.providers import inputs as provider_inputs
 from components.providers.failures import operator_errors
 from togather_deploy.config.model import DeployConfig
+from togather_deploy.errors import DeployError
 from togather_deploy.ops.tls import acme_issue, files, renewal
+from togather_deploy.render.nginx_tls import CERT_NAME
 
 KEYS = ("mode", "domains", "directory_url", "email", "state_dir", "router_dir", "files_sha256")
 
@@ -103,6 +119,18 @@ def ensure(props: Mapping[str, Any], olds: Mapping[str, Any] | None = None) -> d
             "not_after": files.not_after(served[0]).isoformat()}
 
 
+def served(router_dir: str) -> dict[str, Any]:
+    """Names and expiry of the pair the router's nginx reads; no expiry ("") when there is none."""
+    d = files.router_cert_dir(router_dir)
+    try:
+        cert = files.read_bytes(os.path.join(d, f"{CERT_NAME}.crt"))
+        if cert is not None and files.read_bytes(os.path.join(d, f"{CERT_NAME}.key")) is not None:
+            return {"names": list(files.names(cert)), "not_after": files.not_after(cert).isoformat()}
+    except (OSError, ValueError, IndexError, DeployError):
+        pass  # unreadable, or not a certificate: nginx could not load it either
+    return {"names": [], "not_after": ""}
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -119,6 +147,8 @@ class CertificateProvider(ResourceProvider):
         new = CertificateInputs.from_props(news)
         changed = [k for k in KEYS if provider_inputs.is_unknown(getattr(new, k, None))
                    or _recorded(new).get(k) != olds.get(k)]
+        if olds.get("not_after") == "":  # a refresh found nothing the router can serve
+            changed.append("not_after")
         return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -126,6 +156,12 @@ class CertificateProvider(ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(outs=ensure(news, olds))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        router_dir = props.get("router_dir")
+        if not isinstance(router_dir, str) or "names" not in props:
+            return ReadResult(id_, props)  # nothing recorded to compare
+        return ReadResult(id_, {**props, **served(router_dir)})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         return None  # never removes a certificate (see the contract)

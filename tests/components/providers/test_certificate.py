@@ -113,3 +113,34 @@ def test_files_mode_installs_the_given_pair_and_keeps_it_out_of_the_outputs(wire
         assert "key" not in applied.outs and "certificate" not in applied.outs
         assert key.decode() not in repr(applied.outs) and applied.outs["files_sha256"]
         assert applied.outs["names"] == [DOMAIN]
+
+
+@pytest.mark.nginx
+def test_refresh_sees_a_lost_or_broken_served_pair_and_update_installs_it(wire: ProviderWire) -> None:
+    """A targeted refresh (``read``) records what the router reads now and never writes; an
+    empty expiry makes the pure ``diff`` an update, which installs the pair again."""
+    p = CertificateProvider()
+    with private_dir("togather-certread-") as state:
+        key = files.new_key_pem()
+        cert = TestCA().issue((DOMAIN,), key)
+        router_dir = os.path.join(state, "router")
+        props = {"mode": "files", "domains": [DOMAIN], "directory_url": "https://unused.example/dir",
+                 "state_dir": state, "router_dir": router_dir, "worker_uid": os.getuid(),
+                 "certificate": Secret(cert.decode()), "key": Secret(key.decode())}
+        created = wire.create(p, props).outs
+        assert wire.read(p, "certificate", created).outs == created
+        assert not wire.diff(p, "certificate", created, props).changes
+        served = os.path.join(files.router_cert_dir(router_dir), "live.crt")
+        for damage in ("lost", "broken"):
+            if damage == "lost":
+                os.unlink(served)
+            else:
+                with open(served, "w", encoding="ascii") as fh:
+                    fh.write("not a certificate\n")
+            read = wire.read(p, "certificate", created).outs
+            assert (read["names"], read["not_after"]) == ([], "")
+            assert os.path.exists(served) == (damage == "broken")  # read never writes
+            assert wire.diff(p, "certificate", read, props).changes
+            again = wire.update(p, "certificate", read, props).outs
+            assert files.read_bytes(served) == cert and again["names"] == [DOMAIN]
+            assert not wire.diff(p, "certificate", wire.read(p, "certificate", again).outs, props).changes
