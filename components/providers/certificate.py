@@ -20,9 +20,9 @@ Contract
   the outputs are what the last ``pulumi up`` saw; ``scripts/cert status`` is live).
 - ``read`` (a refresh targeted at the resource) records the ``names`` and ``not_after``
   of the pair the router reads now (``<router_dir>/tls``); an empty ``not_after`` when
-  either file is lost or the certificate does not parse. It never writes. ``diff`` then sees "nothing
-  served" and the next ``update`` installs the kept (acme) or given (files) pair again,
-  ordering only when no kept certificate still covers the names.
+  either file is lost or the certificate does not parse. It never writes. ``diff`` then
+  sees "nothing served" and the next ``update`` installs the kept (acme) or given (files)
+  pair again, ordering only when no kept certificate still covers the names.
 - ``delete``: does nothing. Certificates and keys stay in the state dir: removing
   them would break HTTPS, and a later stack would have to order (and be rate
   limited) again.

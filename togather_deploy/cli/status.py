@@ -99,8 +99,9 @@ def colour_repair(stack: str) -> str:
 def _problems(cfg: DeployConfig, router: str | None, router_error: str | None,
               slots: tuple[SlotStatus, ...]) -> tuple[str, ...]:
     live = router or cfg.active_color
-    found = [] if router else [f"router: {router_error or 'no active_color file'} (every request gets "
-                               f"503; after a first pulumi up, repair: {colour_repair(cfg.stack)})"]
+    lost = (f"no active_color file (every request gets 503; after a first pulumi up, repair: "
+            f"{colour_repair(cfg.stack)})")
+    found = [] if router else [f"router: {router_error or lost}"]
     if router and router_error:  # the word and the mode bit nginx routes by disagree
         found.append(f"router: {router_error}")
     if router and router != cfg.active_color:
