@@ -13,9 +13,9 @@ Guarantees:
   changes nothing; an interrupted write leaves the old file or the new one, never half.
   A missing directory is an error naming the package to install (``cron``).
 - ``read`` (a refresh targeted at this resource) reads only: the recorded digest becomes
-  that of the file cron would read now, "" when it is absent or cron would ignore it (not a
-  regular file, group/other-writable), so the next ``diff`` sees it and ``update`` writes
-  it again. Without it, a cron.d file lost to a cleanup stopped the backups silently.
+  that of the file cron would read now, "" when it is absent, not a regular file, or not
+  mode 0644 (cron ignores a group/other-writable one), so the next ``diff`` sees it and
+  ``update`` writes it again. Without it, a cron.d file lost to a cleanup stopped the backups silently.
 - ``delete`` removes only that file (``pulumi destroy``): never the snapshots, the repository
   or anything else in the directory.
 """
@@ -26,7 +26,6 @@ import contextlib
 import hashlib
 import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +45,7 @@ from components.providers import inputs as provider_inputs
 from components.providers.failures import operator_errors
 from togather_deploy.errors import DeployError
 from togather_deploy.hostfs.atomic import atomic_write
+from togather_deploy.hostfs.config_dir import on_host
 
 MODE = 0o644
 _CRON_NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -74,18 +74,6 @@ def _failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     if not provider_inputs.is_unknown(i.text) and not i.text.endswith("\n"):
         failures.append(CheckFailure("text", "must end with a newline (cron ignores an unterminated line)"))
     return failures
-
-
-def on_host(path: str) -> str:
-    """The digest of the file cron would read at ``path``; "" when there is none."""
-    try:
-        st = os.lstat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o022:
-            return ""  # cron skips a cron.d file that is a link, or group/other-writable
-        with open(path, encoding="utf-8") as fh:
-            return digest(fh.read())
-    except (OSError, UnicodeDecodeError):
-        return ""
 
 
 def write(path: str, text: str) -> None:
@@ -135,7 +123,10 @@ class HostScheduleProvider(ResourceProvider):
         path = props.get("path")
         if not isinstance(path, str) or "digest" not in props:
             return ReadResult(id_, props)
-        return ReadResult(id_, {**props, "digest": on_host(path)})
+        # cron skips a cron.d file that is a link or group/other-writable; any other mode than
+        # ours is written again too
+        here = on_host(os.path.dirname(path), os.path.basename(path), MODE)
+        return ReadResult(id_, {**props, "digest": here})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -1,7 +1,8 @@
 """A tool's config directory on the host: files written atomically, read back by digest.
 
 The host half of ``components.providers.monitoring_files.ConfigFiles`` (Prometheus,
-Alertmanager, Grafana, the exporter, the backup's secret files). Guarantees:
+Alertmanager, Grafana, the exporter, the backup's secret files); ``on_host`` also reads
+back ``HostSchedule``'s cron file. Guarantees:
 
 - ``write_files`` writes each file atomically (``hostfs.atomic``) with exactly ``mode``;
   with a ``group`` (the container user's gid) files and directories are owned by it and
